@@ -1,0 +1,162 @@
+"""Images in, network batches out.
+
+:func:`load_image` turns whatever a user has (a path, bytes, a PIL image, an array) into
+one ``(H, W, 3)`` RGB array, applying EXIF orientation and converting grayscale,
+palette and RGBA images, with a clear :class:`~faceapi_np.errors.ImageError` for
+anything unusable. :func:`to_batch` then does what face-api.js's
+``NetInput.toBatchTensor`` does: pad each image to a square and resize it to the net's
+input size with TF's bilinear resize, giving an ``(N, S, S, 3)`` float32 batch.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+from .errors import ImageError
+from .ops import pad_to_square, resize_bilinear
+
+#: Largest image accepted, in pixels (about 20,000 x 20,000 / 4). Larger ones are refused
+#: rather than exhausting memory; Pillow's own decompression-bomb check agrees.
+MAX_PIXELS = 100_000_000
+
+
+def _from_pil(img) -> np.ndarray:
+    from PIL import ImageOps
+
+    try:
+        img = ImageOps.exif_transpose(img)  # face-api.js users see the photo upright too
+        if img.mode != "RGB":
+            # 'LA'/'RGBA'/'P' with transparency: composite on nothing, i.e. drop alpha,
+            # as tf.browser.fromPixels(..., 3) does.
+            img = img.convert("RGB")
+        arr = np.asarray(img, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data
+        raise ImageError(f"could not decode image: {exc}") from None
+    return _check_array(arr)
+
+
+def _check_array(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)  # grayscale -> RGB
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
+        raise ImageError(
+            f"expected an image array of shape (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}"
+        )
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    elif arr.shape[2] == 4:
+        arr = arr[:, :, :3]  # drop alpha
+    h, w = arr.shape[:2]
+    if h == 0 or w == 0:
+        raise ImageError(f"image is empty ({h}x{w} pixels)")
+    if h * w > MAX_PIXELS:
+        raise ImageError(f"image is too large: {w}x{h} pixels, the limit is {MAX_PIXELS}")
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+        if not np.isfinite(arr).all():
+            raise ImageError("image array contains NaN or infinite values")
+        if arr.min() < 0 or arr.max() > 255:
+            raise ImageError(
+                "float image values must lie in [0, 255] "
+                f"(got {float(arr.min()):g}..{float(arr.max()):g})"
+            )
+        return np.ascontiguousarray(arr)
+    raise ImageError(f"image arrays must be uint8 or float, got dtype {arr.dtype}")
+
+
+def load_image(src) -> np.ndarray:
+    """Load an image as an RGB array.
+
+    Parameters
+    ----------
+    src : str | os.PathLike | bytes | PIL.Image.Image | numpy.ndarray
+        A file path, encoded file bytes (PNG, JPEG, ...), a Pillow image or an array of
+        shape (H, W), (H, W, 3) or (H, W, 4). EXIF orientation is applied; grayscale is
+        replicated to three channels; alpha is dropped.
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W, 3)
+        uint8 for decoded images and uint8 arrays; float32 for float arrays (values in
+        [0, 255]), which the nets accept as face-api.js accepts float tensors.
+    """
+    if isinstance(src, np.ndarray):
+        return _check_array(src)
+    from PIL import Image
+
+    if isinstance(src, Image.Image):
+        return _from_pil(src)
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        if len(src) == 0:
+            raise ImageError("image bytes are empty")
+        fp, name = io.BytesIO(bytes(src)), "<bytes>"
+    elif isinstance(src, (str, os.PathLike)):
+        name = os.fspath(src)
+        if not os.path.isfile(name):
+            raise ImageError(f"no such image file: {name}")
+        fp = name
+    else:
+        raise ImageError(
+            f"cannot load an image from {type(src).__name__}; "
+            "pass a path, bytes, a PIL image or a numpy array"
+        )
+    try:
+        with Image.open(fp) as img:
+            img.load()
+            return _from_pil(img)
+    except ImageError as exc:
+        raise ImageError(f"{name}: {exc}") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name}: image is too large: {exc}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(f"{name}: not a readable image ({exc})") from None
+
+
+def to_batch(images, input_size: int, center: bool = False, xp=np):
+    """Pad each image to a square and resize it to ``input_size``, as face-api.js does.
+
+    Mirrors ``NetInput.toBatchTensor(inputSize, isCenterInputs)`` in face-api.js
+    ``src/dom/NetInput.ts``: ``padToSquare`` (zeros appended at the bottom or right, or
+    split around the image when ``center``), then ``tf.image.resizeBilinear`` unless the
+    square already has the right size.
+
+    Parameters
+    ----------
+    images : sequence of arrays, each (H, W, 3)
+    input_size : int
+    center : bool
+        The detectors pass False, the landmark and recognition nets True.
+
+    Returns
+    -------
+    array, shape (N, input_size, input_size, 3), float32, values 0..255
+    """
+    out = []
+    for img in images:
+        sq = pad_to_square(xp.asarray(img, dtype=xp.float32)[None], center=center, xp=xp)
+        if sq.shape[1] != input_size:
+            sq = resize_bilinear(sq, input_size, input_size, xp=xp)
+        out.append(sq)
+    return xp.concatenate(out, axis=0)
+
+
+def js_round(v: float) -> int:
+    """JavaScript's ``Math.round``: halves round up (towards +infinity)."""
+    import math
+
+    return math.floor(v + 0.5)
+
+
+def reshaped_size(width: int, height: int, input_size: int) -> tuple[int, int]:
+    """(width, height) of the image inside the padded square after resizing.
+
+    face-api.js ``computeReshapedDimensions``: scale so the longer side is
+    ``input_size``, then round each side.
+    """
+    scale = input_size / max(width, height)
+    return js_round(width * scale), js_round(height * scale)

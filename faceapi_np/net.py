@@ -1,0 +1,227 @@
+"""The base class of every network, and the tap that lets people look inside one.
+
+:class:`NeuralNetwork` mirrors face-api.js ``src/NeuralNetwork.ts``: a net has a default
+model name (its manifest is ``<name>-weights_manifest.json``), ``load()`` reads the
+weights into a typed param tree, and ``forward()`` runs it. On top of that every net
+offers :meth:`~NeuralNetwork.summary` (a per-layer table of output shapes, parameter
+counts and multiply-adds) and :meth:`~NeuralNetwork.activations` (every named
+intermediate output), both driven by a :class:`Tap` that the forward pass calls after
+each layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import paths
+from .backend import Backend, get_backend
+from .errors import InputError, WeightsError
+from .loader import load_weight_map
+from .params import ParamReader, iter_params, map_params
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LayerRow:
+    """One row of a net summary."""
+
+    name: str
+    op: str
+    shape: tuple
+    params: int
+    macs: int
+
+
+def count_macs(p, out_shape) -> int:
+    """Multiply-adds of the layer whose params are ``p`` and output shape ``out_shape``.
+
+    Filters named ``depthwise_filter`` (or ``filters`` of a params class that declares
+    ``depthwise = True``) cost ``KH*KW`` per output element; other 4-D filters
+    ``KH*KW*C_in`` per output element of their own ``C_out``; 2-D weights ``D_in*D_out``
+    per sample. Biases and batch-norm vectors are not counted.
+    """
+    if p is None:
+        return 0
+    n = out_shape[0]
+    spatial = out_shape[1] * out_shape[2] if len(out_shape) == 4 else 1
+    total = 0
+    for path, a in iter_params(p):
+        leaf = path.rsplit("/", 1)[-1]
+        if a.ndim == 4 and (leaf == "depthwise_filter" or getattr(p, "depthwise", False)):
+            total += n * spatial * a.shape[0] * a.shape[1] * a.shape[2]
+        elif a.ndim == 4:
+            total += n * spatial * int(np.prod(a.shape))
+        elif a.ndim == 2:
+            total += n * a.shape[0] * a.shape[1]
+    return int(total)
+
+
+class Tap:
+    """Called by a forward pass after each named layer; records what was asked for.
+
+    ``tap(name, op, out, p)`` returns ``out`` unchanged, so net code reads
+    ``out = tap("conv_0", "conv 3x3/2 + relu6", layer(...), p.conv_0)``.
+
+    Parameters
+    ----------
+    rows : bool
+        Record a :class:`LayerRow` per layer (for summaries).
+    capture : bool
+        Keep each layer's output (as NumPy) under its name.
+    """
+
+    def __init__(self, rows: bool = False, capture: bool = False, to_numpy=None):
+        self.rows: list[LayerRow] | None = [] if rows else None
+        self.outputs: dict[str, np.ndarray] | None = {} if capture else None
+        self._to_numpy = to_numpy or np.asarray
+
+    def __call__(self, name: str, op: str, out, p=None):
+        if self.rows is not None:
+            n_params = sum(int(a.size) for _, a in iter_params(p)) if p is not None else 0
+            self.rows.append(LayerRow(name, op, tuple(out.shape), n_params, count_macs(p, out.shape)))
+        if self.outputs is not None:
+            self.outputs[name] = self._to_numpy(out)
+        return out
+
+
+class _NoTap(Tap):
+    def __call__(self, name, op, out, p=None):
+        return out
+
+
+NO_TAP = _NoTap()
+
+
+@dataclass
+class Summary:
+    """Per-layer table of a net: see :meth:`NeuralNetwork.summary`."""
+
+    net: str
+    input_shape: tuple
+    rows: list
+
+    @property
+    def total_params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(r.macs for r in self.rows)
+
+    def as_dict(self) -> dict:
+        return {
+            "net": self.net,
+            "input_shape": list(self.input_shape),
+            "layers": [dataclasses.asdict(r) | {"shape": list(r.shape)} for r in self.rows],
+            "total_params": self.total_params,
+            "total_macs": self.total_macs,
+        }
+
+    def __str__(self) -> str:
+        head = ("layer", "op", "output shape", "params", "mult-adds")
+        body = [(r.name, r.op, "x".join(map(str, r.shape)), f"{r.params:,}", f"{r.macs:,}") for r in self.rows]
+        foot = ("total", "", "", f"{self.total_params:,}", f"{self.total_macs:,}")
+        widths = [max(len(row[i]) for row in [head, *body, foot]) for i in range(5)]
+
+        def fmt(row):
+            return "  ".join(
+                c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+            )
+
+        rule = "-" * len(fmt(head))
+        shape = "x".join(map(str, self.input_shape))
+        return "\n".join([f"{self.net} (input {shape})", fmt(head), rule, *map(fmt, body), rule, fmt(foot)])
+
+
+class NeuralNetwork:
+    """Base of every net: weights, params on each backend, forward, summary, activations.
+
+    Subclasses set :attr:`model_name` and :attr:`default_input_size` and implement
+    :meth:`extract_params` (weight map -> param tree) and :meth:`forward`.
+    """
+
+    #: face-api.js ``getDefaultModelName()``, the manifest's stem.
+    model_name: str = ""
+    #: Side of the square input batch used by :meth:`summary`.
+    default_input_size: int = 0
+
+    def __init__(self):
+        self.params = None
+        self.unused_weights: list[str] = []
+        self._on_backend: dict[str, object] = {}
+
+    @property
+    def is_loaded(self) -> bool:
+        """True once :meth:`load` has run."""
+        return self.params is not None
+
+    def load(self, source: str | os.PathLike | None = None):
+        """Load the weights from a folder, manifest path or URL (default: the weights folder).
+
+        Returns ``self``. Raises :class:`~faceapi_np.errors.WeightsError` when files are
+        missing, corrupt or belong to another net.
+        """
+        source = paths.weights_dir() if source is None else source
+        weight_map = load_weight_map(source, self.model_name)
+        reader = ParamReader(weight_map, f"{os.fspath(source)} [{self.model_name}]")
+        self.params = self.extract_params(reader)
+        self.unused_weights = reader.leftovers()
+        if self.unused_weights:
+            # face-api.js disposes these too (e.g. SSD's int32 graph constants)
+            log.debug("%s: unused weights %s", self.model_name, self.unused_weights)
+        self._on_backend = {}
+        return self
+
+    def extract_params(self, reader: ParamReader):
+        """Build this net's param tree from ``reader`` (face-api.js ``extractParamsFromWeigthMap``)."""
+        raise NotImplementedError
+
+    def params_on(self, bk: Backend):
+        """The param tree as arrays of backend ``bk`` (converted once, then cached)."""
+        if self.params is None:
+            raise WeightsError(f"{type(self).__name__}: load the weights before running the net")
+        if bk.xp is np:
+            return self.params
+        if bk.name not in self._on_backend:
+            self._on_backend[bk.name] = map_params(self.params, bk.asarray)
+        return self._on_backend[bk.name]
+
+    def iter_params(self):
+        """Yield ``(path, array)`` for every parameter, e.g. ``mobilenetv1/conv_0/filters``."""
+        return iter_params(self.params)
+
+    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
+        """Run the net on an ``(N, S, S, 3)`` float32 batch of RGB values 0..255."""
+        raise NotImplementedError
+
+    def _check_batch(self, batch, bk: Backend):
+        """The batch as a float32 backend array, or an InputError saying what is wrong."""
+        shape = getattr(batch, "shape", None)
+        if shape is None or len(shape) != 4 or shape[3] != 3 or min(shape) == 0:
+            raise InputError(
+                f"{type(self).__name__}: expected a batch of shape (N, H, W, 3), got {shape}"
+            )
+        if not np.issubdtype(np.dtype(batch.dtype), np.number):
+            raise InputError(f"{type(self).__name__}: batch dtype {batch.dtype} is not numeric")
+        return bk.asarray(batch).astype(bk.xp.float32, copy=False)
+
+    def summary(self, input_size: int | None = None, batch_size: int = 1) -> Summary:
+        """Per-layer table: name, op, output shape, parameter count, multiply-adds."""
+        s = input_size or self.default_input_size
+        bk = get_backend("numpy")
+        tap = Tap(rows=True)
+        self.forward(np.zeros((batch_size, s, s, 3), np.float32), bk, tap)
+        return Summary(type(self).__name__, (batch_size, s, s, 3), tap.rows)
+
+    def activations(self, batch, bk: Backend | None = None) -> dict[str, np.ndarray]:
+        """Every named intermediate output of a forward pass, as NumPy arrays, in order."""
+        bk = bk or get_backend()
+        tap = Tap(capture=True, to_numpy=bk.to_numpy)
+        self.forward(batch, bk, tap)
+        return tap.outputs

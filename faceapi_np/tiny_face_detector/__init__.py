@@ -1,0 +1,6 @@
+"""Tiny Face Detector (face-api.js ``src/tinyFaceDetector/`` on ``src/tinyYolov2/``)."""
+
+from .net import TinyFaceDetector
+from .options import TinyFaceDetectorOptions
+
+__all__ = ["TinyFaceDetector", "TinyFaceDetectorOptions"]

@@ -1,0 +1,121 @@
+"""Tiny Face Detector: face-api.js's small, fast detector (``src/tinyFaceDetector/``).
+
+A Tiny-YOLOv2 (Redmon & Farhadi, *YOLO9000*, 2017) whose convs are depthwise-separable
+(``TinyYolov2Base.runMobilenet``). The image is padded to a square at the bottom/right,
+resized to ``input_size``, centred on a mean RGB and divided by 256; the net predicts,
+for each 32x32-pixel cell and each of 5 anchors, a box and an objectness logit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import layers
+from ..backend import Backend, get_backend
+from ..image import reshaped_size, to_batch
+from ..net import NO_TAP, NeuralNetwork, Tap
+from ..ops import nms, sigmoid
+from ..results import Box, FaceDetection
+from . import params as tiny_params
+from .const import BOX_ANCHORS, BOX_ENCODING_SIZE, INPUT_DIVISOR, IOU_THRESHOLD, MEAN_RGB
+from .options import TinyFaceDetectorOptions
+
+
+def separable_conv_layer(x, p, bk):
+    """Pad 1, separable 3x3 'valid' conv, bias, leaky ReLU (``tinyYolov2/depthwiseSeparableConv.ts``)."""
+    out = layers.separable_conv2d(x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, 1, 1)
+    return layers.leaky_relu(out, bk)
+
+
+def decode_grid(grid, input_width: int, input_height: int, score_threshold: float):
+    """Boxes and scores above the threshold from one image's output grid.
+
+    Mirrors ``TinyYolov2Base.extractBoxes``, in float64 as face-api.js computes it in
+    JavaScript: centre ``((col + sigmoid(tx)) / cells, (row + sigmoid(ty)) / cells)``, size
+    ``exp(tw) * anchor_w / cells`` (likewise height), each stretched by
+    ``max(w, h) / w`` (or ``/ h``) to undo the square padding.
+
+    Parameters
+    ----------
+    grid : ndarray, shape (cells, cells, 5 * 5)
+    input_width, input_height : int
+        Size of the image inside the padded square, after resizing.
+
+    Returns
+    -------
+    boxes : ndarray, shape (K, 4), (x, y, width, height) relative to the image
+    scores : ndarray, shape (K,)
+        In row, column, anchor order.
+    """
+    cells = grid.shape[0]
+    g = grid.reshape(cells, cells, len(BOX_ANCHORS), BOX_ENCODING_SIZE).astype(np.float64)
+    side = max(input_width, input_height)
+    corr_x, corr_y = side / input_width, side / input_height
+    scores = sigmoid(g[..., 4])
+    row, col, anchor = np.nonzero(scores > score_threshold)
+    t = g[row, col, anchor]
+    anchors = np.asarray(BOX_ANCHORS, dtype=np.float64)[anchor]
+    ct_x = ((col + sigmoid(t[:, 0])) / cells) * corr_x
+    ct_y = ((row + sigmoid(t[:, 1])) / cells) * corr_y
+    w = ((np.exp(t[:, 2]) * anchors[:, 0]) / cells) * corr_x
+    h = ((np.exp(t[:, 3]) * anchors[:, 1]) / cells) * corr_y
+    x, y = ct_x - w / 2, ct_y - h / 2
+    # face-api.js builds BoundingBox(x, y, x + w, y + h); Box then stores right - left.
+    return np.stack([x, y, (x + w) - x, (y + h) - y], axis=1), scores[row, col, anchor]
+
+
+class TinyFaceDetector(NeuralNetwork):
+    """Tiny-YOLOv2 face detector with depthwise-separable convs (about 190 kB of weights)."""
+
+    model_name = "tiny_face_detector_model"
+    default_input_size = 416
+
+    def extract_params(self, reader):
+        return tiny_params.extract_params(reader)
+
+    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
+        """Raw output grid for a batch.
+
+        Parameters
+        ----------
+        batch : array, shape (N, S, S, 3), float32 RGB 0..255, S a multiple of 32
+
+        Returns
+        -------
+        array, shape (N, S/32, S/32, 25): per anchor (tx, ty, tw, th, objectness logit)
+        """
+        bk = bk or get_backend()
+        x = self._check_batch(batch, bk)
+        p = self.params_on(bk)
+        x = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
+        out = layers.leaky_relu(layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 1, "valid"), bk)
+        out = tap("conv0", "conv 3x3 valid + bias + leaky", out, p.conv0)
+        for i, conv in enumerate(p.separable_convs, start=1):
+            out = tap(f"conv{i}/max_pool", "max pool 2x2/2", layers.max_pool(out, 2, 2, bk, "same"))
+            out = tap(f"conv{i}", "separable 3x3 + bias + leaky", separable_conv_layer(out, conv, bk), conv)
+        out = tap("conv8/max_pool", "max pool 2x2/1", layers.max_pool(out, 2, 1, bk, "same"))
+        out = layers.conv2d(out, p.conv8.filters, p.conv8.bias, bk, 1, "valid")
+        return tap("conv8", "conv 1x1 + bias", out, p.conv8)
+
+    def locate_faces(self, image, options: TinyFaceDetectorOptions | None = None,
+                     bk: Backend | None = None) -> list[FaceDetection]:
+        """Detect faces in one RGB image (H, W, 3); boxes in its pixels, best first.
+
+        Mirrors ``TinyYolov2Base.detect`` + ``TinyFaceDetector.locateFaces``: decode the
+        grid, NMS (IoU 0.4) on boxes scaled to the input size, then absolute boxes.
+        """
+        options = options or TinyFaceDetectorOptions()
+        bk = bk or get_backend()
+        height, width = image.shape[:2]
+        size = options.input_size
+        grid = bk.to_numpy(self.forward(to_batch([image], size, center=False, xp=bk.xp), bk))[0]
+        boxes, scores = decode_grid(grid, *reshaped_size(width, height, size), options.score_threshold)
+        keep = nms(boxes * size, scores, IOU_THRESHOLD)
+        faces = []
+        for i in keep:
+            # face-api.js goes relative -> absolute -> relative -> absolute; the float64
+            # round trip is reproduced so the last bits agree.
+            absolute = Box(*boxes[i]).rescale(width, height)
+            rel = absolute.rescale(1.0 / width, 1.0 / height)
+            faces.append(FaceDetection(float(scores[i]), rel.rescale(width, height), (width, height)))
+        return faces

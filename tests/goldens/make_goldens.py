@@ -1,0 +1,230 @@
+"""Regenerate the golden files in tests/goldens/ with the face-api.js reference tool.
+
+For every case below: build the input array (see inputs.py), save it as .npy, run
+
+    node faceapi-ref.js --npy <input.npy> --task TASK [options] [--raw]
+
+in the reference tool's folder, and write tests/goldens/<case>.json (schema in README.md).
+
+Usage, from the repository root:
+
+    python tests/goldens/make_goldens.py [--ref DIR] [--samples DIR] [--only CASE ...]
+                                         [--jobs N] [--list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
+
+from inputs import array_sha256, encode_array, make_input  # noqa: E402
+
+DEFAULT_REF = Path("/work/shared/reference")
+
+# Crops chosen so that they contain faces (see README.md).
+TALL_CROP = [1010, 120, 1710, 1220]  # sample3, 700 x 1100: the two right-hand faces
+WIDE_CROP = [0, 60, 1920, 510]  # sample2, 1920 x 450: all three faces
+
+
+def _case(name, task, spec, options=None, raw=False):
+    return {"case": name, "task": task, "input_spec": spec, "cli": options or [], "raw": raw}
+
+
+def _cases() -> list[dict]:
+    c = []
+    for i in range(1, 7):
+        c.append(_case(f"ssd_sample{i}", "ssd", {"sample": f"sample{i}.jpg"}, raw=i in (1, 4)))
+    c.append(_case("ssd_sample2_minconf03", "ssd", {"sample": "sample2.jpg"},
+                   ["--min-confidence", "0.3", "--max-results", "10"]))
+    for i in range(1, 7):
+        c.append(_case(f"tiny_sample{i}", "tiny", {"sample": f"sample{i}.jpg"}, raw=True))
+    c.append(_case("tiny_sample3_320", "tiny", {"sample": "sample3.jpg"},
+                   ["--input-size", "320", "--score-threshold", "0.3"], raw=True))
+    c.append(_case("tiny_sample5_608", "tiny", {"sample": "sample5.jpg"},
+                   ["--input-size", "608"], raw=True))
+    shapes = {
+        "tall": {"sample": "sample3.jpg", "crop": TALL_CROP},
+        "wide": {"sample": "sample2.jpg", "crop": WIDE_CROP},
+        "small": {"sample": "sample2.jpg", "resize": [300, 214]},
+        "large": {"sample": "sample6.jpg", "resize": [2400, 1921]},
+        "odd": {"sample": "sample1.jpg", "resize": [333, 201]},
+    }
+    raw_shapes = {"ssd": {"small", "odd"}, "tiny": {"small", "tall", "odd"}}
+    for task in ("ssd", "tiny"):
+        for kind, spec in shapes.items():
+            c.append(_case(f"{task}_{kind}", task, spec, raw=kind in raw_shapes[task]))
+
+    def synth(seed, h, w, dtype="float32"):
+        return {"synthetic": {"seed": seed, "height": h, "width": w, "dtype": dtype}}
+
+    # Scores on noise are low (SSD < 0.06, tiny < 0.05), so the thresholds are set low
+    # enough that each case keeps several candidates and exercises NMS.
+    def ssd_low(x):
+        return ["--min-confidence", x]
+
+    def tiny_low(x):
+        return ["--score-threshold", x]
+
+    c.append(_case("ssd_synth_a", "ssd", synth(1, 97, 131), ssd_low("0.03"), raw=True))
+    c.append(_case("ssd_synth_b", "ssd", synth(2, 200, 150), ssd_low("0.02"), raw=True))
+    c.append(_case("tiny_synth_a", "tiny", synth(3, 64, 64), tiny_low("0.01"), raw=True))
+    c.append(_case("tiny_synth_b", "tiny", synth(4, 45, 77),
+                   ["--input-size", "128"] + tiny_low("0.002"), raw=True))
+    c.append(_case("tiny_synth_c", "tiny", synth(5, 300, 300, "uint8"),
+                   ["--input-size", "224"] + tiny_low("0.002"), raw=True))
+    return c
+
+
+CASES = _cases()
+
+# Raw arrays to store compactly, per raw key of the tool's output.
+RAW_ARRAYS = {"ssd_forward": ("boxes", "scores"), "tiny_forward": ("output",)}
+
+
+def _as_float32(values, key: str) -> np.ndarray:
+    a = np.asarray(values, dtype=np.float64)
+    f = a.astype(np.float32)
+    if not np.array_equal(f.astype(np.float64), a):
+        raise ValueError(f"raw {key}: values are not exact float32 numbers")
+    return f
+
+
+def _convert_raw(raw: dict) -> dict:
+    out = {}
+    for key, sub in raw.items():
+        arrays = RAW_ARRAYS.get(key)
+        if arrays is None:
+            raise ValueError(f"unexpected raw output {key!r}")
+        conv = {}
+        for k, v in sub.items():
+            if k in arrays:
+                conv[k] = encode_array(_as_float32(v, f"{key}.{k}"))
+            elif k == "shape":
+                continue  # carried by the encoded array
+            else:
+                conv[k] = v
+        if "shape" in sub and list(sub["shape"]) != conv[arrays[0]]["shape"]:
+            raise ValueError(f"raw {key}: shape {sub['shape']} != {conv[arrays[0]]['shape']}")
+        out[key] = conv
+    return out
+
+
+def command_for(case: dict, npy: str = "<input.npy>") -> list[str]:
+    cmd = ["node", "faceapi-ref.js", "--npy", npy, "--task", case["task"], *case["cli"]]
+    if case["raw"]:
+        cmd.append("--raw")
+    return cmd
+
+
+def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
+    a = make_input(case["input_spec"], samples_dir)
+    npy = tmp / f"{case['case']}.npy"
+    np.save(npy, a)
+    proc = subprocess.run(command_for(case, str(npy)), cwd=ref, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{case['case']}: tool exited {proc.returncode}:\n{proc.stderr}")
+    res = json.loads(proc.stdout)
+    npy.unlink()
+
+    inp = res["input"]
+    if [inp["height"], inp["width"]] != list(a.shape[:2]) or inp["dtype"] != a.dtype.name:
+        raise RuntimeError(f"{case['case']}: tool saw {inp}, expected {a.shape} {a.dtype}")
+    if res["task"] != case["task"]:
+        raise RuntimeError(f"{case['case']}: tool ran task {res['task']!r}")
+
+    detections = [{"box": {k: d["box"][k] for k in ("x", "y", "width", "height")},
+                   "score": d["score"]} for d in res["detections"]]
+    for d, b, s in zip(detections, res["boxes"], res["scores"]):
+        assert [d["box"][k] for k in ("x", "y", "width", "height")] == b and d["score"] == s
+    golden = {
+        "case": case["case"],
+        "command": " ".join(command_for(case)),
+        "input_spec": case["input_spec"],
+        "input_sha256": array_sha256(a),
+        "input_shape": list(a.shape),
+        "input_dtype": a.dtype.name,
+        "task": case["task"],
+        "options": res["options"],
+        "versions": {k: res[k] for k in ("faceapi_version", "tfjs_core_version",
+                                         "backend", "node_version")},
+        "detections": detections,
+    }
+    if case["raw"]:
+        golden["raw"] = _convert_raw(res["raw"])
+    return golden
+
+
+def write_golden(golden: dict, out_dir: Path) -> Path:
+    path = out_dir / f"{golden['case']}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(golden, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ref", type=Path, default=DEFAULT_REF,
+                    help=f"reference tool folder (default {DEFAULT_REF})")
+    ap.add_argument("--samples", type=Path, default=None,
+                    help="sample photos folder (default: faceapi_np.samples' own, fetched "
+                         "if missing)")
+    ap.add_argument("--only", action="append", default=[], metavar="CASE",
+                    help="regenerate only this case (repeatable, or comma-separated)")
+    ap.add_argument("--jobs", type=int, default=2, help="tool processes at once (default 2)")
+    ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: here)")
+    ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    args = ap.parse_args(argv)
+
+    if args.list:
+        for c in CASES:
+            print(f"{c['case']:24s} {' '.join(command_for(c)[2:])}   {c['input_spec']}")
+        return 0
+
+    names = {n for o in args.only for n in o.split(",") if n}
+    unknown = names - {c["case"] for c in CASES}
+    if unknown:
+        ap.error(f"unknown case(s): {', '.join(sorted(unknown))}")
+    todo = [c for c in CASES if not names or c["case"] in names]
+
+    ref = args.ref.resolve()
+    if not (ref / "faceapi-ref.js").is_file():
+        ap.error(f"no faceapi-ref.js in {ref} (pass --ref DIR)")
+    from faceapi_np import samples
+
+    samples_dir = samples.fetch(args.samples)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="faceapi-goldens-") as tmpdir:
+
+        def one(case):
+            t = time.monotonic()
+            golden = run_case(case, ref, samples_dir, Path(tmpdir))
+            path = write_golden(golden, args.out)
+            print(f"{case['case']:24s} {len(golden['detections']):3d} detections "
+                  f"{time.monotonic() - t:6.1f} s  -> {path.name}", flush=True)
+
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for f in [pool.submit(one, c) for c in todo]:
+                f.result()
+    print(f"{len(todo)} case(s) in {time.monotonic() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
