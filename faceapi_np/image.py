@@ -75,7 +75,7 @@ def load_image(src) -> np.ndarray:
     Parameters
     ----------
     src : str | os.PathLike | bytes | PIL.Image.Image | numpy.ndarray
-        A file path, encoded file bytes (PNG, JPEG, ...), a Pillow image or an array of
+        A file path (any format Pillow reads, or a ``.npy`` pixel array), encoded file bytes (PNG, JPEG, ...), a Pillow image or an array of
         shape (H, W), (H, W, 3) or (H, W, 4). EXIF orientation is applied; grayscale is
         replicated to three channels; alpha is dropped.
 
@@ -99,6 +99,11 @@ def load_image(src) -> np.ndarray:
         name = os.fspath(src)
         if not os.path.isfile(name):
             raise ImageError(f"no such image file: {name}")
+        if name.lower().endswith(".npy"):  # raw pixels, e.g. saved by the reference tool
+            try:
+                return _check_array(np.load(name, allow_pickle=False))
+            except (OSError, ValueError) as exc:
+                raise ImageError(f"{name}: not a readable .npy array ({exc})") from None
         fp = name
     else:
         raise ImageError(

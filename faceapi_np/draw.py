@@ -1,0 +1,63 @@
+"""Draw results onto an image with Pillow (face-api.js ``src/draw/``).
+
+``draw_detections`` draws each face box with its score, like ``faceapi.draw.drawDetections``
+(blue boxes, line width 2, a filled label box above-left). Pillow is imported inside the
+functions so that the rest of the library does not need it at import time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: face-api.js ``DrawBox`` defaults: 'rgba(0, 0, 255, 1)', line width 2.
+BOX_COLOR = (0, 0, 255)
+LINE_WIDTH = 2
+LABEL_BACKGROUND = (0, 0, 0)
+LABEL_COLOR = (255, 255, 255)
+
+
+def _to_pil(image):
+    from PIL import Image
+
+    from .image import load_image
+
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    arr = load_image(image)
+    return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8) if arr.dtype != np.uint8 else arr)
+
+
+def draw_box(draw, box, label: str | None = None, color=BOX_COLOR, line_width: int = LINE_WIDTH):
+    """Draw one box (and an optional label above it) with an ``ImageDraw.Draw``."""
+    x0, y0 = box.x, box.y
+    draw.rectangle([x0, y0, box.right, box.bottom], outline=color, width=line_width)
+    if label:
+        left, top, right, bottom = draw.textbbox((0, 0), label)
+        tw, th = right - left, bottom - top
+        ty = max(0, y0 - th - 6)
+        draw.rectangle([x0, ty, x0 + tw + 6, ty + th + 6], fill=LABEL_BACKGROUND)
+        draw.text((x0 + 3, ty + 3 - top), label, fill=LABEL_COLOR)
+
+
+def draw_detections(image, detections, with_score: bool = True):
+    """A copy of ``image`` (any :func:`load_image` input) with the detections drawn on it.
+
+    Parameters
+    ----------
+    image : path, bytes, PIL.Image or ndarray
+    detections : iterable of FaceDetection (or results with a ``detection``)
+    with_score : bool
+        Write each score (two decimals) above its box, as face-api.js does.
+
+    Returns
+    -------
+    PIL.Image.Image
+    """
+    from PIL import ImageDraw
+
+    out = _to_pil(image).copy()
+    draw = ImageDraw.Draw(out)
+    for det in detections:
+        det = getattr(det, "detection", det)
+        draw_box(draw, det.box, f"{det.score:.2f}" if with_score else None)
+    return out
