@@ -45,7 +45,7 @@ def get_net(name: str):
 
 def load_all(source: str | os.PathLike | None = None) -> dict:
     """Load every shared net from ``source`` (folder or URL; default: the weights folder)."""
-    source = paths.weights_dir(source) if source is None or not str(source).startswith("http") else source
+    source = paths.weights_dir() if source is None else source
     for net in ALL.values():
         net.load(source)
     return ALL
