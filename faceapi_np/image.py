@@ -28,6 +28,12 @@ def _from_pil(img) -> np.ndarray:
 
     try:
         img = ImageOps.exif_transpose(img)  # face-api.js users see the photo upright too
+        if img.mode.startswith("I"):
+            # 16-bit (or 32-bit integer) grayscale: scale to 8 bits as a browser decodes
+            # it, rather than letting convert("RGB") clip everything above 255
+            wide = np.asarray(img, dtype=np.float64)
+            top = 65535.0 if wide.max() <= 65535 else float(wide.max())
+            return _check_array(np.round(np.clip(wide, 0, None) * (255.0 / top)).astype(np.uint8))
         if img.mode != "RGB":
             # 'LA'/'RGBA'/'P' with transparency: composite on nothing, i.e. drop alpha,
             # as tf.browser.fromPixels(..., 3) does.
@@ -101,9 +107,13 @@ def load_image(src) -> np.ndarray:
             raise ImageError(f"no such image file: {name}")
         if name.lower().endswith(".npy"):  # raw pixels, e.g. saved by the reference tool
             try:
-                return _check_array(np.load(name, allow_pickle=False))
+                arr = np.load(name, allow_pickle=False)
             except (OSError, ValueError) as exc:
                 raise ImageError(f"{name}: not a readable .npy array ({exc})") from None
+            try:
+                return _check_array(arr)
+            except ImageError as exc:
+                raise ImageError(f"{name}: {exc}") from None
         fp = name
     else:
         raise ImageError(

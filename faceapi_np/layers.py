@@ -11,6 +11,8 @@ Read this file top to bottom, then ``ssd_mobilenetv1/net.py`` to see them put to
 
 from __future__ import annotations
 
+import numpy as np
+
 from .backend.geometry import output_size, window_pads
 
 #: face-api.js's leaky-ReLU slope, float32(0.1) written out in ``tinyYolov2/leaky.ts``.
@@ -133,8 +135,8 @@ def prelu(x, alpha, bk):
 
 def sigmoid(x, bk):
     """Logistic function ``1 / (1 + exp(-x))`` (TF ``tf.sigmoid``)."""
-    xp = bk.xp
-    return 1 / (1 + xp.exp(-x))
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -88: the result, 0, is right
+        return 1 / (1 + bk.xp.exp(-x))
 
 
 def softmax(x, bk, axis: int = -1):

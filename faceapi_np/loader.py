@@ -18,7 +18,6 @@ import json
 import os
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 
@@ -103,11 +102,19 @@ def _decode_entry(entry: dict, buf: bytes, offset: int, where: str):
         raise WeightsError(f"{where}: tensor {name!r} has unsupported dtype {dtype!r}")
     count = int(np.prod(shape, dtype=np.int64))
     quant = entry.get("quantization")
-    store = np.dtype(_QUANT_DTYPES.get(quant.get("dtype")) if quant else _PLAIN_DTYPES[dtype])
-    if quant and quant.get("dtype") not in _QUANT_DTYPES:
-        raise WeightsError(
-            f"{where}: tensor {name!r} has unsupported quantization dtype {quant.get('dtype')!r}"
-        )
+    if quant is not None:
+        if not isinstance(quant, dict) or not all(
+            isinstance(quant.get(k), (int, float)) for k in ("scale", "min")
+        ):
+            raise WeightsError(
+                f"{where}: tensor {name!r} has a malformed quantization {quant!r} "
+                "(expected an object with dtype, scale and min)"
+            )
+        if quant.get("dtype") not in _QUANT_DTYPES:
+            raise WeightsError(
+                f"{where}: tensor {name!r} has unsupported quantization dtype {quant.get('dtype')!r}"
+            )
+    store = np.dtype(_QUANT_DTYPES[quant["dtype"]] if quant else _PLAIN_DTYPES[dtype])
     nbytes = count * store.itemsize
     if offset + nbytes > len(buf):
         raise WeightsError(
@@ -117,7 +124,8 @@ def _decode_entry(entry: dict, buf: bytes, offset: int, where: str):
     codes = np.frombuffer(buf, dtype=store.newbyteorder("<"), count=count, offset=offset)
     if quant:
         values = codes.astype(np.float64) * float(quant["scale"]) + float(quant["min"])
-        arr = np.round(values).astype(np.int32) if dtype == "int32" else values.astype(np.float32)
+        # tfjs rounds int32 constants with Math.round: halves go up, hence floor(v + 0.5)
+        arr = np.floor(values + 0.5).astype(np.int32) if dtype == "int32" else values.astype(np.float32)
     else:
         arr = codes.astype(_PLAIN_DTYPES[dtype])  # copies: the result owns its memory
     return arr.reshape(shape), nbytes

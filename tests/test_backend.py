@@ -1,0 +1,178 @@
+"""Choosing a backend: names, the active backend, the environment variable, light imports.
+
+Every test here leaves the global choice as it found it (``set_backend(None)`` in a
+finalizer), and the import checks run in a fresh interpreter so that what this session
+has already imported cannot hide a heavy import.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import faceapi_np
+from faceapi_np.backend import BACKENDS, Backend, available_backends, get_backend, set_backend
+from faceapi_np.errors import BackendError, FaceApiError
+
+
+@pytest.fixture(autouse=True)
+def clean_backend_state(monkeypatch):
+    """No FACEAPI_NP_BACKEND from outside, and no set_backend() leaking out of a test."""
+    monkeypatch.delenv("FACEAPI_NP_BACKEND", raising=False)
+    set_backend(None)
+    yield
+    set_backend(None)
+
+
+def test_get_backend_numpy():
+    bk = get_backend("numpy")
+    assert isinstance(bk, Backend)
+    assert bk.name == "numpy"
+    assert bk.xp is np
+    assert repr(bk) == "<Backend numpy>"
+    assert get_backend("numpy") is bk  # created once, then cached
+    assert get_backend("NumPy") is bk  # names are case-insensitive
+
+
+@pytest.mark.parametrize("name", [None, "auto"])
+def test_default_backend_works(name):
+    bk = get_backend(name)
+    assert isinstance(bk, Backend)
+    assert bk.name in BACKENDS
+    x = bk.asarray(np.arange(2 * 4 * 5 * 3, dtype=np.float32).reshape(2, 4, 5, 3))
+    w = bk.asarray(np.ones((3, 3, 3, 2), np.float32))
+    out = bk.to_numpy(bk.conv2d(x, w, 1, "same"))
+    assert isinstance(out, np.ndarray)
+    assert out.shape == (2, 4, 5, 2)
+    assert out[0, 0, 0, 0] == sum(range(0, 6)) + sum(range(15, 21))  # top-left 2x2 window, 3 channels
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(BackendError) as info:
+        get_backend("tpu")
+    msg = str(info.value)
+    assert "'tpu'" in msg
+    for name in BACKENDS:
+        assert name in msg
+    assert "auto" in msg
+    assert isinstance(info.value, FaceApiError)
+
+
+def test_set_backend_then_get_backend():
+    bk = set_backend("numpy")
+    assert bk.name == "numpy"
+    assert get_backend() is bk
+    assert set_backend(None) is get_backend("auto")
+    assert get_backend() is get_backend("auto")
+
+
+def test_set_backend_unknown_fails_and_keeps_the_active_one():
+    set_backend("numpy")
+    with pytest.raises(BackendError):
+        set_backend("bogus")
+    assert get_backend().name == "numpy"
+
+
+def test_environment_variable_chooses_the_backend(monkeypatch):
+    monkeypatch.setenv("FACEAPI_NP_BACKEND", "numpy")
+    assert get_backend().name == "numpy"
+    assert get_backend() is get_backend("numpy")
+
+
+def test_environment_variable_unknown_name(monkeypatch):
+    monkeypatch.setenv("FACEAPI_NP_BACKEND", "bogus")
+    with pytest.raises(BackendError, match="bogus"):
+        get_backend()
+    # an explicit name or set_backend() wins over the environment
+    assert get_backend("numpy").name == "numpy"
+    set_backend("numpy")
+    assert get_backend().name == "numpy"
+
+
+def test_available_backends_includes_numpy():
+    names = available_backends()
+    assert "numpy" in names
+    assert set(names) <= set(BACKENDS)
+    for name in names:
+        assert get_backend(name).name == name
+
+
+def test_package_reexports_the_backend_functions():
+    assert faceapi_np.get_backend is get_backend
+    assert faceapi_np.set_backend is set_backend
+    assert faceapi_np.available_backends is available_backends
+    assert faceapi_np.BackendError is BackendError
+
+
+# --- import weight -------------------------------------------------------------------
+
+_HEAVY = "sorted(m for m in sys.modules if m.split('.')[0].startswith(('numba', 'cupy')))"
+
+
+def _run_python(code: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "FACEAPI_NP_BACKEND"}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_import_is_light():
+    code = f"import sys, faceapi_np\nheavy = {_HEAVY}\nassert not heavy, heavy\n"
+    res = _run_python(code)
+    assert res.returncode == 0, res.stderr
+
+
+def test_numpy_backend_is_light():
+    code = (
+        "import sys, faceapi_np\n"
+        "bk = faceapi_np.get_backend('numpy')\n"
+        "assert bk.name == 'numpy'\n"
+        f"heavy = {_HEAVY}\nassert not heavy, heavy\n"
+    )
+    res = _run_python(code)
+    assert res.returncode == 0, res.stderr
+
+
+# --- the Backend interface -----------------------------------------------------------
+
+
+def test_base_class_kernels_are_abstract():
+    base = Backend(np)
+    assert base.name == "base"
+    assert base.xp is np
+    x = np.zeros((1, 3, 3, 2), np.float32)
+    with pytest.raises(NotImplementedError):
+        base.conv2d(x, np.zeros((3, 3, 2, 4), np.float32), 1, "same")
+    with pytest.raises(NotImplementedError):
+        base.depthwise_conv2d(x, np.zeros((3, 3, 2, 1), np.float32), 1, "same")
+
+
+def test_numpy_to_numpy_and_asarray():
+    bk = get_backend("numpy")
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert bk.asarray(a) is a  # no copy when already there
+    back = bk.to_numpy(bk.asarray(a))
+    assert isinstance(back, np.ndarray)
+    np.testing.assert_array_equal(back, a)
+    assert isinstance(bk.asarray([1.0, 2.0]), np.ndarray)
+    out = bk.to_numpy(bk.depthwise_conv2d(bk.asarray(np.ones((1, 2, 2, 3), np.float32)),
+                                          bk.asarray(np.ones((3, 3, 3, 1), np.float32)), 1, "same"))
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, np.full((1, 2, 2, 3), 4.0, np.float32))
+
+
+def test_to_numpy_uses_asnumpy_when_the_namespace_has_it():
+    """A GPU namespace (cupy) brings arrays home with ``asnumpy``; the base class uses it."""
+    calls = []
+
+    def asnumpy(a):
+        calls.append(a)
+        return np.asarray(a) * 2
+
+    fake = types.SimpleNamespace(asarray=np.asarray, asnumpy=asnumpy)
+    bk = Backend(fake)
+    np.testing.assert_array_equal(bk.to_numpy(np.array([1.0, 2.0])), [2.0, 4.0])
+    assert len(calls) == 1
