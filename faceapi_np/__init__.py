@@ -1,12 +1,12 @@
 """faceapi_np: face-api.js rebuilt in Python from NumPy up.
 
-Detect faces with SSD MobileNetV1 or the Tiny Face Detector, using face-api.js's own
-weight files, with face-api.js's numbers::
+Detect faces, find 68 landmarks, compute 128-D descriptors and match them, using
+face-api.js's own weight files, with face-api.js's numbers::
 
     import faceapi_np as fa
-    faces = fa.detect_all_faces("group.jpg")            # SSD MobileNetV1
+    faces = fa.detect_all_faces("group.jpg").with_face_landmarks().with_face_descriptors()
     for face in faces:
-        print(face.score, face.box)
+        print(face.score, face.box, face.descriptor[:3])
     fa.draw_detections(faces.image, faces).save("out.png")
 
 Importing this package loads NumPy only: numba and cupy are imported when their backend
@@ -15,9 +15,9 @@ is first asked for.
 
 __version__ = "0.1.0"
 
-from .api import FaceResults, detect_all_faces, detect_single_face
+from .api import FaceResults, compute_face_descriptors, detect_all_faces, detect_single_face
 from .backend import available_backends, get_backend, set_backend
-from .draw import draw_detections
+from .draw import draw_detections, draw_face_landmarks, draw_labels
 from .errors import (
     BackendError,
     FaceApiError,
@@ -27,8 +27,13 @@ from .errors import (
     OptionsError,
     WeightsError,
 )
+from .extract import extract_face_tensors, extract_faces
+from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
+from .face_recognition_net import FaceRecognitionNet
 from .image import load_image
-from .results import Box, FaceDetection, resize_results
+from .landmarks import FaceLandmarks68
+from .matching import FaceMatch, FaceMatcher, LabeledFaceDescriptors, euclidean_distance
+from .results import Box, FaceDetection, FaceResult, resize_results
 from .ssd_mobilenetv1 import SsdMobilenetv1, SsdMobilenetv1Options
 from .tiny_face_detector import TinyFaceDetector, TinyFaceDetectorOptions
 from . import nets
@@ -39,7 +44,15 @@ __all__ = [
     "BackendError",
     "FaceApiError",
     "FaceDetection",
+    "FaceLandmark68Net",
+    "FaceLandmark68TinyNet",
+    "FaceLandmarks68",
+    "FaceMatch",
+    "FaceMatcher",
+    "FaceRecognitionNet",
+    "FaceResult",
     "FaceResults",
+    "LabeledFaceDescriptors",
     "FetchError",
     "ImageError",
     "InputError",
@@ -50,9 +63,15 @@ __all__ = [
     "TinyFaceDetectorOptions",
     "WeightsError",
     "available_backends",
+    "compute_face_descriptors",
     "detect_all_faces",
     "detect_single_face",
     "draw_detections",
+    "draw_face_landmarks",
+    "draw_labels",
+    "euclidean_distance",
+    "extract_face_tensors",
+    "extract_faces",
     "get_backend",
     "load_image",
     "nets",

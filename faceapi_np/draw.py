@@ -80,3 +80,57 @@ def draw_detections(image, detections, with_score: bool = True):
         det = getattr(det, "detection", det)
         draw_box(draw, det.box, f"{det.score:.2f}" if with_score else None, line_width=width, font=font)
     return out
+
+
+#: face-api.js ``DrawFaceLandmarksOptions`` defaults.
+LANDMARK_LINE_COLOR = (0, 255, 255)
+LANDMARK_POINT_COLOR = (255, 0, 255)
+#: Groups drawn as polylines; eyes and lips are closed loops.
+_OUTLINES = (
+    ("jaw_outline", False), ("left_eye_brow", False), ("right_eye_brow", False),
+    ("nose", False), ("left_eye", True), ("right_eye", True), ("mouth", True),
+)
+
+
+def draw_face_landmarks(image, results, draw_lines: bool = True, draw_points: bool = True):
+    """A copy of ``image`` with each face's 68 landmarks drawn (``faceapi.draw.drawFaceLandmarks``).
+
+    ``results`` are FaceResults (or FaceLandmarks68 objects in image pixels).
+    """
+    from PIL import ImageDraw
+
+    out = _to_pil(image).copy()
+    draw = ImageDraw.Draw(out)
+    width, _ = _style(out.size)
+    for r in results:
+        lm = getattr(r, "landmarks", r)
+        if lm is None:
+            continue
+        if draw_lines:
+            for name, closed in _OUTLINES:
+                pts = [tuple(p) for p in lm.group(name)]
+                draw.line(pts + pts[:1] if closed else pts, fill=LANDMARK_LINE_COLOR, width=max(1, width // 2))
+        if draw_points:
+            rad = max(1.0, width / 2)
+            for x, y in lm.positions:
+                draw.ellipse([x - rad, y - rad, x + rad, y + rad], fill=LANDMARK_POINT_COLOR)
+    return out
+
+
+def draw_labels(image, results, labels, color=BOX_COLOR):
+    """A copy of ``image`` with each face's box and its label, like face-api.js's ``DrawBox``.
+
+    Parameters
+    ----------
+    results : sequence of FaceResult / FaceDetection
+    labels : sequence of str, one per result (e.g. ``str(face_match)``)
+    """
+    from PIL import ImageDraw
+
+    out = _to_pil(image).copy()
+    draw = ImageDraw.Draw(out)
+    width, font = _style(out.size)
+    for r, label in zip(results, labels):
+        det = getattr(r, "detection", r)
+        draw_box(draw, det.box, label, color=color, line_width=width, font=font)
+    return out

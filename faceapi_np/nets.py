@@ -1,7 +1,8 @@
 """One shared instance of each network, loaded on first use.
 
-Mirrors face-api.js's ``faceapi.nets``: ``nets.ssd_mobilenetv1`` and
-``nets.tiny_face_detector`` are ready-made instances. :func:`get_net` loads a net from the
+Mirrors face-api.js's ``faceapi.nets``: ``nets.ssd_mobilenetv1``,
+``nets.tiny_face_detector``, ``nets.face_landmark_68_net``, ``nets.face_landmark_68_tiny_net``
+and ``nets.face_recognition_net`` are ready-made instances. :func:`get_net` loads a net from the
 weights folder the first time it is needed; :func:`load_all` loads every net at once
 (e.g. from another folder or a URL).
 """
@@ -12,16 +13,24 @@ import os
 
 from . import paths
 from .errors import WeightsError
+from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
+from .face_recognition_net import FaceRecognitionNet
 from .ssd_mobilenetv1 import SsdMobilenetv1
 from .tiny_face_detector import TinyFaceDetector
 
 ssd_mobilenetv1 = SsdMobilenetv1()
 tiny_face_detector = TinyFaceDetector()
+face_landmark_68_net = FaceLandmark68Net()
+face_landmark_68_tiny_net = FaceLandmark68TinyNet()
+face_recognition_net = FaceRecognitionNet()
 
 #: Every shared instance by its short name (as used by the CLI: ``summary ssd``).
 ALL = {
     "ssd": ssd_mobilenetv1,
     "tiny": tiny_face_detector,
+    "landmarks": face_landmark_68_net,
+    "landmarks_tiny": face_landmark_68_tiny_net,
+    "recognition": face_recognition_net,
 }
 
 

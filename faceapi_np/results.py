@@ -7,7 +7,9 @@ returns a new object that carries the previous step's results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,89 @@ class FaceDetection:
 
     def as_dict(self) -> dict:
         return {"box": self.box.as_dict(), "score": self.score}
+
+
+@dataclass(frozen=True, eq=False)
+class FaceResult:
+    """One face as the call chain builds it up (face-api.js ``WithFaceDetection`` & co.).
+
+    Each ``with_...`` step returns a new FaceResult with more fields filled in.
+
+    Attributes
+    ----------
+    detection : FaceDetection
+    landmarks : FaceLandmarks68 or None
+        In image pixels (shifted to the detection box's corner).
+    unshifted_landmarks : FaceLandmarks68 or None
+        In pixels of the face crop the landmark net saw.
+    aligned_rect : FaceDetection or None
+        The landmarks' bounding box padded by 20% (face-api.js ``alignedRect``).
+    descriptor : ndarray (128,) float32 or None
+    image : ndarray or None
+        The decoded image the face was found in, for the next step of the chain.
+    """
+
+    detection: FaceDetection
+    landmarks: object = None
+    unshifted_landmarks: object = None
+    aligned_rect: FaceDetection | None = None
+    descriptor: np.ndarray | None = None
+    image: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def score(self) -> float:
+        return self.detection.score
+
+    @property
+    def box(self) -> Box:
+        return self.detection.box
+
+    @property
+    def image_size(self) -> tuple:
+        return self.detection.image_size
+
+    def extended_with_landmarks(self, unshifted) -> "FaceResult":
+        """Add landmarks found in this face's crop (face-api.js ``extendWithFaceLandmarks``).
+
+        The crop's landmarks are shifted to the detection box's corner, and the aligned
+        rect is their padded bounding box, made relative to the image and back.
+        """
+        box = self.detection.box
+        landmarks = unshifted.shift_by(box.x, box.y)
+        rect = landmarks.align()
+        w, h = self.detection.image_size
+        aligned = FaceDetection(self.detection.score, rect.rescale(1.0 / w, 1.0 / h).rescale(w, h), (w, h))
+        return replace(self, landmarks=landmarks, unshifted_landmarks=unshifted, aligned_rect=aligned)
+
+    def with_face_landmarks(self, use_tiny: bool = False, backend: str | None = None) -> "FaceResult":
+        """This face with 68 landmarks (see :meth:`FaceResults.with_face_landmarks`)."""
+        from .api import FaceResults
+
+        return FaceResults([self], self.image).with_face_landmarks(use_tiny, backend)[0]
+
+    def with_face_descriptor(self, alignment: str = "faceapi", backend: str | None = None) -> "FaceResult":
+        """This face with its descriptor (see :meth:`FaceResults.with_face_descriptors`)."""
+        from .api import FaceResults
+
+        return FaceResults([self], self.image).with_face_descriptors(alignment, backend)[0]
+
+    def for_size(self, width: int, height: int) -> "FaceResult":
+        """The result for the image shown at another size (face-api.js ``resizeResults``)."""
+        det = self.detection.for_size(width, height)
+        out = FaceResult(det, descriptor=self.descriptor)
+        if self.unshifted_landmarks is not None:
+            crop = self.unshifted_landmarks.for_size(det.box.width, det.box.height)
+            out = out.extended_with_landmarks(crop)
+        return out
+
+    def as_dict(self) -> dict:
+        """The CLI's JSON object for this face: box, score, and what the chain added."""
+        d = self.detection.as_dict()
+        if self.landmarks is not None:
+            d["landmarks"] = self.landmarks.as_list()
+        if self.descriptor is not None:
+            d["descriptor"] = [float(v) for v in self.descriptor]
+        return d
 
 
 def resize_results(results, width: int, height: int):

@@ -5,6 +5,8 @@ For every case below: build the input array (see inputs.py), save it as .npy, ru
     node faceapi-ref.js --npy <input.npy> --task TASK [options] [--raw]
 
 in the reference tool's folder, and write tests/goldens/<case>.json (schema in README.md).
+Tasks: the detectors (ssd, tiny), the per-crop nets (landmarks68, landmarks68tiny,
+descriptor, expression, agegender) and the whole chain (all-ssd, all-tiny).
 
 Usage, from the repository root:
 
@@ -38,6 +40,26 @@ DEFAULT_REF = Path("/work/shared/reference")
 # Crops chosen so that they contain faces (see README.md).
 TALL_CROP = [1010, 120, 1710, 1220]  # sample3, 700 x 1100: the two right-hand faces
 WIDE_CROP = [0, 60, 1920, 510]  # sample2, 1920 x 450: all three faces
+
+# Face crops for the per-crop nets, [left, top, right, bottom], taken from the SSD goldens'
+# detections (ssd_sample<i>.json, detection k, box x, y, w, h):
+#   "exact":  [floor(x), floor(y), floor(x) + floor(w), floor(y) + floor(h)], the region
+#             face-api.js itself cuts out for that box (Box.clipAtImageBorders().floor());
+#   "x1.2" / "x1.5": the box scaled about its centre, l = floor(cx - s*w/2),
+#             t = floor(cy - s*h/2), r = l + round(s*w), b = t + round(s*h);
+#   "wide":   centred on the box, 1.5 h wide and 1.15 h high.
+FACE_CROPS = {
+    "crop1": {"sample": "sample1.jpg", "crop": [414, 354, 591, 593]},  # det 0 exact, 177x239
+    "crop2": {"sample": "sample2.jpg", "crop": [1447, 153, 1640, 395]},  # det 0 exact, 193x242
+    "crop3": {"sample": "sample4.jpg", "crop": [241, 160, 435, 454]},  # det 1 x1.2, 194x294
+    "crop4": {"sample": "sample5.jpg", "crop": [771, 87, 958, 341]},  # det 0 x1.2, 187x254
+    "crop5": {"sample": "sample3.jpg", "crop": [481, 308, 888, 620]},  # det 0 wide, 407x312
+    # det 3 exact (145x243), resized to 64x107: the photos have no face under 112 px
+    "crop6": {"sample": "sample4.jpg", "crop": [1276, 143, 1421, 386], "resize": [64, 107]},
+    "crop7": {"sample": "sample6.jpg", "crop": [196, 394, 511, 830]},  # det 3 x1.5, 315x436
+    "crop8": {"sample": "sample5.jpg", "crop": [376, 859, 548, 1159]},  # det 4 exact, 172x300
+}
+CROP_TASKS = ("landmarks68", "landmarks68tiny", "descriptor", "expression", "agegender")
 
 
 def _case(name, task, spec, options=None, raw=False):
@@ -86,13 +108,56 @@ def _cases() -> list[dict]:
                    ["--input-size", "128"] + tiny_low("0.002"), raw=True))
     c.append(_case("tiny_synth_c", "tiny", synth(5, 300, 300, "uint8"),
                    ["--input-size", "224"] + tiny_low("0.002"), raw=True))
+
+    # Per-crop nets: face crops of the photos and noise tensors, all with raw outputs.
+    crop_inputs = dict(FACE_CROPS)
+    crop_inputs.update({
+        "synth_face_a": synth(11, 112, 112),
+        "synth_face_b": synth(12, 150, 150),
+        "synth_face_c": synth(13, 131, 97),  # 97 wide, 131 high
+        "synth_face_d": synth(14, 160, 200, "uint8"),  # 200 wide, 160 high
+    })
+    for name, spec in crop_inputs.items():
+        for task in CROP_TASKS:
+            c.append(_case(f"{task}_{name}", task, spec, raw=True))
+
+    # The whole chain on the photos (default options, no raw outputs).
+    for i in range(1, 7):
+        c.append(_case(f"all_ssd_sample{i}", "all-ssd", {"sample": f"sample{i}.jpg"}))
+    for i in (1, 4):
+        c.append(_case(f"all_tiny_tinylm_sample{i}", "all-tiny", {"sample": f"sample{i}.jpg"},
+                       ["--tiny-landmarks"]))
+    c.append(_case("all_tiny_sample2", "all-tiny", {"sample": "sample2.jpg"}))
     return c
 
 
 CASES = _cases()
 
 # Raw arrays to store compactly, per raw key of the tool's output.
-RAW_ARRAYS = {"ssd_forward": ("boxes", "scores"), "tiny_forward": ("output",)}
+RAW_ARRAYS = {
+    "ssd_forward": ("boxes", "scores"),
+    "tiny_forward": ("output",),
+    "landmarks68_runNet": ("output",),
+    "landmarks68_forward": ("output",),
+    "landmarks68tiny_runNet": ("output",),
+    "landmarks68tiny_forward": ("output",),
+    "descriptor_forward": ("output",),
+    "expression_runNet": ("output",),
+    "expression_forward": ("output",),
+    "agegender_runNet": ("age", "gender_logits"),
+    "agegender_forward": ("age", "gender"),
+}
+
+# Task results copied from the tool's output as printed (besides "detections").
+RESULT_KEYS = {
+    "landmarks68": ("landmarks",),
+    "landmarks68tiny": ("landmarks",),
+    "descriptor": ("descriptor",),
+    "expression": ("expressions",),
+    "agegender": ("age", "gender", "genderProbability"),
+    "all-ssd": ("boxes", "scores", "faces"),
+    "all-tiny": ("boxes", "scores", "faces"),
+}
 
 
 def _as_float32(values, key: str) -> np.ndarray:
@@ -117,6 +182,9 @@ def _convert_raw(raw: dict) -> dict:
                 continue  # carried by the encoded array
             else:
                 conv[k] = v
+        missing = [k for k in arrays if k not in conv]
+        if missing:
+            raise ValueError(f"raw {key}: missing {missing}")
         if "shape" in sub and list(sub["shape"]) != conv[arrays[0]]["shape"]:
             raise ValueError(f"raw {key}: shape {sub['shape']} != {conv[arrays[0]]['shape']}")
         out[key] = conv
@@ -146,10 +214,6 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
     if res["task"] != case["task"]:
         raise RuntimeError(f"{case['case']}: tool ran task {res['task']!r}")
 
-    detections = [{"box": {k: d["box"][k] for k in ("x", "y", "width", "height")},
-                   "score": d["score"]} for d in res["detections"]]
-    for d, b, s in zip(detections, res["boxes"], res["scores"]):
-        assert [d["box"][k] for k in ("x", "y", "width", "height")] == b and d["score"] == s
     golden = {
         "case": case["case"],
         "command": " ".join(command_for(case)),
@@ -161,11 +225,39 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
         "options": res["options"],
         "versions": {k: res[k] for k in ("faceapi_version", "tfjs_core_version",
                                          "backend", "node_version")},
-        "detections": detections,
     }
+    if case["task"] in ("ssd", "tiny"):
+        detections = [{"box": {k: d["box"][k] for k in ("x", "y", "width", "height")},
+                       "score": d["score"]} for d in res["detections"]]
+        for d, b, s in zip(detections, res["boxes"], res["scores"]):
+            assert [d["box"][k] for k in ("x", "y", "width", "height")] == b and d["score"] == s
+        golden["detections"] = detections
+    else:
+        for key in RESULT_KEYS[case["task"]]:
+            golden[key] = res[key]
+        if "faces" in golden:
+            for f, b, s in zip(golden["faces"], res["boxes"], res["scores"]):
+                box = f["detection"]["box"]
+                assert [box[k] for k in ("x", "y", "width", "height")] == b
+                assert f["detection"]["score"] == s
     if case["raw"]:
         golden["raw"] = _convert_raw(res["raw"])
     return golden
+
+
+def summary(golden: dict) -> str:
+    """One short line about a golden's result, for the progress log."""
+    if "detections" in golden:
+        return f"{len(golden['detections']):3d} detections"
+    if "faces" in golden:
+        return f"{len(golden['faces']):3d} faces"
+    if "landmarks" in golden:
+        return "68 landmarks"
+    if "descriptor" in golden:
+        return f"descriptor |d| {np.linalg.norm(golden['descriptor']):.3f}"
+    if "expressions" in golden:
+        return "expression " + max(golden["expressions"], key=golden["expressions"].get)
+    return f"age {golden['age']:.1f} {golden['gender']}"
 
 
 def write_golden(golden: dict, out_dir: Path) -> Path:
@@ -192,7 +284,7 @@ def main(argv=None) -> int:
 
     if args.list:
         for c in CASES:
-            print(f"{c['case']:24s} {' '.join(command_for(c)[2:])}   {c['input_spec']}")
+            print(f"{c['case']:28s} {' '.join(command_for(c)[2:])}   {c['input_spec']}")
         return 0
 
     names = {n for o in args.only for n in o.split(",") if n}
@@ -216,7 +308,7 @@ def main(argv=None) -> int:
             t = time.monotonic()
             golden = run_case(case, ref, samples_dir, Path(tmpdir))
             path = write_golden(golden, args.out)
-            print(f"{case['case']:24s} {len(golden['detections']):3d} detections "
+            print(f"{case['case']:28s} {summary(golden):24s} "
                   f"{time.monotonic() - t:6.1f} s  -> {path.name}", flush=True)
 
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:

@@ -1,0 +1,69 @@
+"""FaceRecognitionNet: a 128-number descriptor per face (``src/faceRecognitionNet/``).
+
+dlib's ``dlib_face_recognition_resnet_model_v1`` (a ResNet-34-like net with fewer
+filters, trained with a metric loss so that faces of one person lie within 0.6 of each
+other) ported by face-api.js. The face crop is padded to a square *centred*, resized to
+150x150, centred on a mean RGB and divided by 256.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import layers
+from ..backend import Backend, get_backend
+from ..image import to_batch
+from ..net import NO_TAP, NeuralNetwork, Tap
+from . import params as recognition_params
+from .params import RESIDUAL_BLOCKS
+from .residual import conv_layer, residual, residual_down
+
+INPUT_SIZE = 150
+MEAN_RGB = (122.782, 117.001, 104.298)
+INPUT_DIVISOR = 256.0
+
+
+class FaceRecognitionNet(NeuralNetwork):
+    """ResNet face descriptor net (about 6.2 MB of weights, 0.54 GFLOP per face)."""
+
+    model_name = "face_recognition_model"
+    default_input_size = INPUT_SIZE
+
+    def extract_params(self, reader):
+        return recognition_params.extract_params(reader)
+
+    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
+        """Descriptors for a batch of face crops.
+
+        Parameters
+        ----------
+        batch : array, shape (N, 150, 150, 3), float32 RGB 0..255
+            As made by ``to_batch(crops, 150, center=True)``.
+
+        Returns
+        -------
+        array, shape (N, 128)
+        """
+        bk = bk or get_backend()
+        x = self._check_batch(batch, bk)
+        p = self.params_on(bk)
+        out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
+        out = tap("conv32_down", "conv 7x7/2 valid + scale + relu",
+                  conv_layer(out, p.conv32_down, bk, stride=2, padding="valid"), p.conv32_down)
+        out = tap("max_pool", "max pool 3x3/2 valid", layers.max_pool(out, 3, 2, bk, "valid"))
+        for (name, down), block in zip(RESIDUAL_BLOCKS, p.residuals):
+            if down:
+                out = tap(name, "residual down (3x3/2 valid, 3x3)", residual_down(out, block, bk), block)
+            else:
+                out = tap(name, "residual (3x3, 3x3)", residual(out, block, bk), block)
+        out = tap("global_avg", "mean over H, W", out.mean(axis=(1, 2)))
+        return tap("fc", "matmul", out @ p.fc, p.fc)
+
+    def compute_face_descriptors(self, crops, bk: Backend | None = None) -> np.ndarray:
+        """(N, 128) float32 descriptors of face crops, one batch for all.
+
+        face-api.js ``computeFaceDescriptor``: the whole of each crop is the face.
+        """
+        bk = bk or get_backend()
+        out = self.forward(to_batch(crops, INPUT_SIZE, center=True, xp=bk.xp), bk)
+        return np.asarray(bk.to_numpy(out), dtype=np.float32)

@@ -1,0 +1,41 @@
+"""Residual blocks of FaceRecognitionNet (``faceRecognitionNet/residualLayer.ts``, ``convLayer.ts``).
+
+He et al., *Deep Residual Learning* (2016), as dlib builds it: two 3x3 convs, each with
+bias and a scale layer, ReLU after the first and after the sum. A downsampling block's
+first conv is 3x3 stride 2 'valid'; its shortcut is a 2x2 average pool, padded with zero
+channels when the block doubles them. When the pooled and the conv paths differ in size
+(odd inputs), face-api.js appends one zero row and one zero column to the conv path.
+"""
+
+from __future__ import annotations
+
+from .. import layers
+
+
+def conv_layer(x, p, bk, stride: int = 1, padding="same", relu: bool = True):
+    """Conv + bias, scale layer, optional ReLU (``convLayer`` in face-api.js)."""
+    out = layers.conv2d(x, p.conv.filters, p.conv.bias, bk, stride, padding)
+    out = layers.scale_bias(out, p.scale.weights, p.scale.biases)
+    return layers.relu(out, bk) if relu else out
+
+
+def residual(x, p, bk):
+    """``relu(conv2(relu(conv1(x))) + x)``, shapes kept."""
+    out = conv_layer(x, p.conv1, bk)
+    out = conv_layer(out, p.conv2, bk, relu=False)
+    return layers.relu(out + x, bk)
+
+
+def residual_down(x, p, bk):
+    """Downsampling block: strided 'valid' conv path plus average-pooled shortcut."""
+    xp = bk.xp
+    out = conv_layer(x, p.conv1, bk, stride=2, padding="valid")
+    out = conv_layer(out, p.conv2, bk, relu=False)
+    pooled = layers.avg_pool(x, 2, 2, bk, "valid")
+    if pooled.shape[1:3] != out.shape[1:3]:
+        # face-api.js appends one zero row, then one zero column (not a general pad)
+        out = xp.pad(out, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    if pooled.shape[3] != out.shape[3]:
+        # the shortcut gets as many zero channels as it has (channels double)
+        pooled = xp.concatenate([pooled, xp.zeros_like(pooled)], axis=3)
+    return layers.relu(pooled + out, bk)
