@@ -2,9 +2,12 @@
 
 Subcommands::
 
-    faceapi-np detect IMAGE... [--detector ssd|tiny] [--json] [--out FILE_OR_DIR] ...
+    faceapi-np detect IMAGE... [--detector ssd|tiny] [--landmarks [full|tiny]] [--descriptors]
+                              [--json] [--out FILE_OR_DIR] ...
     faceapi-np weights fetch [--dir DIR]
     faceapi-np summary NET [--input-size N] [--json]
+    faceapi-np enroll --label NAME --db gallery.json IMAGE... [--crops]
+    faceapi-np identify --db gallery.json IMAGE... [--threshold 0.6] [--json] [--out labelled.png]
     faceapi-np demo [--out demo.png]
 
 ``detect --json`` prints one JSON object per image and line (JSON Lines)::
@@ -25,7 +28,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import BackendError, FaceApiError, WeightsError
+from .errors import BackendError, FaceApiError, InputError, WeightsError
 
 
 def _progress(i: int, n: int, name: str) -> None:
@@ -58,17 +61,55 @@ def _out_path(out: str | None, image: str, many: bool) -> Path | None:
     return folder / (Path(image).stem + ".png")
 
 
+def _analyse(path: str, args, options):
+    """Faces of one image with what the flags ask for: detection, landmarks, descriptors.
+
+    With ``--crops`` the whole image is one face crop: no detection, its box is the image,
+    and the descriptor is computed on the whole image (face-api.js ``computeFaceDescriptor``).
+    """
+    from .api import FaceResults, compute_face_descriptors, detect_all_faces
+    from .backend import get_backend
+    from .image import load_image
+    from .results import Box, FaceDetection, FaceResult
+
+    if getattr(args, "crops", False):
+        img = load_image(path)
+        h, w = img.shape[:2]
+        face = FaceResult(FaceDetection(1.0, Box(0.0, 0.0, float(w), float(h)), (w, h)), image=img)
+        faces = FaceResults([face], img, get_backend().name)
+        if getattr(args, "landmarks", None):
+            faces = faces.with_face_landmarks(use_tiny=args.landmarks == "tiny")
+        if getattr(args, "descriptors", False):
+            from dataclasses import replace
+
+            faces = FaceResults([replace(faces[0], descriptor=compute_face_descriptors([img])[0])], img, faces.backend)
+        return faces
+    faces = detect_all_faces(path, options)
+    if getattr(args, "landmarks", None) or getattr(args, "descriptors", False):
+        faces = faces.with_face_landmarks(use_tiny=(args.landmarks == "tiny"))
+    if getattr(args, "descriptors", False):
+        faces = faces.with_face_descriptors(alignment=args.alignment)
+    return faces
+
+
+def _record(path: str, faces, detector: str) -> dict:
+    h, w = faces.image.shape[:2]
+    return {"image": path, "width": w, "height": h, "backend": faces.backend, "detector": detector,
+            "faces": faces.as_dicts()}
+
+
 def cmd_detect(args) -> int:
-    from .api import detect_all_faces, detector_name
+    from .api import detector_name
     from .backend import set_backend
-    from .draw import draw_detections
+    from .draw import draw_detections, draw_face_landmarks
 
     options = _options(args)
     bk = set_backend(args.backend) if args.backend else None
+    detector = "crops" if args.crops else detector_name(options)
     status, n = 0, len(args.images)
     for i, path in enumerate(args.images, start=1):
         try:
-            faces = detect_all_faces(path, options)
+            faces = _analyse(path, args, options)
         except (WeightsError, BackendError):
             raise  # not about this image: stop, main() reports it
         except FaceApiError as exc:
@@ -81,15 +122,7 @@ def cmd_detect(args) -> int:
             continue
         h, w = faces.image.shape[:2]
         if args.json:
-            record = {
-                "image": path,
-                "width": w,
-                "height": h,
-                "backend": faces.backend,
-                "detector": detector_name(options),
-                "faces": faces.as_dicts(),
-            }
-            print(json.dumps(record), flush=True)
+            print(json.dumps(_record(path, faces, detector)), flush=True)
         else:
             print(f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''} ({w}x{h}, {faces.backend})")
             for f in faces:
@@ -97,7 +130,86 @@ def cmd_detect(args) -> int:
                 print(f"  score {f.score:.4f}  box x={b.x:.1f} y={b.y:.1f} w={b.width:.1f} h={b.height:.1f}")
         target = _out_path(args.out, path, n > 1)
         if target is not None:
-            draw_detections(faces.image, faces).save(target)
+            picture = draw_detections(faces.image, faces)
+            if args.landmarks:
+                picture = draw_face_landmarks(picture, faces)
+            picture.save(target)
+            if not args.json:
+                print(f"  wrote {target}")
+        _progress(i, n, path)
+    if bk is not None:
+        set_backend(None)
+    return status
+
+
+def cmd_enroll(args) -> int:
+    """Add one labelled descriptor per image to a gallery JSON (created if missing)."""
+    import os
+
+    from .matching import FaceMatcher, LabeledFaceDescriptors
+
+    options = _options(args)
+    args.landmarks, args.descriptors = "full", True
+    new = []
+    for path in args.images:
+        faces = _analyse(path, args, options)
+        if len(faces) != 1:
+            raise InputError(
+                f"{path}: found {len(faces)} faces; enroll needs exactly one face per image "
+                "(crop the photo, or use --crops for images that are already face crops)"
+            )
+        new.append(faces[0].descriptor)
+    if os.path.exists(args.db):
+        matcher = FaceMatcher.load(args.db)
+        entries = {ld.label: ld.descriptors for ld in matcher.labeled_descriptors}
+        threshold = matcher.distance_threshold
+    else:
+        entries, threshold = {}, args.threshold
+    entries[args.label] = entries.get(args.label, []) + new
+    FaceMatcher([LabeledFaceDescriptors(k, v) for k, v in entries.items()], threshold).save(args.db)
+    total = len(entries[args.label])
+    print(f"enrolled {len(new)} face{'s' if len(new) != 1 else ''} as {args.label!r} "
+          f"({total} in all) in {args.db}; {len(entries)} label{'s' if len(entries) != 1 else ''}")
+    return 0
+
+
+def cmd_identify(args) -> int:
+    """Label every face of each image from a gallery JSON."""
+    from .backend import set_backend
+    from .draw import draw_labels
+    from .matching import FaceMatcher
+
+    matcher = FaceMatcher.load(args.db)
+    threshold = args.threshold if args.threshold is not None else matcher.distance_threshold
+    matcher = FaceMatcher(matcher.labeled_descriptors, threshold)
+    options = _options(args)
+    args.landmarks, args.descriptors = args.landmarks or "full", True
+    bk = set_backend(args.backend) if args.backend else None
+    status, n = 0, len(args.images)
+    for i, path in enumerate(args.images, start=1):
+        try:
+            faces = _analyse(path, args, options)
+        except (WeightsError, BackendError):
+            raise
+        except FaceApiError as exc:
+            status = 1
+            print(json.dumps({"image": path, "error": str(exc)}) if args.json else f"{path}: error: {exc}",
+                  file=sys.stdout if args.json else sys.stderr, flush=True)
+            continue
+        matches = matcher.find_best_matches([f.descriptor for f in faces]) if len(faces) else []
+        record = _record(path, faces, "crops" if args.crops else args.detector)
+        for face, m in zip(record["faces"], matches):
+            face["label"], face["distance"] = m.label, m.distance
+        if args.json:
+            print(json.dumps(record), flush=True)
+        else:
+            print(f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''}")
+            for f, m in zip(faces, matches):
+                b = f.box
+                print(f"  {m.label:<20} distance {m.distance:.3f}  box x={b.x:.0f} y={b.y:.0f} w={b.width:.0f} h={b.height:.0f}")
+        target = _out_path(args.out, path, n > 1)
+        if target is not None:
+            draw_labels(faces.image, faces, [str(m) for m in matches]).save(target)
             if not args.json:
                 print(f"  wrote {target}")
         _progress(i, n, path)
@@ -131,19 +243,45 @@ def cmd_summary(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    """Fetch weights and samples, build a small gallery, label the faces of a photo.
+
+    The bundled sample photos show different people in each photo, so the gallery is
+    enrolled from the faces of ``sample1.jpg`` (named by position) and the query is
+    another rendering of it — mirrored, turned by 8 degrees and scaled down — next to a
+    face from ``sample3.jpg`` that is in no gallery and must come out 'unknown'.
+    """
+    import numpy as np
+    from PIL import Image
+
     from . import samples, weights
     from .api import detect_all_faces
-    from .draw import draw_detections
+    from .draw import draw_labels
+    from .matching import FaceMatcher, LabeledFaceDescriptors
 
     weights.fetch()
     photo = samples.sample_path(samples.DEFAULT_SAMPLE)
-    faces = detect_all_faces(photo)
-    draw_detections(faces.image, faces).save(args.out)
-    print(f"{photo.name}: {len(faces)} faces found with SSD MobileNetV1 ({faces.backend} backend)")
-    for f in faces:
+    enrolled = detect_all_faces(photo).with_face_landmarks().with_face_descriptors()
+    ordered = sorted(enrolled, key=lambda f: f.box.x)
+    names = ["left", "middle", "right"] if len(ordered) == 3 else [f"person {i + 1}" for i in range(len(ordered))]
+    matcher = FaceMatcher([LabeledFaceDescriptors(n, [f.descriptor for f in [face]]) for n, face in zip(names, ordered)])
+
+    # The query: sample1 mirrored, turned and scaled, with a stranger from sample3 pasted in
+    query = Image.open(photo).convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    query = query.rotate(8, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(40, 40, 40))
+    query = query.resize((query.width * 2 // 3, query.height * 2 // 3), Image.Resampling.LANCZOS)
+    stranger = detect_all_faces(samples.sample_path("sample3.jpg"))[0].box
+    patch = Image.open(samples.sample_path("sample3.jpg")).convert("RGB").crop(
+        (int(stranger.x - 20), int(stranger.y - 20), int(stranger.right + 20), int(stranger.bottom + 20)))
+    query.paste(patch, (20, query.height - patch.height - 20))
+    faces = detect_all_faces(np.asarray(query)).with_face_landmarks().with_face_descriptors()
+    matches = matcher.find_best_matches([f.descriptor for f in faces])
+    draw_labels(faces.image, faces, [str(m) for m in matches]).save(args.out)
+    print(f"gallery: {len(names)} people enrolled from {photo.name} ({', '.join(names)})")
+    print(f"query: {photo.name} mirrored, turned 8 degrees, scaled 2/3, plus a stranger from sample3.jpg")
+    for f, m in sorted(zip(faces, matches), key=lambda fm: fm[0].box.x):
         b = f.box
-        print(f"  score {f.score:.3f}  box x={b.x:.0f} y={b.y:.0f} w={b.width:.0f} h={b.height:.0f}")
-    print(f"annotated image written to {args.out}")
+        print(f"  {m.label:<8} distance {m.distance:.3f}  box x={b.x:.0f} y={b.y:.0f} w={b.width:.0f} h={b.height:.0f}")
+    print(f"labelled image written to {args.out} ({faces.backend} backend)")
     return 0
 
 
@@ -152,18 +290,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"faceapi-np {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
+    def detector_flags(q):
+        q.add_argument("images", nargs="+", metavar="IMAGE")
+        q.add_argument("--detector", choices=("ssd", "tiny"), default="ssd",
+                       help="SSD MobileNetV1 (accurate, default) or the Tiny Face Detector (fast)")
+        q.add_argument("--min-confidence", type=float, default=0.5, help="SSD: keep scores above this (0.5)")
+        q.add_argument("--max-results", type=int, default=100, help="SSD: at most this many faces (100)")
+        q.add_argument("--input-size", type=int, default=416, help="tiny: input side, a multiple of 32 (416)")
+        q.add_argument("--score-threshold", type=float, default=0.5, help="tiny: keep scores above this (0.5)")
+        q.add_argument("--crops", action="store_true",
+                       help="each image is already one face crop: no detection, the whole image is the face")
+        q.add_argument("--alignment", choices=("faceapi", "similarity"), default="faceapi",
+                       help="face crop for descriptors: face-api.js's box, or the same box with rotation undone")
+        q.add_argument("--backend", help="compute backend (numpy; default: automatic)")
+
     d = sub.add_parser("detect", help="detect faces in images")
-    d.add_argument("images", nargs="+", metavar="IMAGE")
-    d.add_argument("--detector", choices=("ssd", "tiny"), default="ssd",
-                   help="SSD MobileNetV1 (accurate, default) or the Tiny Face Detector (fast)")
-    d.add_argument("--min-confidence", type=float, default=0.5, help="SSD: keep scores above this (0.5)")
-    d.add_argument("--max-results", type=int, default=100, help="SSD: at most this many faces (100)")
-    d.add_argument("--input-size", type=int, default=416, help="tiny: input side, a multiple of 32 (416)")
-    d.add_argument("--score-threshold", type=float, default=0.5, help="tiny: keep scores above this (0.5)")
-    d.add_argument("--backend", help="compute backend (numpy; default: automatic)")
+    detector_flags(d)
+    d.add_argument("--landmarks", nargs="?", const="full", choices=("full", "tiny"),
+                   help="add 68 landmarks per face (FaceLandmark68Net, or its tiny twin)")
+    d.add_argument("--descriptors", action="store_true", help="add the 128-D descriptor of each face")
     d.add_argument("--json", action="store_true", help="print one JSON object per image")
     d.add_argument("--out", help="write the annotated image here (a folder when several images)")
     d.set_defaults(func=cmd_detect)
+
+    e = sub.add_parser("enroll", help="add labelled faces (one per image) to a gallery JSON")
+    e.add_argument("--label", required=True, help="the person's name")
+    e.add_argument("--db", required=True, help="gallery JSON (face-api.js FaceMatcher format)")
+    e.add_argument("--threshold", type=float, default=0.6, help="distance threshold stored in a new gallery (0.6)")
+    detector_flags(e)
+    e.set_defaults(func=cmd_enroll)
+
+    i = sub.add_parser("identify", help="label the faces in images from a gallery JSON")
+    i.add_argument("--db", required=True, help="gallery JSON written by 'enroll' (or by face-api.js)")
+    i.add_argument("--threshold", type=float, default=None,
+                   help="'unknown' unless the best mean distance is below this (default: the gallery's, 0.6)")
+    i.add_argument("--landmarks", nargs="?", const="full", choices=("full", "tiny"), default=None,
+                   help="landmark net used for alignment (full)")
+    i.add_argument("--json", action="store_true", help="print one JSON object per image")
+    i.add_argument("--out", help="write the labelled image here (a folder when several images)")
+    detector_flags(i)
+    i.set_defaults(func=cmd_identify)
 
     w = sub.add_parser("weights", help="fetch or verify the face-api.js weights")
     w.add_argument("action", choices=("fetch", "verify"))
@@ -171,12 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.set_defaults(func=cmd_weights)
 
     s = sub.add_parser("summary", help="print a net's layers, shapes, parameters and mult-adds")
-    s.add_argument("net", help="ssd or tiny")
+    s.add_argument("net", help="ssd, tiny, landmarks, landmarks_tiny or recognition")
     s.add_argument("--input-size", type=int, default=None)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_summary)
 
-    m = sub.add_parser("demo", help="fetch weights and a sample photo, detect faces, write a PNG")
+    m = sub.add_parser("demo", help="fetch weights and sample photos, label faces from a small gallery, write a PNG")
     m.add_argument("--out", default="demo.png")
     m.set_defaults(func=cmd_demo)
     return p
