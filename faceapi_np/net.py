@@ -81,17 +81,20 @@ class Tap:
         self.outputs: dict[str, np.ndarray] | None = {} if capture else None
         self._to_numpy = to_numpy or np.asarray
 
-    def __call__(self, name: str, op: str, out, p=None):
+    def __call__(self, name: str, op: str, out, p=None, macs: int | None = None):
+        """Record layer ``name``; ``macs`` overrides :func:`count_macs` where the output
+        shape alone does not tell (e.g. a conv path that was padded afterwards)."""
         if self.rows is not None:
             n_params = sum(int(a.size) for _, a in iter_params(p)) if p is not None else 0
-            self.rows.append(LayerRow(name, op, tuple(out.shape), n_params, count_macs(p, out.shape)))
+            macs = count_macs(p, out.shape) if macs is None else int(macs)
+            self.rows.append(LayerRow(name, op, tuple(out.shape), n_params, macs))
         if self.outputs is not None:
             self.outputs[name] = self._to_numpy(out)
         return out
 
 
 class _NoTap(Tap):
-    def __call__(self, name, op, out, p=None):
+    def __call__(self, name, op, out, p=None, macs=None):
         return out
 
 

@@ -95,3 +95,90 @@ def test_python_dash_m_runs_the_cli(photo):
     proc = subprocess.run([sys.executable, "-m", "faceapi_np", "detect", photo, "--json", "--detector", "tiny"],
                           capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout)["width"] == 1920
+
+
+def test_detect_with_landmarks_and_descriptors(photo, capsys):
+    case = load_golden("all_ssd_sample2")
+    assert main(["detect", photo, "--json", "--landmarks", "--descriptors"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert len(record["faces"]) == len(case["faces"])
+    for face, ref in zip(record["faces"], case["faces"]):
+        assert set(face) == {"box", "score", "landmarks", "descriptor"}
+        assert len(face["landmarks"]) == 68 and len(face["descriptor"]) == 128
+        assert face["landmarks"][30][0] == pytest.approx(ref["landmarks"]["positions"][30][0], abs=0.5)
+        assert face["descriptor"][:5] == pytest.approx(ref["descriptor"][:5], abs=1e-4)
+
+
+def test_enroll_and_identify(weights_dir, samples_dir, tmp_path, capsys):
+    """Enroll two people from crops of sample1, then identify sample1's faces."""
+    from faceapi_np import detect_all_faces
+
+    faces = detect_all_faces(samples_dir / "sample1.jpg")
+    img = Image.open(samples_dir / "sample1.jpg")
+    crops = []
+    for k, f in enumerate(faces[:2]):
+        b = f.box
+        path = tmp_path / f"person{k}.png"
+        img.crop((int(b.x - b.width), int(b.y - b.height), int(b.right + b.width), int(b.bottom + b.height))).save(path)
+        crops.append(path)
+    db = tmp_path / "gallery.json"
+    assert main(["enroll", "--label", "ann", str(crops[0]), "--db", str(db)]) == 0
+    assert main(["enroll", "--label", "bea", str(crops[1]), "--db", str(db)]) == 0
+    gallery = json.loads(db.read_text())
+    assert gallery["distanceThreshold"] == 0.6
+    assert [ld["label"] for ld in gallery["labeledDescriptors"]] == ["ann", "bea"]
+    capsys.readouterr()
+    out = tmp_path / "labelled.png"
+    assert main(["identify", str(samples_dir / "sample1.jpg"), "--db", str(db), "--json", "--out", str(out)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    labels = [f["label"] for f in record["faces"]]
+    assert labels[:2] == ["ann", "bea"] and labels[2] == "unknown"
+    assert all(f["distance"] < 0.6 for f in record["faces"][:2]) and record["faces"][2]["distance"] >= 0.6
+    assert Image.open(out).size == (1920, 1280)
+    # a stricter threshold turns everyone into 'unknown'
+    assert main(["identify", str(samples_dir / "sample1.jpg"), "--db", str(db), "--json", "--threshold", "0.01"]) == 0
+    assert {f["label"] for f in json.loads(capsys.readouterr().out)["faces"]} == {"unknown"}
+
+
+def test_enroll_refuses_images_without_exactly_one_face(photo, tmp_path, capsys):
+    db = tmp_path / "g.json"
+    assert main(["enroll", "--label", "x", photo, "--db", str(db)]) == 1
+    assert "found 3 faces; enroll needs exactly one face" in capsys.readouterr().err
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(blank)
+    assert main(["enroll", "--label", "x", str(blank), "--db", str(db)]) == 1
+    assert "found 0 faces" in capsys.readouterr().err
+    assert not db.exists()
+
+
+def test_crops_mode_uses_the_whole_image(weights_dir, samples_dir, tmp_path, capsys):
+    case = load_golden("descriptor_crop1")
+    from inputs import make_input
+
+    crop = tmp_path / "crop1.npy"
+    import numpy as np
+
+    np.save(crop, make_input(case["input_spec"], samples_dir))
+    db = tmp_path / "g.json"
+    assert main(["enroll", "--crops", "--label", "crop", str(crop), "--db", str(db)]) == 0
+    stored = json.loads(db.read_text())["labeledDescriptors"][0]["descriptors"][0]
+    assert stored == pytest.approx(case["descriptor"], abs=1e-4)
+    capsys.readouterr()
+    assert main(["identify", "--crops", str(crop), "--db", str(db), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    h, w = case["input_shape"][:2]
+    assert record["faces"][0]["box"] == {"x": 0.0, "y": 0.0, "width": w, "height": h}
+    assert record["faces"][0]["label"] == "crop" and record["faces"][0]["distance"] < 1e-6
+
+
+def test_identify_with_bad_gallery(photo, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["identify", photo, "--db", str(bad)]) == 1
+    assert "is not a JSON gallery" in capsys.readouterr().err
+    assert main(["identify", photo, "--db", str(tmp_path / "missing.json")]) == 1
+    assert "no such gallery file" in capsys.readouterr().err
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"distanceThreshold": 0.6, "labeledDescriptors": []}))
+    assert main(["identify", photo, "--db", str(empty)]) == 1
+    assert "gallery is empty" in capsys.readouterr().err

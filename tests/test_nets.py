@@ -95,3 +95,34 @@ def test_forward_rejects_bad_batches(tiny, batch, match):
 def test_unloaded_net_says_so():
     with pytest.raises(WeightsError, match="load the weights"):
         TinyFaceDetector().forward(np.zeros((1, 64, 64, 3), np.float32))
+
+
+@pytest.mark.parametrize(
+    "cls, params, macs, out",
+    [
+        ("FaceLandmark68Net", 356_840, 51_571_840, (1, 136)),
+        ("FaceLandmark68TinyNet", 77_224, 28_705_536, (1, 136)),
+        ("FaceRecognitionNet", 5_614_592, 270_854_144, (1, 128)),  # 0.54 GFLOP a face
+    ],
+)
+def test_face_net_summaries(cls, params, macs, out, weights_dir):
+    import faceapi_np
+
+    net = getattr(faceapi_np, cls)().load(weights_dir)
+    assert net.unused_weights == []
+    s = net.summary()
+    assert (s.total_params, s.total_macs, s.rows[-1].shape) == (params, macs, out)
+    assert net.summary(batch_size=8).total_macs == 8 * macs
+
+
+def test_face_nets_batch_equals_one_by_one(weights_dir, bk):
+    import faceapi_np
+
+    rng = np.random.default_rng(3)
+    crops = [rng.uniform(0, 255, (h, w, 3)).astype(np.float32) for h, w in ((60, 45), (90, 90), (33, 70))]
+    lm = faceapi_np.FaceLandmark68Net().load(weights_dir)
+    rec = faceapi_np.FaceRecognitionNet().load(weights_dir)
+    together = lm.detect_landmarks(crops, bk), rec.compute_face_descriptors(crops, bk)
+    for i, c in enumerate(crops):
+        np.testing.assert_allclose(lm.detect_landmarks([c], bk)[0], together[0][i], atol=1e-5)
+        np.testing.assert_allclose(rec.compute_face_descriptors([c], bk)[0], together[1][i], atol=1e-5)

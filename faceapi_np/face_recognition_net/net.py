@@ -13,7 +13,7 @@ import numpy as np
 from .. import layers
 from ..backend import Backend, get_backend
 from ..image import to_batch
-from ..net import NO_TAP, NeuralNetwork, Tap
+from ..net import NO_TAP, NeuralNetwork, Tap, count_macs
 from . import params as recognition_params
 from .params import RESIDUAL_BLOCKS
 from .residual import conv_layer, residual, residual_down
@@ -53,7 +53,11 @@ class FaceRecognitionNet(NeuralNetwork):
         out = tap("max_pool", "max pool 3x3/2 valid", layers.max_pool(out, 3, 2, bk, "valid"))
         for (name, down), block in zip(RESIDUAL_BLOCKS, p.residuals):
             if down:
-                out = tap(name, "residual down (3x3/2 valid, 3x3)", residual_down(out, block, bk), block)
+                # the conv path is (H - 3) // 2 + 1 wide before face-api.js pads it
+                n, h, w, _ = out.shape
+                conv_out = (n, (h - 3) // 2 + 1, (w - 3) // 2 + 1, block.conv1.conv.filters.shape[3])
+                macs = count_macs(block, conv_out)
+                out = tap(name, "residual down (3x3/2 valid, 3x3)", residual_down(out, block, bk), block, macs)
             else:
                 out = tap(name, "residual (3x3, 3x3)", residual(out, block, bk), block)
         out = tap("global_avg", "mean over H, W", out.mean(axis=(1, 2)))
