@@ -16,7 +16,6 @@ import os
 import numpy as np
 
 from .errors import ImageError
-from .ops import pad_to_square, resize_bilinear
 
 #: Largest image accepted, in pixels (about 20,000 x 20,000 / 4). Larger ones are refused
 #: rather than exhausting memory; Pillow's own decompression-bomb check agrees.
@@ -132,13 +131,14 @@ def load_image(src) -> np.ndarray:
         raise ImageError(f"{name}: not a readable image ({exc})") from None
 
 
-def to_batch(images, input_size: int, center: bool = False, xp=np):
+def to_batch(images, input_size: int, center: bool = False, bk=None):
     """Pad each image to a square and resize it to ``input_size``, as face-api.js does.
 
     Mirrors ``NetInput.toBatchTensor(inputSize, isCenterInputs)`` in face-api.js
     ``src/dom/NetInput.ts``: ``padToSquare`` (zeros appended at the bottom or right, or
     split around the image when ``center``), then ``tf.image.resizeBilinear`` unless the
-    square already has the right size.
+    square already has the right size. The backend ``bk`` (default: the active one) does
+    the work; see :meth:`faceapi_np.backend.Backend.resize_to_square`.
 
     Parameters
     ----------
@@ -149,15 +149,12 @@ def to_batch(images, input_size: int, center: bool = False, xp=np):
 
     Returns
     -------
-    array, shape (N, input_size, input_size, 3), float32, values 0..255
+    array of the backend, shape (N, input_size, input_size, 3), float32, values 0..255
     """
-    out = []
-    for img in images:
-        sq = pad_to_square(xp.asarray(img, dtype=xp.float32)[None], center=center, xp=xp)
-        if sq.shape[1] != input_size:
-            sq = resize_bilinear(sq, input_size, input_size, xp=xp)
-        out.append(sq)
-    return xp.concatenate(out, axis=0)
+    from .backend import get_backend
+
+    bk = bk or get_backend()
+    return bk.xp.stack([bk.resize_to_square(img, input_size, center) for img in images])
 
 
 def js_round(v: float) -> int:

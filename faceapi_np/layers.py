@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend.geometry import output_size, window_pads
 
 #: face-api.js's leaky-ReLU slope, float32(0.1) written out in ``tinyYolov2/leaky.ts``.
 LEAKY_ALPHA = 0.10000000149011612
@@ -22,12 +21,14 @@ LEAKY_ALPHA = 0.10000000149011612
 # --- convolutions -------------------------------------------------------------------
 
 
-def conv2d(x, filters, bias, bk, stride: int = 1, padding="same"):
-    """Convolution plus bias: ``y = conv(x, filters) + bias``.
+def conv2d(x, filters, bias, bk, stride: int = 1, padding="same", *, scale=None, residual=None, act=None):
+    """Convolution plus bias, with optional scale layer, residual and activation.
 
-    TF ``tf.conv2d(x, filters, stride, padding)`` then ``tf.add(y, bias)``, as in
-    face-api.js ``src/common/convLayer.ts``. ``padding='same'`` pads ``ceil`` style with
-    the odd pixel after (see :func:`faceapi_np.backend.geometry.same_pads`).
+    ``y = act((conv(x, filters) + bias) * scale[0] + scale[1] + residual)``: TF
+    ``tf.conv2d(x, filters, stride, padding)`` then ``tf.add(y, bias)``, as in face-api.js
+    ``src/common/convLayer.ts``; the optional terms are the ResNet's scale layer and
+    shortcut. ``padding='same'`` pads ``ceil`` style with the odd pixel after (see
+    :func:`faceapi_np.backend.geometry.same_pads`). The backend runs it as one fused op.
 
     Parameters
     ----------
@@ -35,20 +36,24 @@ def conv2d(x, filters, bias, bk, stride: int = 1, padding="same"):
     filters : array, shape (KH, KW, C_in, C_out)
     bias : array, shape (C_out,) or None
     bk : Backend
+    scale : (weights, biases) of shape (C_out,), optional
+    residual : array, shape (N, H', W', C_out), optional
+    act : None | "relu" | "relu6" | "leaky"
 
     Returns
     -------
     array, shape (N, H', W', C_out)
     """
-    out = bk.conv2d(x, filters, stride, padding)
-    return out if bias is None else out + bias
+    return bk.conv2d(x, filters, stride, padding, bias=bias, scale=scale, residual=residual, act=act)
 
 
-def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same"):
+def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same", *, bn=None, act=None):
     """Depthwise convolution: each channel convolved with its own ``KH x KW`` filter.
 
     TF ``tf.depthwiseConv2d`` with channel multiplier 1: ``y[n, i, j, c] =
-    sum_{a, b} x[n, s*i + a, s*j + b, c] * filters[a, b, c, 0]`` over the padded input.
+    sum_{a, b} x[n, s*i + a, s*j + b, c] * filters[a, b, c, 0]`` over the padded input,
+    then optionally a batch norm ``bn = (mean, inv, offset)`` (see
+    :func:`batch_norm_params`) and an activation, fused by the backend.
 
     Parameters
     ----------
@@ -59,11 +64,11 @@ def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same"):
     -------
     array, shape (N, H', W', C)
     """
-    return bk.depthwise_conv2d(x, filters, stride, padding)
+    return bk.depthwise_conv2d(x, filters, stride, padding, bn=bn, act=act)
 
 
-def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, padding="same"):
-    """Depthwise-separable convolution plus bias.
+def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, padding="same", *, act=None):
+    """Depthwise-separable convolution plus bias (and an optional activation).
 
     TF ``tf.separableConv2d``: a depthwise conv (stride, padding) followed by a 1x1
     'valid' pointwise conv, then ``+ bias`` (face-api.js ``src/common/depthwiseSeparableConv.ts``).
@@ -75,10 +80,16 @@ def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, 
     bias : array, shape (C_out,)
     """
     out = bk.depthwise_conv2d(x, depthwise_filter, stride, padding)
-    return conv2d(out, pointwise_filter, bias, bk, 1, "valid")
+    return bk.conv2d(out, pointwise_filter, 1, "valid", bias=bias, act=act)
 
 
 # --- normalisation and affine --------------------------------------------------------
+
+
+def batch_norm_params(mean, variance, offset, scale, eps: float, bk):
+    """``(mean, inv, offset)`` with ``inv = scale / sqrt(variance + eps)``, for a fused batch norm."""
+    xp = bk.xp
+    return mean, scale / xp.sqrt(variance + xp.float32(eps)), offset
 
 
 def batch_norm(x, mean, variance, offset, scale, eps: float, bk):
@@ -87,8 +98,7 @@ def batch_norm(x, mean, variance, offset, scale, eps: float, bk):
     ``y = (x - mean) * scale / sqrt(variance + eps) + offset``, i.e. TF ``tf.batchNorm``
     as face-api.js ``src/ssdMobilenetv1/mobileNetV1.ts`` calls it.
     """
-    xp = bk.xp
-    inv = scale / xp.sqrt(variance + xp.float32(eps))
+    mean, inv, offset = batch_norm_params(mean, variance, offset, scale, eps, bk)
     return (x - mean) * inv + offset
 
 
@@ -133,6 +143,19 @@ def prelu(x, alpha, bk):
     return xp.maximum(x, 0) - alpha * xp.maximum(-x, 0)
 
 
+def activate(x, act, bk):
+    """Apply the named activation: None, ``"relu"``, ``"relu6"`` or ``"leaky"``."""
+    if act is None:
+        return x
+    if act == "relu":
+        return relu(x, bk)
+    if act == "relu6":
+        return relu6(x, bk)
+    if act == "leaky":
+        return leaky_relu(x, bk)
+    raise ValueError(f"unknown activation {act!r}")
+
+
 def sigmoid(x, bk):
     """Logistic function ``1 / (1 + exp(-x))`` (TF ``tf.sigmoid``)."""
     with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -88: the result, 0, is right
@@ -149,24 +172,6 @@ def softmax(x, bk, axis: int = -1):
 # --- pooling and dense ---------------------------------------------------------------
 
 
-def _pool_windows(x, k: int, stride: int, padding, fill, bk):
-    """Padded input plus the output size and slices of each window tap."""
-    n, h, w, c = x.shape
-    pads = window_pads(h, w, k, k, stride, padding)
-    ho = output_size(h, k, stride, *pads[0])
-    wo = output_size(w, k, stride, *pads[1])
-    (t, b), (l, r) = pads
-    xp = bk.xp
-    if t or b or l or r:
-        x = xp.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=fill)
-    taps = [
-        (slice(i, i + (ho - 1) * stride + 1, stride), slice(j, j + (wo - 1) * stride + 1, stride))
-        for i in range(k)
-        for j in range(k)
-    ]
-    return x, taps, pads
-
-
 def max_pool(x, k: int, stride: int, bk, padding="same"):
     """Max pooling over ``k x k`` windows (TF ``tf.maxPool``); padded cells never win.
 
@@ -178,11 +183,7 @@ def max_pool(x, k: int, stride: int, bk, padding="same"):
     -------
     array, shape (N, H', W', C)
     """
-    xp, taps, _ = _pool_windows(x, k, stride, padding, -float("inf"), bk)
-    out = xp[:, taps[0][0], taps[0][1]]
-    for sy, sx in taps[1:]:
-        out = bk.xp.maximum(out, xp[:, sy, sx])
-    return out
+    return bk.max_pool(x, k, stride, padding)
 
 
 def avg_pool(x, k: int, stride: int, bk, padding="valid"):
@@ -191,16 +192,7 @@ def avg_pool(x, k: int, stride: int, bk, padding="valid"):
     With ``'same'`` padding TF averages over the cells inside the image only, so the
     divisor is the count of real cells in each window.
     """
-    xp_, taps, pads = _pool_windows(x, k, stride, padding, 0.0, bk)
-    total = xp_[:, taps[0][0], taps[0][1]]
-    for sy, sx in taps[1:]:
-        total = total + xp_[:, sy, sx]
-    if pads == ((0, 0), (0, 0)):
-        return total / bk.xp.float32(k * k)
-    ones = bk.xp.ones((1,) + x.shape[1:3] + (1,), dtype=bk.xp.float32)
-    ones, _, _ = _pool_windows(ones, k, stride, padding, 0.0, bk)
-    count = sum(ones[:, sy, sx] for sy, sx in taps)
-    return total / count
+    return bk.avg_pool(x, k, stride, padding)
 
 
 def fully_connected(x, weights, bias, bk):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from dataclasses import dataclass
 
@@ -31,7 +32,10 @@ _NEAR_TIE = 1e-5
 
 def as_descriptor(d, what: str = "descriptor") -> np.ndarray:
     """Check and convert one descriptor to a float32 (128,) array; InputError otherwise."""
-    a = np.asarray(d)
+    try:
+        a = np.asarray(d)
+    except ValueError as exc:  # ragged nested lists
+        raise InputError(f"{what} is not a flat list of {DESCRIPTOR_SIZE} numbers: {exc}") from None
     if a.dtype == object or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
         raise InputError(f"{what} must be numbers, got dtype {a.dtype}")
     if a.shape != (DESCRIPTOR_SIZE,):
@@ -59,7 +63,8 @@ class FaceMatch:
     distance: float
 
     def __str__(self) -> str:
-        return f"{self.label} ({round(self.distance, 2)})"
+        # face-api.js ``utils.round`` truncates: Math.floor(d * 100) / 100
+        return f"{self.label} ({math.floor(self.distance * 100) / 100})"
 
 
 class LabeledFaceDescriptors:
@@ -100,7 +105,7 @@ class FaceMatcher:
     """
 
     def __init__(self, inputs, distance_threshold: float = DEFAULT_THRESHOLD):
-        if isinstance(distance_threshold, bool) or not isinstance(distance_threshold, (int, float)) \
+        if isinstance(distance_threshold, (bool, np.bool_)) or not isinstance(distance_threshold, numbers.Real) \
                 or not math.isfinite(distance_threshold) or distance_threshold <= 0:
             raise InputError(f"distance_threshold must be a positive number, got {distance_threshold!r}")
         items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
@@ -130,6 +135,9 @@ class FaceMatcher:
 
     def mean_distances(self, queries) -> np.ndarray:
         """(Q, L) mean Euclidean distance of each query to each label's references."""
+        queries = _as_list(queries)
+        if not queries:
+            return np.zeros((0, len(self.labeled_descriptors)))
         q = np.stack([as_descriptor(d, f"query {i}") for i, d in enumerate(_as_list(queries))]).astype(np.float64)
         sq = (q * q).sum(axis=1)[:, None] + self._ref_sq[None, :] - 2.0 * (q @ self._refs.T)
         dist = np.sqrt(np.maximum(sq, 0.0))  # (Q, R)
@@ -199,6 +207,8 @@ class FaceMatcher:
                 obj = json.load(f)
         except FileNotFoundError:
             raise InputError(f"no such gallery file: {path}") from None
+        except OSError as exc:  # a folder, no permission, ...
+            raise InputError(f"cannot read gallery {path}: {exc.strerror}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path} is not a JSON gallery: {exc}") from None
         try:

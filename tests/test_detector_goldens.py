@@ -59,7 +59,7 @@ def test_ssd_matches_faceapi_js(name, ssd, bk, samples_dir):
     faces = ssd.locate_faces(img, opts, bk)
     _assert_detections(faces, case["detections"], img)
     if "raw" in case:
-        boxes, scores = ssd.forward(to_batch([img], 512, xp=bk.xp), bk)
+        boxes, scores = ssd.forward(to_batch([img], 512, bk=bk), bk)
         raw = case["raw"]["ssd_forward"]
         assert _relative_error(bk.to_numpy(boxes)[0], decode_array(raw["boxes"])) < RAW_RTOL
         assert _relative_error(bk.to_numpy(scores)[0], decode_array(raw["scores"])) < RAW_RTOL
@@ -73,7 +73,7 @@ def test_tiny_matches_faceapi_js(name, tiny, bk, samples_dir):
     faces = tiny.locate_faces(img, opts, bk)
     _assert_detections(faces, case["detections"], img)
     if "raw" in case:
-        grid = tiny.forward(to_batch([img], opts.input_size, xp=bk.xp), bk)
+        grid = tiny.forward(to_batch([img], opts.input_size, bk=bk), bk)
         assert _relative_error(bk.to_numpy(grid), decode_array(case["raw"]["tiny_forward"]["output"])) < RAW_RTOL
 
 

@@ -52,7 +52,7 @@ def test_landmarks_match_faceapi_js(name, nets, bk, samples_dir):
     task = case["task"]
     net = nets[task]
     img = _input(case, samples_dir)
-    raw = bk.to_numpy(net.forward(to_batch([img], 112, center=True, xp=bk.xp), bk))
+    raw = bk.to_numpy(net.forward(to_batch([img], 112, center=True, bk=bk), bk))
     assert _relative_error(raw, _raw(case["raw"][f"{task}_runNet"])) < RAW_RTOL
     rel = net.detect_landmarks([img], bk)[0]
     want = case["landmarks"]

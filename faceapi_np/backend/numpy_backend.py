@@ -2,23 +2,26 @@
 
 ``conv2d`` is im2col + one matrix product (a 1x1 stride-1 conv is the matrix product
 alone); ``depthwise_conv2d`` sums ``KH * KW`` shifted, strided slices of the padded
-input. ``conv2d_naive`` and ``depthwise_conv2d_naive`` are the plain-loop definitions the
-tests hold every backend to.
+input; pooling takes the max or mean of ``k * k`` shifted slices. Epilogues are applied
+in the order face-api.js applies the same ops. ``conv2d_naive`` and
+``depthwise_conv2d_naive`` are the plain-loop definitions the tests hold every backend to.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import layers
+from ..ops import pad_to_square, resize_bilinear
 from .base import Backend
 from .geometry import output_size, window_pads
 
 
-def _pad(x, pads):
+def _pad(x, pads, value=0.0):
     (t, b), (l, r) = pads
     if t == b == l == r == 0:
         return x
-    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))
+    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=value)
 
 
 def conv2d(x, w, stride: int = 1, padding="same"):
@@ -76,6 +79,41 @@ def depthwise_conv2d(x, w, stride: int = 1, padding="same"):
     return out
 
 
+def _windows(x, k: int, stride: int, padding, fill):
+    """Padded input, its pads, and the (row, column) slices of each of the k*k taps."""
+    n, h, w, c = x.shape
+    pads = window_pads(h, w, k, k, stride, padding)
+    ho = output_size(h, k, stride, *pads[0])
+    wo = output_size(w, k, stride, *pads[1])
+    taps = [
+        (slice(i, i + (ho - 1) * stride + 1, stride), slice(j, j + (wo - 1) * stride + 1, stride))
+        for i in range(k)
+        for j in range(k)
+    ]
+    return _pad(x, pads, fill), pads, taps
+
+
+def max_pool(x, k: int, stride: int, padding="same"):
+    """Max of the ``k * k`` taps; padding is -inf so it never wins."""
+    xp_, _, taps = _windows(x, k, stride, padding, -np.inf)
+    out = xp_[:, taps[0][0], taps[0][1]]
+    for sy, sx in taps[1:]:
+        out = np.maximum(out, xp_[:, sy, sx])
+    return out
+
+
+def avg_pool(x, k: int, stride: int, padding="valid"):
+    """Mean of the ``k * k`` taps, counting only cells inside the input."""
+    xp_, pads, taps = _windows(x, k, stride, padding, 0.0)
+    total = xp_[:, taps[0][0], taps[0][1]]
+    for sy, sx in taps[1:]:
+        total = total + xp_[:, sy, sx]
+    if pads == ((0, 0), (0, 0)):
+        return total / np.float32(k * k)
+    ones, _, _ = _windows(np.ones((1,) + x.shape[1:3] + (1,), np.float32), k, stride, padding, 0.0)
+    return total / sum(ones[:, sy, sx] for sy, sx in taps)
+
+
 def conv2d_naive(x, w, stride: int = 1, padding="same"):
     """Plain-loop definition of :func:`conv2d`, accumulated in float64 (tests only)."""
     n, h, wd, cin = x.shape
@@ -119,11 +157,32 @@ class NumpyBackend(Backend):
     def __init__(self):
         super().__init__(np)
 
-    def conv2d(self, x, w, stride=1, padding="same"):
-        return conv2d(x, w, stride, padding)
+    def conv2d(self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None):
+        y = conv2d(x, w, stride, padding)
+        if bias is not None:
+            y = y + bias
+        if scale is not None:
+            y = y * scale[0] + scale[1]
+        if residual is not None:
+            y = y + residual
+        return layers.activate(y, act, self)
 
-    def depthwise_conv2d(self, x, w, stride=1, padding="same"):
-        return depthwise_conv2d(x, w, stride, padding)
+    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None):
+        y = depthwise_conv2d(x, w, stride, padding)
+        if bn is not None:
+            mean, inv, offset = bn
+            y = (y - mean) * inv + offset
+        return layers.activate(y, act, self)
+
+    def max_pool(self, x, k, stride, padding="same"):
+        return max_pool(x, k, stride, padding)
+
+    def avg_pool(self, x, k, stride, padding="valid"):
+        return avg_pool(x, k, stride, padding)
+
+    def resize_to_square(self, image, size, center=False):
+        sq = pad_to_square(np.asarray(image, dtype=np.float32)[None], center=center)
+        return (sq if sq.shape[1] == size else resize_bilinear(sq, size, size))[0]
 
 
 def create() -> Backend:

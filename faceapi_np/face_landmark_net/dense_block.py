@@ -20,18 +20,18 @@ from .. import layers
 from ..params import ConvParams
 
 
-def _separable(x, p, bk, stride):
+def _separable(x, p, bk, stride, act=None):
     """Separable 3x3 'same' conv plus bias (``common/depthwiseSeparableConv.ts``)."""
-    return layers.separable_conv2d(x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, stride, "same")
+    return layers.separable_conv2d(x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, stride, "same", act=act)
 
 
 def dense_block(x, p, bk):
     """One dense block with 3 or 4 convs; returns (N, ceil(H/2), ceil(W/2), C_out)."""
     if isinstance(p.conv0, ConvParams):  # the first block starts with a regular conv
-        first = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 2, "same")
+        first = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 2, "same", act="relu")
     else:
-        first = _separable(x, p.conv0, bk, 2)
-    outs = [layers.relu(first, bk)]
+        first = _separable(x, p.conv0, bk, 2, act="relu")
+    outs = [first]
     for conv in p.convs:
         inp = outs[0] if len(outs) == 1 else layers.relu(_sum_right_to_left(outs), bk)
         outs.append(_separable(inp, conv, bk, 1))

@@ -94,7 +94,7 @@ class FaceLandmark68Net(NeuralNetwork):
             Each one face, e.g. from :func:`faceapi_np.extract.extract_face_tensors`.
         """
         bk = bk or get_backend()
-        out = bk.to_numpy(self.forward(to_batch(crops, INPUT_SIZE, center=True, xp=bk.xp), bk))
+        out = bk.to_numpy(self.forward(to_batch(crops, INPUT_SIZE, center=True, bk=bk), bk))
         return landmarks_from_output(out, [(c.shape[1], c.shape[0]) for c in crops])
 
 

@@ -69,5 +69,5 @@ class FaceRecognitionNet(NeuralNetwork):
         face-api.js ``computeFaceDescriptor``: the whole of each crop is the face.
         """
         bk = bk or get_backend()
-        out = self.forward(to_batch(crops, INPUT_SIZE, center=True, xp=bk.xp), bk)
+        out = self.forward(to_batch(crops, INPUT_SIZE, center=True, bk=bk), bk)
         return np.asarray(bk.to_numpy(out), dtype=np.float32)

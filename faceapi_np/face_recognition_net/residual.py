@@ -12,18 +12,17 @@ from __future__ import annotations
 from .. import layers
 
 
-def conv_layer(x, p, bk, stride: int = 1, padding="same", relu: bool = True):
-    """Conv + bias, scale layer, optional ReLU (``convLayer`` in face-api.js)."""
-    out = layers.conv2d(x, p.conv.filters, p.conv.bias, bk, stride, padding)
-    out = layers.scale_bias(out, p.scale.weights, p.scale.biases)
-    return layers.relu(out, bk) if relu else out
+def conv_layer(x, p, bk, stride: int = 1, padding="same", relu: bool = True, residual=None):
+    """Conv + bias, scale layer, optional shortcut, optional ReLU (``convLayer`` in face-api.js)."""
+    return layers.conv2d(x, p.conv.filters, p.conv.bias, bk, stride, padding,
+                         scale=(p.scale.weights, p.scale.biases), residual=residual,
+                         act="relu" if relu else None)
 
 
 def residual(x, p, bk):
-    """``relu(conv2(relu(conv1(x))) + x)``, shapes kept."""
+    """``relu(conv2(relu(conv1(x))) + x)``, shapes kept (the add and ReLU fused into conv2)."""
     out = conv_layer(x, p.conv1, bk)
-    out = conv_layer(out, p.conv2, bk, relu=False)
-    return layers.relu(out + x, bk)
+    return conv_layer(out, p.conv2, bk, relu=True, residual=x)
 
 
 def residual_down(x, p, bk):

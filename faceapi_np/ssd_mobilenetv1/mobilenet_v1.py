@@ -14,17 +14,15 @@ from .const import BN_EPS, CONV11_PAIR, STRIDE_2_PAIRS
 
 def pointwise_conv_layer(x, p, bk, stride: int):
     """Conv ('same'), plus the folded batch-norm offset, then ReLU6 (``pointwiseConvLayer.ts``)."""
-    out = layers.conv2d(x, p.filters, p.batch_norm_offset, bk, stride, "same")
-    return layers.relu6(out, bk)
+    return layers.conv2d(x, p.filters, p.batch_norm_offset, bk, stride, "same", act="relu6")
 
 
 def depthwise_conv_layer(x, p, bk, stride: int):
     """3x3 depthwise conv ('same'), batch norm, ReLU6 (``depthwiseConvLayer`` in ``mobileNetV1.ts``)."""
-    out = layers.depthwise_conv2d(x, p.filters, bk, stride, "same")
-    out = layers.batch_norm(
-        out, p.batch_norm_mean, p.batch_norm_variance, p.batch_norm_offset, p.batch_norm_scale, BN_EPS, bk
+    bn = layers.batch_norm_params(
+        p.batch_norm_mean, p.batch_norm_variance, p.batch_norm_offset, p.batch_norm_scale, BN_EPS, bk
     )
-    return layers.relu6(out, bk)
+    return layers.depthwise_conv2d(x, p.filters, bk, stride, "same", bn=bn, act="relu6")
 
 
 def mobilenet_v1(x, params, bk, tap=NO_TAP):

@@ -67,7 +67,7 @@ class SsdMobilenetv1(NeuralNetwork):
         options = options or SsdMobilenetv1Options()
         bk = bk or get_backend()
         height, width = image.shape[:2]
-        boxes, scores = self.forward(to_batch([image], INPUT_SIZE, center=False, xp=bk.xp), bk)
+        boxes, scores = self.forward(to_batch([image], INPUT_SIZE, center=False, bk=bk), bk)
         boxes = bk.to_numpy(boxes[0]).astype(np.float64)
         scores = bk.to_numpy(scores[0]).astype(np.float64)
         keep = nms_ssd(boxes, scores, options.max_results, IOU_THRESHOLD, options.min_confidence)

@@ -23,8 +23,7 @@ from .options import TinyFaceDetectorOptions
 
 def separable_conv_layer(x, p, bk):
     """Pad 1, separable 3x3 'valid' conv, bias, leaky ReLU (``tinyYolov2/depthwiseSeparableConv.ts``)."""
-    out = layers.separable_conv2d(x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, 1, 1)
-    return layers.leaky_relu(out, bk)
+    return layers.separable_conv2d(x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, 1, 1, act="leaky")
 
 
 def decode_grid(grid, input_width: int, input_height: int, score_threshold: float):
@@ -88,7 +87,7 @@ class TinyFaceDetector(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         x = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = layers.leaky_relu(layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 1, "valid"), bk)
+        out = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 1, "valid", act="leaky")
         out = tap("conv0", "conv 3x3 valid + bias + leaky", out, p.conv0)
         for i, conv in enumerate(p.separable_convs, start=1):
             out = tap(f"conv{i}/max_pool", "max pool 2x2/2", layers.max_pool(out, 2, 2, bk, "same"))
@@ -108,7 +107,7 @@ class TinyFaceDetector(NeuralNetwork):
         bk = bk or get_backend()
         height, width = image.shape[:2]
         size = options.input_size
-        grid = bk.to_numpy(self.forward(to_batch([image], size, center=False, xp=bk.xp), bk))[0]
+        grid = bk.to_numpy(self.forward(to_batch([image], size, center=False, bk=bk), bk))[0]
         boxes, scores = decode_grid(grid, *reshaped_size(width, height, size), options.score_threshold)
         keep = nms(boxes * size, scores, IOU_THRESHOLD)
         faces = []
