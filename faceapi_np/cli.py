@@ -342,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_summary)
 
+    # `bench` has its own parser (faceapi_np/bench.py); main() hands it the rest of argv
+    sub.add_parser("bench", help="time every net on every backend (see 'faceapi-np bench --help')")
+
     m = sub.add_parser("demo", help="fetch weights and sample photos, label faces from a small gallery, write a PNG")
     m.add_argument("--out", default="demo.png")
     m.set_defaults(func=cmd_demo)
@@ -350,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``faceapi-np`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -22,10 +22,11 @@ from .base import Backend
 #: Backend name -> module defining ``create() -> Backend``.
 BACKENDS = {
     "numpy": "faceapi_np.backend.numpy_backend",
+    "numba": "faceapi_np.backend.numba_backend",
 }
 
-#: Order tried when no backend is named.
-AUTO_ORDER = ("numpy",)
+#: Order tried when no backend is named: the fastest that works here.
+AUTO_ORDER = ("numba", "numpy")
 
 _cache: dict[str, Backend] = {}
 _active: str | None = None
