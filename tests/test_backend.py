@@ -67,7 +67,7 @@ def test_set_backend_then_get_backend():
     bk = set_backend("numpy")
     assert bk.name == "numpy"
     assert get_backend() is bk
-    assert set_backend(None) is get_backend("auto")
+    assert set_backend(None) is None
     assert get_backend() is get_backend("auto")
 
 
@@ -176,3 +176,46 @@ def test_to_numpy_uses_asnumpy_when_the_namespace_has_it():
     bk = Backend(fake)
     np.testing.assert_array_equal(bk.to_numpy(np.array([1.0, 2.0])), [2.0, 4.0])
     assert len(calls) == 1
+
+
+def test_auto_prefers_numba_when_it_works():
+    pytest.importorskip("numba")
+    from faceapi_np.backend import get_backend
+
+    assert get_backend("auto").name == "numba"
+
+
+def test_broken_numba_falls_back_to_numpy_with_one_warning(monkeypatch):
+    """A numba that cannot be imported (or compiled) means NumPy, one warning, no crash."""
+    import warnings
+
+    import faceapi_np.backend as backend
+
+    monkeypatch.setitem(backend.BACKENDS, "numba", "faceapi_np.backend.no_such_module")
+    monkeypatch.setattr(backend, "_cache", {k: v for k, v in backend._cache.items() if k != "numba"})
+    monkeypatch.setattr(backend, "_warned", set())
+    with pytest.warns(RuntimeWarning, match="backend 'numba' is not usable here.*falling back"):
+        assert backend.get_backend("auto").name == "numpy"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the second time: silent
+        assert backend.get_backend("auto").name == "numpy"
+    with pytest.raises(BackendError, match="backend 'numba' is not usable here"):
+        backend.get_backend("numba")  # asked for by name: a clear error
+
+
+def test_numba_backend_results_equal_numpy_on_a_whole_net(weights_dir):
+    """Raw outputs of every net on numba within 1e-5 relative of the NumPy reference."""
+    pytest.importorskip("numba")
+    import faceapi_np as fa
+    from faceapi_np.backend import get_backend
+
+    nb, ref = get_backend("numba"), get_backend("numpy")
+    rng = np.random.default_rng(7)
+    for cls, size, batch in ((fa.SsdMobilenetv1, 512, 1), (fa.TinyFaceDetector, 224, 2),
+                             (fa.FaceLandmark68Net, 112, 3), (fa.FaceLandmark68TinyNet, 112, 3),
+                             (fa.FaceRecognitionNet, 150, 2)):
+        net = cls().load(weights_dir)
+        x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
+        got, want = net.forward(x, nb), net.forward(x, ref)
+        for g, w in zip(got if isinstance(got, tuple) else [got], want if isinstance(want, tuple) else [want]):
+            assert np.abs(g - w).max() <= 1e-5 * np.abs(w).max(), cls.__name__

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 
 from ..errors import BackendError
 from .base import Backend
@@ -27,6 +28,10 @@ BACKENDS = {
 
 #: Order tried when no backend is named: the fastest that works here.
 AUTO_ORDER = ("numba", "numpy")
+#: Backends whose absence is worth a warning when 'auto' skips them (numba is an install
+#: requirement, so missing or broken it means a slow, not a wrong, installation).
+_WARN_IF_SKIPPED = ("numba",)
+_warned: set[str] = set()
 
 _cache: dict[str, Backend] = {}
 _active: str | None = None
@@ -57,8 +62,10 @@ def get_backend(name: str | None = None) -> Backend:
         for candidate in AUTO_ORDER:
             try:
                 return get_backend(candidate)
-            except BackendError:
-                continue
+            except BackendError as exc:
+                if candidate in _WARN_IF_SKIPPED and candidate not in _warned:
+                    _warned.add(candidate)
+                    warnings.warn(f"{exc}; falling back to a slower backend", RuntimeWarning, stacklevel=2)
         raise BackendError("no backend could be created")  # numpy always works
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)} or 'auto'")
@@ -66,16 +73,25 @@ def get_backend(name: str | None = None) -> Backend:
         try:
             module = importlib.import_module(BACKENDS[name])
             _cache[name] = module.create()
-        except ImportError as exc:
-            raise BackendError(f"backend {name!r} is not usable here: {exc}") from None
+        except BackendError:
+            raise
+        except Exception as exc:  # missing library, or one that fails to load or compile
+            raise BackendError(f"backend {name!r} is not usable here: {type(exc).__name__}: {exc}") from None
     return _cache[name]
 
 
-def set_backend(name: str | None) -> Backend:
-    """Make ``name`` the active backend for every net (None: back to the default choice)."""
+def set_backend(name: str | None) -> Backend | None:
+    """Make ``name`` the active backend for every net and return it.
+
+    ``None`` goes back to the default choice (``FACEAPI_NP_BACKEND`` or 'auto') and
+    returns None.
+    """
     global _active
+    if name is None:
+        _active = None
+        return None
     bk = get_backend(name)  # fail now, not at the first forward pass
-    _active = None if name is None else bk.name
+    _active = bk.name
     return bk
 
 

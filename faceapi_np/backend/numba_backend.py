@@ -99,5 +99,15 @@ class NumbaBackend(Backend):
 
 
 def create() -> Backend:
-    """Factory used by :func:`faceapi_np.backend.get_backend`."""
-    return NumbaBackend()
+    """Factory used by :func:`faceapi_np.backend.get_backend`.
+
+    Runs every kernel once on a tiny input, so that a numba that cannot compile here is
+    found now (and 'auto' falls back to NumPy) rather than in the middle of a net.
+    """
+    bk = NumbaBackend()
+    x = np.ones((1, 3, 3, 2), np.float32)
+    bk.conv2d(x, np.ones((3, 3, 2, 2), np.float32), 2, "same", bias=np.ones(2, np.float32), act="relu6")
+    bk.depthwise_conv2d(x, np.ones((3, 3, 2, 1), np.float32), 1, "same", act="leaky")
+    bk.max_pool(x, 2, 2, "same")
+    bk.resize_to_square(np.ones((2, 3, 3), np.uint8), 4, True)
+    return bk
