@@ -67,8 +67,9 @@ def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same", *, bn=None
     return bk.depthwise_conv2d(x, filters, stride, padding, bn=bn, act=act)
 
 
-def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, padding="same", *, act=None):
-    """Depthwise-separable convolution plus bias (and an optional activation).
+def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, padding="same", *,
+                     residual=None, act=None):
+    """Depthwise-separable convolution plus bias (and an optional residual and activation).
 
     TF ``tf.separableConv2d``: a depthwise conv (stride, padding) followed by a 1x1
     'valid' pointwise conv, then ``+ bias`` (face-api.js ``src/common/depthwiseSeparableConv.ts``).
@@ -80,7 +81,7 @@ def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, 
     bias : array, shape (C_out,)
     """
     out = bk.depthwise_conv2d(x, depthwise_filter, stride, padding)
-    return bk.conv2d(out, pointwise_filter, 1, "valid", bias=bias, act=act)
+    return bk.conv2d(out, pointwise_filter, 1, "valid", bias=bias, residual=residual, act=act)
 
 
 # --- normalisation and affine --------------------------------------------------------
