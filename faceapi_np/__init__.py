@@ -28,6 +28,8 @@ from .errors import (
     WeightsError,
 )
 from .extract import extract_face_tensors, extract_faces
+from .age_gender_net import AgeGenderNet
+from .face_expression_net import EXPRESSIONS, FaceExpressionNet
 from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
 from .face_recognition_net import FaceRecognitionNet
 from .image import load_image
@@ -40,6 +42,9 @@ from . import nets
 
 __all__ = [
     "__version__",
+    "AgeGenderNet",
+    "EXPRESSIONS",
+    "FaceExpressionNet",
     "Box",
     "BackendError",
     "FaceApiError",

@@ -95,6 +95,35 @@ class FaceResults(list):
         descriptors = get_net("recognition").compute_face_descriptors(crops, bk)
         return self._new([replace(r, descriptor=d) for r, d in zip(self, descriptors)])
 
+    def _face_crops(self) -> list:
+        """The crop each face's classifier sees: the aligned rect when landmarks ran,
+        else the detection box (face-api.js ``extractAllFacesAndComputeResults``)."""
+        size = (self.image.shape[1], self.image.shape[0])
+        crops = []
+        for r in self:
+            b = face_region(size, r.aligned_rect if r.landmarks is not None else r.detection)
+            crops.append(self.image[b.y : b.y + b.height, b.x : b.x + b.width])
+        return crops
+
+    def with_face_expressions(self, backend: str | None = None) -> "FaceResults":
+        """Add the 7 expression probabilities to every face (face-api.js ``withFaceExpressions``).
+
+        Each face is cut at its aligned rect when landmarks were found, else at its
+        detection box; all crops go through FaceExpressionNet as one batch.
+        """
+        if not self:
+            return self._new([])
+        preds = get_net("expression").predict_expressions(self._face_crops(), get_backend(backend))
+        return self._new([replace(r, expressions=p) for r, p in zip(self, preds)])
+
+    def with_age_and_gender(self, backend: str | None = None) -> "FaceResults":
+        """Add age and gender to every face (face-api.js ``withAgeAndGender``); crops as
+        :meth:`with_face_expressions`, one AgeGenderNet batch."""
+        if not self:
+            return self._new([])
+        preds = get_net("age_gender").predict_age_and_gender(self._face_crops(), get_backend(backend))
+        return self._new([replace(r, **p) for r, p in zip(self, preds)])
+
     def as_dicts(self) -> list[dict]:
         """Each face as the CLI's JSON object (``{"box": {...}, "score": ..., ...}``)."""
         return [r.as_dict() for r in self]

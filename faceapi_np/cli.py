@@ -3,6 +3,7 @@
 Subcommands::
 
     faceapi-np detect IMAGE... [--detector ssd|tiny] [--landmarks [full|tiny]] [--descriptors]
+                              [--expressions] [--age-gender]
                               [--json] [--out FILE_OR_DIR] ...
     faceapi-np weights fetch [--dir DIR]
     faceapi-np summary NET [--input-size N] [--json]
@@ -79,6 +80,10 @@ def _analyse(path: str, args, options):
         faces = FaceResults([face], img, get_backend().name)
         if getattr(args, "landmarks", None):
             faces = faces.with_face_landmarks(use_tiny=args.landmarks == "tiny")
+        if getattr(args, "expressions", False):
+            faces = faces.with_face_expressions()
+        if getattr(args, "age_gender", False):
+            faces = faces.with_age_and_gender()
         if getattr(args, "descriptors", False):
             from dataclasses import replace
 
@@ -87,9 +92,24 @@ def _analyse(path: str, args, options):
     faces = detect_all_faces(path, options)
     if getattr(args, "landmarks", None) or getattr(args, "descriptors", False):
         faces = faces.with_face_landmarks(use_tiny=(args.landmarks == "tiny"))
+    if getattr(args, "expressions", False):
+        faces = faces.with_face_expressions()
+    if getattr(args, "age_gender", False):
+        faces = faces.with_age_and_gender()
     if getattr(args, "descriptors", False):
         faces = faces.with_face_descriptors(alignment=args.alignment)
     return faces
+
+
+def _describe(face) -> list[str]:
+    """Short texts for a face's expression and age/gender, where computed."""
+    parts = []
+    if face.expressions is not None:
+        name, p = face.top_expression
+        parts.append(f"{name} ({p:.2f})")
+    if face.age is not None:
+        parts.append(f"{face.age:.0f} years, {face.gender} ({face.gender_probability:.2f})")
+    return parts
 
 
 def _record(path: str, faces, detector: str) -> dict:
@@ -101,7 +121,7 @@ def _record(path: str, faces, detector: str) -> dict:
 def cmd_detect(args) -> int:
     from .api import detector_name
     from .backend import set_backend
-    from .draw import draw_detections, draw_face_landmarks
+    from .draw import draw_detections, draw_face_landmarks, draw_labels
 
     options = _options(args)
     bk = set_backend(args.backend) if args.backend else None
@@ -127,10 +147,14 @@ def cmd_detect(args) -> int:
             print(f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''} ({w}x{h}, {faces.backend})")
             for f in faces:
                 b = f.box
-                print(f"  score {f.score:.4f}  box x={b.x:.1f} y={b.y:.1f} w={b.width:.1f} h={b.height:.1f}")
+                extra = "".join(f"  {part}" for part in _describe(f))
+                print(f"  score {f.score:.4f}  box x={b.x:.1f} y={b.y:.1f} w={b.width:.1f} h={b.height:.1f}{extra}")
         target = _out_path(args.out, path, n > 1)
         if target is not None:
-            picture = draw_detections(faces.image, faces)
+            if args.expressions or args.age_gender:
+                picture = draw_labels(faces.image, faces, ["  ".join(_describe(f)) for f in faces])
+            else:
+                picture = draw_detections(faces.image, faces)
             if args.landmarks:
                 picture = draw_face_landmarks(picture, faces)
             picture.save(target)
@@ -309,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--landmarks", nargs="?", const="full", choices=("full", "tiny"),
                    help="add 68 landmarks per face (FaceLandmark68Net, or its tiny twin)")
     d.add_argument("--descriptors", action="store_true", help="add the 128-D descriptor of each face")
+    d.add_argument("--expressions", action="store_true", help="add the 7 expression probabilities of each face")
+    d.add_argument("--age-gender", action="store_true", help="add age and gender of each face")
     d.add_argument("--json", action="store_true", help="print one JSON object per image")
     d.add_argument("--out", help="write the annotated image here (a folder when several images)")
     d.set_defaults(func=cmd_detect)

@@ -2,7 +2,8 @@
 
 Mirrors face-api.js's ``faceapi.nets``: ``nets.ssd_mobilenetv1``,
 ``nets.tiny_face_detector``, ``nets.face_landmark_68_net``, ``nets.face_landmark_68_tiny_net``
-and ``nets.face_recognition_net`` are ready-made instances. :func:`get_net` loads a net from the
+``nets.face_recognition_net``, ``nets.face_expression_net`` and ``nets.age_gender_net``
+are ready-made instances. :func:`get_net` loads a net from the
 weights folder the first time it is needed; :func:`load_all` loads every net at once
 (e.g. from another folder or a URL).
 """
@@ -13,6 +14,8 @@ import os
 
 from . import paths
 from .errors import WeightsError
+from .age_gender_net import AgeGenderNet
+from .face_expression_net import FaceExpressionNet
 from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
 from .face_recognition_net import FaceRecognitionNet
 from .ssd_mobilenetv1 import SsdMobilenetv1
@@ -23,6 +26,8 @@ tiny_face_detector = TinyFaceDetector()
 face_landmark_68_net = FaceLandmark68Net()
 face_landmark_68_tiny_net = FaceLandmark68TinyNet()
 face_recognition_net = FaceRecognitionNet()
+face_expression_net = FaceExpressionNet()
+age_gender_net = AgeGenderNet()
 
 #: Every shared instance by its short name (as used by the CLI: ``summary ssd``).
 ALL = {
@@ -31,6 +36,8 @@ ALL = {
     "landmarks": face_landmark_68_net,
     "landmarks_tiny": face_landmark_68_tiny_net,
     "recognition": face_recognition_net,
+    "expression": face_expression_net,
+    "age_gender": age_gender_net,
 }
 
 

@@ -108,6 +108,12 @@ class FaceResult:
     aligned_rect : FaceDetection or None
         The landmarks' bounding box padded by 20% (face-api.js ``alignedRect``).
     descriptor : ndarray (128,) float32 or None
+    expressions : dict or None
+        Probability of each of ``neutral, happy, sad, angry, fearful, disgusted, surprised``.
+    age : float or None
+        Years.
+    gender : str or None
+        ``"male"`` or ``"female"``; ``gender_probability`` is that gender's probability.
     image : ndarray or None
         The decoded image the face was found in, for the next step of the chain.
     """
@@ -117,6 +123,10 @@ class FaceResult:
     unshifted_landmarks: object = None
     aligned_rect: FaceDetection | None = None
     descriptor: np.ndarray | None = None
+    expressions: dict | None = None
+    age: float | None = None
+    gender: str | None = None
+    gender_probability: float | None = None
     image: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -156,10 +166,30 @@ class FaceResult:
 
         return FaceResults([self], self.image).with_face_descriptors(alignment, backend)[0]
 
+    def with_face_expressions(self, backend: str | None = None) -> "FaceResult":
+        """This face with expression probabilities (see :meth:`FaceResults.with_face_expressions`)."""
+        from .api import FaceResults
+
+        return FaceResults([self], self.image).with_face_expressions(backend)[0]
+
+    def with_age_and_gender(self, backend: str | None = None) -> "FaceResult":
+        """This face with age and gender (see :meth:`FaceResults.with_age_and_gender`)."""
+        from .api import FaceResults
+
+        return FaceResults([self], self.image).with_age_and_gender(backend)[0]
+
+    @property
+    def top_expression(self) -> tuple[str, float] | None:
+        """The most probable expression and its probability, or None."""
+        if not self.expressions:
+            return None
+        return max(self.expressions.items(), key=lambda kv: kv[1])
+
     def for_size(self, width: int, height: int) -> "FaceResult":
         """The result for the image shown at another size (face-api.js ``resizeResults``)."""
         det = self.detection.for_size(width, height)
-        out = FaceResult(det, descriptor=self.descriptor)
+        out = FaceResult(det, descriptor=self.descriptor, expressions=self.expressions, age=self.age,
+                         gender=self.gender, gender_probability=self.gender_probability)
         if self.unshifted_landmarks is not None:
             crop = self.unshifted_landmarks.for_size(det.box.width, det.box.height)
             out = out.extended_with_landmarks(crop)
@@ -172,6 +202,10 @@ class FaceResult:
             d["landmarks"] = self.landmarks.as_list()
         if self.descriptor is not None:
             d["descriptor"] = [float(v) for v in self.descriptor]
+        if self.expressions is not None:
+            d["expressions"] = dict(self.expressions)
+        if self.age is not None:
+            d["age"], d["gender"], d["gender_probability"] = self.age, self.gender, self.gender_probability
         return d
 
 

@@ -182,3 +182,15 @@ def test_identify_with_bad_gallery(photo, tmp_path, capsys):
     empty.write_text(json.dumps({"distanceThreshold": 0.6, "labeledDescriptors": []}))
     assert main(["identify", photo, "--db", str(empty)]) == 1
     assert "gallery is empty" in capsys.readouterr().err
+
+
+def test_detect_with_expressions_and_age_gender(photo, capsys):
+    case = load_golden("all_ssd_sample2")
+    assert main(["detect", photo, "--json", "--landmarks", "--expressions", "--age-gender"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    for face, ref in zip(record["faces"], case["faces"]):
+        assert set(face) >= {"expressions", "age", "gender", "gender_probability"}
+        assert list(face["expressions"]) == ["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
+        assert face["expressions"]["happy"] == pytest.approx(ref["expressions"]["happy"], abs=1e-4)
+        assert face["age"] == pytest.approx(ref["age"], abs=0.01)
+        assert face["gender"] == ref["gender"]

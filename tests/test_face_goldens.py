@@ -21,6 +21,8 @@ LANDMARK_PX = 0.5
 DESCRIPTOR_ATOL = 1e-4
 RAW_RTOL = 1e-4
 BOX_PX = 0.5
+PROB_ATOL = 1e-4
+AGE_ATOL = 0.01
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,8 @@ def nets(weights_dir):
         "landmarks68": fa.FaceLandmark68Net().load(weights_dir),
         "landmarks68tiny": fa.FaceLandmark68TinyNet().load(weights_dir),
         "descriptor": fa.FaceRecognitionNet().load(weights_dir),
+        "expression": fa.FaceExpressionNet().load(weights_dir),
+        "agegender": fa.AgeGenderNet().load(weights_dir),
     }
 
 
@@ -74,6 +78,29 @@ def test_descriptor_matches_faceapi_js(name, nets, bk, samples_dir):
     assert _relative_error(got, _raw(case["raw"]["descriptor_forward"])[0]) < RAW_RTOL
 
 
+@pytest.mark.parametrize("name", golden_cases("expression_"))
+def test_expressions_match_faceapi_js(name, nets, bk, samples_dir):
+    case = load_golden(name)
+    img = _input(case, samples_dir)
+    net = nets["expression"]
+    logits = bk.to_numpy(net.forward(to_batch([img], 112, center=True, bk=bk), bk))
+    assert _relative_error(logits, _raw(case["raw"]["expression_runNet"])) < RAW_RTOL
+    got = net.predict_expressions([img], bk)[0]
+    assert list(got) == list(case["expressions"])  # same 7 names, same order
+    for k, v in case["expressions"].items():
+        assert got[k] == pytest.approx(v, abs=PROB_ATOL)
+
+
+@pytest.mark.parametrize("name", golden_cases("agegender_"))
+def test_age_and_gender_match_faceapi_js(name, nets, bk, samples_dir):
+    case = load_golden(name)
+    img = _input(case, samples_dir)
+    got = nets["agegender"].predict_age_and_gender([img], bk)[0]
+    assert got["age"] == pytest.approx(case["age"], abs=AGE_ATOL)
+    assert got["gender"] == case["gender"]
+    assert got["gender_probability"] == pytest.approx(case["genderProbability"], abs=PROB_ATOL)
+
+
 def _chain(case, samples_dir, bk):
     img = _input(case, samples_dir)
     o = case["options"]
@@ -82,7 +109,9 @@ def _chain(case, samples_dir, bk):
     else:
         opts = fa.TinyFaceDetectorOptions(o["inputSize"], o["scoreThreshold"])
     faces = fa.detect_all_faces(img, opts, backend=bk.name)
-    return faces.with_face_landmarks(use_tiny=o["tinyLandmarks"], backend=bk.name).with_face_descriptors(backend=bk.name)
+    faces = faces.with_face_landmarks(use_tiny=o["tinyLandmarks"], backend=bk.name)
+    faces = faces.with_face_expressions(backend=bk.name).with_age_and_gender(backend=bk.name)
+    return faces.with_face_descriptors(backend=bk.name)
 
 
 @pytest.mark.parametrize("name", golden_cases("all_"))
@@ -99,6 +128,11 @@ def test_whole_chain_matches_faceapi_js(name, bk, weights_dir, samples_dir):
         np.testing.assert_allclose(face.unshifted_landmarks.positions, ref["unshiftedLandmarks"]["positions"],
                                    atol=LANDMARK_PX, rtol=0)
         assert np.abs(face.descriptor - np.asarray(ref["descriptor"])).max() < DESCRIPTOR_ATOL
+        for k, v in ref["expressions"].items():
+            assert face.expressions[k] == pytest.approx(v, abs=PROB_ATOL)
+        assert face.age == pytest.approx(ref["age"], abs=AGE_ATOL)
+        assert face.gender == ref["gender"]
+        assert face.gender_probability == pytest.approx(ref["genderProbability"], abs=PROB_ATOL)
 
 
 def test_identity_decisions_match_faceapi_js(bk, weights_dir, samples_dir):

@@ -1,9 +1,9 @@
 """68-point face landmarks: FaceLandmark68Net and FaceLandmark68TinyNet.
 
 Mirrors face-api.js ``src/faceLandmarkNet/`` (``FaceLandmark68NetBase.ts``) with its
-feature extractors (``src/faceFeatureExtractor/``): the face crop is padded to a square
-*centred*, resized to 112x112, centred on a mean RGB and divided by 255; 4 (tiny: 3)
-dense blocks, a global average pool and one dense layer give 136 numbers, the (x, y) of
+feature extractors (``faceapi_np/face_feature_extractor/``): the face crop is padded to a
+square *centred*, resized to 112x112, centred on a mean RGB and divided by 255; 4 (tiny:
+3) dense blocks, a global average pool and one dense layer give 136 numbers, the (x, y) of
 68 points relative to the padded square. :func:`landmarks_from_output` undoes the
 padding, as face-api.js's ``postProcess`` does.
 """
@@ -14,15 +14,11 @@ import numpy as np
 
 from .. import layers
 from ..backend import Backend, get_backend
+from ..face_feature_extractor.extractor import INPUT_SIZE, extract_features
 from ..image import to_batch
 from ..net import NO_TAP, NeuralNetwork, Tap
 from . import params as landmark_params
-from .dense_block import dense_block
 
-INPUT_SIZE = 112
-#: ``faceFeatureExtractor``: mean RGB subtracted, then divided by 255.
-MEAN_RGB = (122.782, 117.001, 104.298)
-INPUT_DIVISOR = 255.0
 NUM_POINTS = 68
 
 
@@ -63,7 +59,7 @@ class FaceLandmark68Net(NeuralNetwork):
     convs_per_block = 4
 
     def extract_params(self, reader):
-        return landmark_params.extract_params(reader, self.num_blocks, self.convs_per_block)
+        return landmark_params.extract_params(reader, self.num_blocks, self.convs_per_block, 2 * NUM_POINTS)
 
     def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
         """Raw output for a batch of face crops: (N, 136), relative to the padded square.
@@ -76,13 +72,7 @@ class FaceLandmark68Net(NeuralNetwork):
         bk = bk or get_backend()
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
-        out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        for i, block in enumerate(p.dense_blocks):
-            out = tap(f"dense{i}", f"dense block ({len(block.convs) + 1} convs)", dense_block(out, block, bk), block)
-        # tf.avgPool over the whole 7x7 (tiny: 14x14) map: a global mean
-        k = out.shape[1]
-        out = tap("avg_pool", f"avg pool {k}x{k}", layers.avg_pool(out, k, 2, bk, "valid"))
-        out = out.reshape(out.shape[0], -1)
+        out = extract_features(x, p.dense_blocks, bk, tap)
         return tap("fc", "fully connected", layers.fully_connected(out, p.fc.weights, p.fc.bias, bk), p.fc)
 
     def detect_landmarks(self, crops, bk: Backend | None = None) -> np.ndarray:

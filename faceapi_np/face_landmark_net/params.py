@@ -1,44 +1,26 @@
-"""FaceLandmark68Net / FaceLandmark68TinyNet parameters.
-
-Mirrors face-api.js ``src/faceFeatureExtractor/extractParamsFromWeigthMap(Tiny).ts`` and
-``src/faceProcessor/extractParamsFromWeigthMap.ts``: dense blocks ``dense0`` ...
-(``conv0`` a regular 3x3 conv in the first block, a separable conv in the others; then
-separable convs ``conv1`` ...), and the classifier ``fc`` (256 or 128 -> 136).
-"""
+"""FaceLandmark68Net / FaceLandmark68TinyNet parameters: the feature extractor's dense
+blocks plus the classifier ``fc`` (256 or 128 -> 136), as face-api.js's
+``src/faceProcessor/extractParamsFromWeigthMap.ts`` splits them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..params import FCParams, ParamReader, take_conv, take_separable_conv
+from ..face_feature_extractor.params import extract_dense_blocks
+from ..params import FCParams, ParamReader
 
 
 @dataclass
-class DenseBlockParams:
-    """``conv0`` (ConvParams in the first block, else SeparableConvParams) and ``convs``."""
+class FaceProcessorParams:
+    """Dense blocks of the feature extractor and a dense classifier."""
 
-    conv0: object
-    convs: list
-
-
-@dataclass
-class FaceLandmarkParams:
     dense_blocks: list
     fc: FCParams
 
 
-def extract_params(r: ParamReader, num_blocks: int, convs_per_block: int) -> FaceLandmarkParams:
-    """Read ``num_blocks`` dense blocks of ``convs_per_block`` convs, then ``fc``."""
-    blocks, c = [], 3
-    for b in range(num_blocks):
-        if b == 0:
-            conv0 = take_conv(r, "dense0/conv0", 3, 3, None)
-            cout = conv0.filters.shape[3]
-        else:
-            conv0 = take_separable_conv(r, f"dense{b}/conv0", c)
-            cout = conv0.bias.shape[0]
-        convs = [take_separable_conv(r, f"dense{b}/conv{i}", cout, cout) for i in range(1, convs_per_block)]
-        blocks.append(DenseBlockParams(conv0, convs))
-        c = cout
-    fc = FCParams(r.take("fc/weights", (c, 136)), r.take("fc/bias", (136,)))
-    return FaceLandmarkParams(blocks, fc)
+def extract_params(r: ParamReader, num_blocks: int, convs_per_block: int, num_outputs: int) -> FaceProcessorParams:
+    """Read the dense blocks, then ``fc/weights`` (C, num_outputs) and ``fc/bias``."""
+    blocks = extract_dense_blocks(r, num_blocks, convs_per_block)
+    c = blocks[-1].convs[-1].bias.shape[0]
+    fc = FCParams(r.take("fc/weights", (c, num_outputs)), r.take("fc/bias", (num_outputs,)))
+    return FaceProcessorParams(blocks, fc)

@@ -1,0 +1,2 @@
+"""Dense-block face feature extractors shared by the landmark and expression nets
+(face-api.js ``src/faceFeatureExtractor/``)."""
