@@ -34,6 +34,7 @@ from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
 from .face_recognition_net import FaceRecognitionNet
 from .image import load_image
 from .landmarks import FaceLandmarks68
+from .mtcnn import Mtcnn, MtcnnOptions
 from .matching import FaceMatch, FaceMatcher, LabeledFaceDescriptors, euclidean_distance
 from .results import Box, FaceDetection, FaceResult, resize_results
 from .ssd_mobilenetv1 import SsdMobilenetv1, SsdMobilenetv1Options
@@ -58,6 +59,8 @@ __all__ = [
     "FaceResult",
     "FaceResults",
     "LabeledFaceDescriptors",
+    "Mtcnn",
+    "MtcnnOptions",
     "FetchError",
     "ImageError",
     "InputError",

@@ -24,6 +24,7 @@ from .image import load_image
 from .landmarks import FaceLandmarks68
 from .nets import get_net
 from .results import FaceResult
+from .mtcnn import MtcnnOptions
 from .ssd_mobilenetv1 import SsdMobilenetv1Options
 from .tiny_face_detector import TinyFaceDetectorOptions
 
@@ -31,6 +32,7 @@ from .tiny_face_detector import TinyFaceDetectorOptions
 _DETECTORS = {
     SsdMobilenetv1Options: "ssd",
     TinyFaceDetectorOptions: "tiny",
+    MtcnnOptions: "mtcnn",
 }
 
 #: Face crops for the recognition net: face-api.js's dlib-style box, or the same box
@@ -140,12 +142,12 @@ def face_crop_for_descriptor(image, landmarks: FaceLandmarks68, alignment: str =
 
 
 def detector_name(options) -> str:
-    """Short name of the detector the options select (``"ssd"`` or ``"tiny"``)."""
+    """Short name of the detector the options select (``"ssd"``, ``"tiny"`` or ``"mtcnn"``)."""
     for cls, name in _DETECTORS.items():
         if isinstance(options, cls):
             return name
     raise OptionsError(
-        f"expected SsdMobilenetv1Options or TinyFaceDetectorOptions, got {type(options).__name__}"
+        f"expected SsdMobilenetv1Options, TinyFaceDetectorOptions or MtcnnOptions, got {type(options).__name__}"
     )
 
 
@@ -156,7 +158,7 @@ def detect_all_faces(image, options=None, backend: str | None = None) -> FaceRes
     ----------
     image : path, bytes, PIL.Image or ndarray
         Anything :func:`~faceapi_np.image.load_image` accepts.
-    options : SsdMobilenetv1Options | TinyFaceDetectorOptions, optional
+    options : SsdMobilenetv1Options | TinyFaceDetectorOptions | MtcnnOptions, optional
         Selects the detector and its thresholds; default ``SsdMobilenetv1Options()``.
     backend : str, optional
         Backend name for this call; default the active backend.
@@ -170,7 +172,12 @@ def detect_all_faces(image, options=None, backend: str | None = None) -> FaceRes
     net = get_net(detector_name(options))
     img = load_image(image)
     bk = get_backend(backend)
-    faces = [FaceResult(d, image=img) for d in net.locate_faces(img, options, bk)]
+    faces = []
+    for d in net.locate_faces(img, options, bk):
+        if isinstance(options, MtcnnOptions):  # MTCNN faces come with 5 points
+            faces.append(FaceResult(d.detection, landmarks5=d.landmarks5, image=img))
+        else:
+            faces.append(FaceResult(d, image=img))
     return FaceResults(faces, img, bk.name)
 
 

@@ -2,7 +2,7 @@
 
 Subcommands::
 
-    faceapi-np detect IMAGE... [--detector ssd|tiny] [--landmarks [full|tiny]] [--descriptors]
+    faceapi-np detect IMAGE... [--detector ssd|tiny|mtcnn] [--landmarks [full|tiny]] [--descriptors]
                               [--expressions] [--age-gender]
                               [--json] [--out FILE_OR_DIR] ...
     faceapi-np weights fetch [--dir DIR]
@@ -49,6 +49,10 @@ def _options(args):
 
     if args.detector == "tiny":
         return TinyFaceDetectorOptions(input_size=args.input_size, score_threshold=args.score_threshold)
+    if args.detector == "mtcnn":
+        from .mtcnn import MtcnnOptions
+
+        return MtcnnOptions(args.min_face_size, args.scale_factor, args.max_num_scales, tuple(args.score_thresholds))
     return SsdMobilenetv1Options(min_confidence=args.min_confidence, max_results=args.max_results)
 
 
@@ -316,12 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     def detector_flags(q):
         q.add_argument("images", nargs="+", metavar="IMAGE")
-        q.add_argument("--detector", choices=("ssd", "tiny"), default="ssd",
-                       help="SSD MobileNetV1 (accurate, default) or the Tiny Face Detector (fast)")
+        q.add_argument("--detector", choices=("ssd", "tiny", "mtcnn"), default="ssd",
+                       help="SSD MobileNetV1 (accurate, default), the Tiny Face Detector (fast) or MTCNN")
         q.add_argument("--min-confidence", type=float, default=0.5, help="SSD: keep scores above this (0.5)")
         q.add_argument("--max-results", type=int, default=100, help="SSD: at most this many faces (100)")
         q.add_argument("--input-size", type=int, default=416, help="tiny: input side, a multiple of 32 (416)")
         q.add_argument("--score-threshold", type=float, default=0.5, help="tiny: keep scores above this (0.5)")
+        q.add_argument("--min-face-size", type=float, default=20, help="mtcnn: smallest face in pixels (20)")
+        q.add_argument("--scale-factor", type=float, default=0.709, help="mtcnn: pyramid step (0.709)")
+        q.add_argument("--max-num-scales", type=int, default=10, help="mtcnn: at most this many levels (10)")
+        q.add_argument("--score-thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7), metavar=("P", "R", "O"),
+                       help="mtcnn: P-Net, R-Net, O-Net thresholds (0.6 0.7 0.7)")
         q.add_argument("--crops", action="store_true",
                        help="each image is already one face crop: no detection, the whole image is the face")
         q.add_argument("--alignment", choices=("faceapi", "similarity"), default="faceapi",

@@ -18,6 +18,7 @@ from .age_gender_net import AgeGenderNet
 from .face_expression_net import FaceExpressionNet
 from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
 from .face_recognition_net import FaceRecognitionNet
+from .mtcnn import Mtcnn
 from .ssd_mobilenetv1 import SsdMobilenetv1
 from .tiny_face_detector import TinyFaceDetector
 
@@ -28,6 +29,7 @@ face_landmark_68_tiny_net = FaceLandmark68TinyNet()
 face_recognition_net = FaceRecognitionNet()
 face_expression_net = FaceExpressionNet()
 age_gender_net = AgeGenderNet()
+mtcnn = Mtcnn()
 
 #: Every shared instance by its short name (as used by the CLI: ``summary ssd``).
 ALL = {
@@ -38,6 +40,7 @@ ALL = {
     "recognition": face_recognition_net,
     "expression": face_expression_net,
     "age_gender": age_gender_net,
+    "mtcnn": mtcnn,
 }
 
 

@@ -114,6 +114,8 @@ class FaceResult:
         Years.
     gender : str or None
         ``"male"`` or ``"female"``; ``gender_probability`` is that gender's probability.
+    landmarks5 : ndarray (5, 2) or None
+        MTCNN's 5 points (eyes, nose, mouth corners) in image pixels, when MTCNN detected the face.
     image : ndarray or None
         The decoded image the face was found in, for the next step of the chain.
     """
@@ -127,6 +129,7 @@ class FaceResult:
     age: float | None = None
     gender: str | None = None
     gender_probability: float | None = None
+    landmarks5: np.ndarray | None = None
     image: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -188,8 +191,10 @@ class FaceResult:
     def for_size(self, width: int, height: int) -> "FaceResult":
         """The result for the image shown at another size (face-api.js ``resizeResults``)."""
         det = self.detection.for_size(width, height)
+        w0, h0 = self.detection.image_size
+        pts = None if self.landmarks5 is None else self.landmarks5 * np.array([width / w0, height / h0])
         out = FaceResult(det, descriptor=self.descriptor, expressions=self.expressions, age=self.age,
-                         gender=self.gender, gender_probability=self.gender_probability)
+                         gender=self.gender, gender_probability=self.gender_probability, landmarks5=pts)
         if self.unshifted_landmarks is not None:
             crop = self.unshifted_landmarks.for_size(det.box.width, det.box.height)
             out = out.extended_with_landmarks(crop)
@@ -198,6 +203,8 @@ class FaceResult:
     def as_dict(self) -> dict:
         """The CLI's JSON object for this face: box, score, and what the chain added."""
         d = self.detection.as_dict()
+        if self.landmarks5 is not None:
+            d["landmarks5"] = self.landmarks5.tolist()
         if self.landmarks is not None:
             d["landmarks"] = self.landmarks.as_list()
         if self.descriptor is not None:

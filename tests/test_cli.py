@@ -194,3 +194,20 @@ def test_detect_with_expressions_and_age_gender(photo, capsys):
         assert face["expressions"]["happy"] == pytest.approx(ref["expressions"]["happy"], abs=1e-4)
         assert face["age"] == pytest.approx(ref["age"], abs=0.01)
         assert face["gender"] == ref["gender"]
+
+
+def test_detect_with_mtcnn(weights_dir, samples_dir, tmp_path, capsys):
+    import numpy as np
+    from inputs import make_input
+
+    case = load_golden("mtcnn_sample1")
+    path = tmp_path / "s1.npy"
+    np.save(path, make_input(case["input_spec"], samples_dir))
+    assert main(["detect", str(path), "--json", "--detector", "mtcnn"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["detector"] == "mtcnn" and len(record["faces"]) == len(case["detections"])
+    for face, ref, pts in zip(record["faces"], case["detections"], case["points5"]):
+        assert face["box"]["x"] == pytest.approx(ref["box"]["x"], abs=0.5)
+        assert np.allclose(face["landmarks5"], pts, atol=0.5)
+    assert main(["detect", str(path), "--detector", "mtcnn", "--min-face-size", "2000"]) == 1
+    assert "smaller than MtcnnOptions.min_face_size" in capsys.readouterr().err

@@ -5,7 +5,7 @@ For every case below: build the input array (see inputs.py), save it as .npy, ru
     node faceapi-ref.js --npy <input.npy> --task TASK [options] [--raw]
 
 in the reference tool's folder, and write tests/goldens/<case>.json (schema in README.md).
-Tasks: the detectors (ssd, tiny), the per-crop nets (landmarks68, landmarks68tiny,
+Tasks: the detectors (ssd, tiny, mtcnn), the per-crop nets (landmarks68, landmarks68tiny,
 descriptor, expression, agegender) and the whole chain (all-ssd, all-tiny).
 
 Usage, from the repository root:
@@ -60,6 +60,15 @@ FACE_CROPS = {
     "crop8": {"sample": "sample5.jpg", "crop": [376, 859, 548, 1159]},  # det 4 exact, 172x300
 }
 CROP_TASKS = ("landmarks68", "landmarks68tiny", "descriptor", "expression", "agegender")
+
+# MTCNN runs on the photos resized to 710 px wide (Pillow BILINEAR), height
+# round(710 * h / 1920) of the 1920-px-wide photo: full-size photos with minFaceSize 20
+# are slow in the tool.
+MTCNN_710 = {f"sample{i}": [710, h] for i, h in
+             zip(range(1, 7), (473, 506, 499, 535, 517, 568))}
+# sample1 around SSD detection 0 (box 414, 355, 177, 240; centre 502.5, 475): a 300x360
+# region, halved to 150x180, so the face is about 88x120 px.
+MTCNN_SMALL_CROP = {"sample": "sample1.jpg", "crop": [352, 295, 652, 655], "resize": [150, 180]}
 
 
 def _case(name, task, spec, options=None, raw=False):
@@ -128,6 +137,22 @@ def _cases() -> list[dict]:
         c.append(_case(f"all_tiny_tinylm_sample{i}", "all-tiny", {"sample": f"sample{i}.jpg"},
                        ["--tiny-landmarks"]))
     c.append(_case("all_tiny_sample2", "all-tiny", {"sample": "sample2.jpg"}))
+
+    # MTCNN (detections + 5 points), all with the per-stage statistics.
+    def s710(name):
+        return {"sample": f"{name}.jpg", "resize": MTCNN_710[name]}
+
+    for i in range(1, 7):
+        c.append(_case(f"mtcnn_sample{i}", "mtcnn", s710(f"sample{i}"), raw=True))
+    c.append(_case("mtcnn_sample2_minface40", "mtcnn", s710("sample2"),
+                   ["--min-face-size", "40"], raw=True))
+    c.append(_case("mtcnn_sample4_thresholds", "mtcnn", s710("sample4"),
+                   ["--score-thresholds", "0.5,0.6,0.6"], raw=True))
+    c.append(_case("mtcnn_sample5_scales", "mtcnn", s710("sample5"),
+                   ["--scale-factor", "0.8", "--max-num-scales", "4"], raw=True))
+    c.append(_case("mtcnn_sample3_full", "mtcnn", {"sample": "sample3.jpg"},
+                   ["--min-face-size", "80"], raw=True))
+    c.append(_case("mtcnn_crop_small", "mtcnn", MTCNN_SMALL_CROP, raw=True))
     return c
 
 
@@ -160,6 +185,35 @@ RESULT_KEYS = {
 }
 
 
+# face-api.js's MTCNN statistics (raw.mtcnn_stats): the keys kept in the goldens. The
+# others are Date.now() differences in ms (MTCNN_STATS_TIMES), different on every run,
+# and are dropped so that regenerating gives the same bytes.
+MTCNN_STATS_KEEP = ("scales", "pyramid", "stage1", "stage2_numInputBoxes",
+                    "stage3_numInputBoxes")
+MTCNN_STATS_TIMES = ("stage1_nms", "total_stage1", "stage2_extractImagePatches",
+                     "stage2_rnet", "stage2_nms", "total_stage2",
+                     "stage3_extractImagePatches", "stage3_onet", "stage3_nms",
+                     "total_stage3", "total")
+MTCNN_STAGE1_KEEP = ("scale", "numBoxes")  # per scale; "pnet" and "nms" are times
+
+
+def _mtcnn_stats(stats: dict) -> dict:
+    """raw.mtcnn_stats without its timings, keys in the tool's order."""
+    unknown = set(stats) - set(MTCNN_STATS_KEEP) - set(MTCNN_STATS_TIMES)
+    if unknown:
+        raise ValueError(f"raw mtcnn_stats: unexpected keys {sorted(unknown)}")
+    out = {k: v for k, v in stats.items() if k in MTCNN_STATS_KEEP}
+    if "stage1" in out:
+        stage1 = []
+        for s in out["stage1"]:
+            unknown = set(s) - set(MTCNN_STAGE1_KEEP) - {"pnet", "nms"}
+            if unknown:
+                raise ValueError(f"raw mtcnn_stats.stage1: unexpected keys {sorted(unknown)}")
+            stage1.append({k: v for k, v in s.items() if k in MTCNN_STAGE1_KEEP})
+        out["stage1"] = stage1
+    return out
+
+
 def _as_float32(values, key: str) -> np.ndarray:
     a = np.asarray(values, dtype=np.float64)
     f = a.astype(np.float32)
@@ -171,6 +225,9 @@ def _as_float32(values, key: str) -> np.ndarray:
 def _convert_raw(raw: dict) -> dict:
     out = {}
     for key, sub in raw.items():
+        if key == "mtcnn_stats":
+            out[key] = _mtcnn_stats(sub)
+            continue
         arrays = RAW_ARRAYS.get(key)
         if arrays is None:
             raise ValueError(f"unexpected raw output {key!r}")
@@ -232,6 +289,21 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
         for d, b, s in zip(detections, res["boxes"], res["scores"]):
             assert [d["box"][k] for k in ("x", "y", "width", "height")] == b and d["score"] == s
         golden["detections"] = detections
+    elif case["task"] == "mtcnn":
+        # As printed; "faces" (detection + 5-point landmarks, unshifted landmarks,
+        # alignedRect) is not stored: its detection and landmark positions are checked
+        # to equal "detections" and "points5".
+        for key in ("boxes", "scores", "detections", "points5"):
+            golden[key] = res[key]
+        n = len(res["detections"])
+        assert len(res["boxes"]) == len(res["scores"]) == len(res["points5"]) == n
+        assert len(res["faces"]) == n
+        for d, b, s, p, f in zip(res["detections"], res["boxes"], res["scores"],
+                                 res["points5"], res["faces"]):
+            assert [d["box"][k] for k in ("x", "y", "width", "height")] == b
+            assert d["score"] == s
+            assert len(p) == 5 and all(len(xy) == 2 for xy in p)
+            assert f["detection"] == d and f["landmarks"]["positions"] == p
     else:
         for key in RESULT_KEYS[case["task"]]:
             golden[key] = res[key]

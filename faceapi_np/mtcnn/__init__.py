@@ -1,0 +1,6 @@
+"""MTCNN face detector with 5 landmarks (face-api.js ``src/mtcnn/``)."""
+
+from .net import Mtcnn, MtcnnFace
+from .options import MtcnnOptions
+
+__all__ = ["Mtcnn", "MtcnnFace", "MtcnnOptions"]
