@@ -75,7 +75,7 @@ def test_options_out_of_range_are_refused(make, match):
 
 
 def test_wrong_options_type_is_refused(weights_dir):
-    with pytest.raises(OptionsError, match="SsdMobilenetv1Options or TinyFaceDetectorOptions"):
+    with pytest.raises(OptionsError, match="SsdMobilenetv1Options, TinyFaceDetectorOptions or MtcnnOptions"):
         fa.detect_all_faces(np.zeros((10, 10, 3), np.uint8), {"min_confidence": 0.5})
 
 

@@ -24,10 +24,11 @@ from .base import Backend
 BACKENDS = {
     "numpy": "faceapi_np.backend.numpy_backend",
     "numba": "faceapi_np.backend.numba_backend",
+    "cupy": "faceapi_np.backend.cupy_backend",
 }
 
-#: Order tried when no backend is named: the fastest that works here.
-AUTO_ORDER = ("numba", "numpy")
+#: Order tried when no backend is named: the fastest that works here (a GPU if usable).
+AUTO_ORDER = ("cupy", "numba", "numpy")
 #: Backends whose absence is worth a warning when 'auto' skips them (numba is an install
 #: requirement, so missing or broken it means a slow, not a wrong, installation).
 _WARN_IF_SKIPPED = ("numba",)
@@ -75,7 +76,10 @@ def get_backend(name: str | None = None) -> Backend:
             _cache[name] = module.create()
         except BackendError:
             raise
-        except Exception as exc:  # missing library, or one that fails to load or compile
+        except ModuleNotFoundError as exc:
+            hint = " (pip install 'faceapi-np[gpu]')" if name == "cupy" else ""
+            raise BackendError(f"backend {name!r} is not usable here: {exc.name} is not installed{hint}") from None
+        except Exception as exc:  # a library that fails to load or compile
             raise BackendError(f"backend {name!r} is not usable here: {type(exc).__name__}: {exc}") from None
     return _cache[name]
 
