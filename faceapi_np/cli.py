@@ -122,28 +122,52 @@ def _record(path: str, faces, detector: str) -> dict:
             "faces": faces.as_dicts()}
 
 
+class _ImageRun:
+    """Runs a command over its images: per-image errors, progress, output files.
+
+    Iterating yields ``(path, faces)`` for every image that could be processed; an image
+    that cannot prints ``{"image", "error"}`` (with ``--json``) or a line on stderr and
+    makes :attr:`status` 1. Errors that are not about one image (missing weights, an
+    unknown backend) propagate, and ``main()`` reports them.
+    """
+
+    def __init__(self, args, options):
+        self.args, self.options, self.status = args, options, 0
+
+    def __iter__(self):
+        args, n = self.args, len(self.args.images)
+        for i, path in enumerate(args.images, start=1):
+            try:
+                faces = _analyse(path, args, self.options)
+            except (WeightsError, BackendError):
+                raise
+            except FaceApiError as exc:
+                self.status = 1
+                if args.json:
+                    print(json.dumps({"image": path, "error": str(exc)}), flush=True)
+                else:
+                    print(f"{path}: error: {exc}", file=sys.stderr)
+            else:
+                yield path, faces
+            _progress(i, n, path)
+
+    def save(self, picture, path: str) -> None:
+        """Write the annotated ``picture`` of ``path`` where ``--out`` says, if it does."""
+        target = _out_path(self.args.out, path, len(self.args.images) > 1)
+        if target is not None:
+            picture.save(target)
+            if not self.args.json:
+                print(f"  wrote {target}")
+
+
 def cmd_detect(args) -> int:
     from .api import detector_name
-    from .backend import set_backend
     from .draw import draw_detections, draw_face_landmarks, draw_labels
 
     options = _options(args)
-    bk = set_backend(args.backend) if args.backend else None
     detector = "crops" if args.crops else detector_name(options)
-    status, n = 0, len(args.images)
-    for i, path in enumerate(args.images, start=1):
-        try:
-            faces = _analyse(path, args, options)
-        except (WeightsError, BackendError):
-            raise  # not about this image: stop, main() reports it
-        except FaceApiError as exc:
-            status = 1
-            if args.json:
-                print(json.dumps({"image": path, "error": str(exc)}), flush=True)
-            else:
-                print(f"{path}: error: {exc}", file=sys.stderr)
-            _progress(i, n, path)
-            continue
+    run = _ImageRun(args, options)
+    for path, faces in run:
         h, w = faces.image.shape[:2]
         if args.json:
             print(json.dumps(_record(path, faces, detector)), flush=True)
@@ -153,21 +177,13 @@ def cmd_detect(args) -> int:
                 b = f.box
                 extra = "".join(f"  {part}" for part in _describe(f))
                 print(f"  score {f.score:.4f}  box x={b.x:.1f} y={b.y:.1f} w={b.width:.1f} h={b.height:.1f}{extra}")
-        target = _out_path(args.out, path, n > 1)
-        if target is not None:
+        if args.out:
             if args.expressions or args.age_gender:
                 picture = draw_labels(faces.image, faces, ["  ".join(_describe(f)) for f in faces])
             else:
                 picture = draw_detections(faces.image, faces)
-            if args.landmarks:
-                picture = draw_face_landmarks(picture, faces)
-            picture.save(target)
-            if not args.json:
-                print(f"  wrote {target}")
-        _progress(i, n, path)
-    if bk is not None:
-        set_backend(None)
-    return status
+            run.save(draw_face_landmarks(picture, faces) if args.landmarks else picture, path)
+    return run.status
 
 
 def cmd_enroll(args) -> int:
@@ -203,7 +219,6 @@ def cmd_enroll(args) -> int:
 
 def cmd_identify(args) -> int:
     """Label every face of each image from a gallery JSON."""
-    from .backend import set_backend
     from .draw import draw_labels
     from .matching import FaceMatcher
 
@@ -212,19 +227,9 @@ def cmd_identify(args) -> int:
     matcher = FaceMatcher(matcher.labeled_descriptors, threshold)
     options = _options(args)
     args.landmarks, args.descriptors = args.landmarks or "full", True
-    bk = set_backend(args.backend) if args.backend else None
-    status, n = 0, len(args.images)
-    for i, path in enumerate(args.images, start=1):
-        try:
-            faces = _analyse(path, args, options)
-        except (WeightsError, BackendError):
-            raise
-        except FaceApiError as exc:
-            status = 1
-            print(json.dumps({"image": path, "error": str(exc)}) if args.json else f"{path}: error: {exc}",
-                  file=sys.stdout if args.json else sys.stderr, flush=True)
-            continue
-        matches = matcher.find_best_matches([f.descriptor for f in faces]) if len(faces) else []
+    run = _ImageRun(args, options)
+    for path, faces in run:
+        matches = matcher.find_best_matches([f.descriptor for f in faces])
         record = _record(path, faces, "crops" if args.crops else args.detector)
         for face, m in zip(record["faces"], matches):
             face["label"], face["distance"] = m.label, m.distance
@@ -235,15 +240,9 @@ def cmd_identify(args) -> int:
             for f, m in zip(faces, matches):
                 b = f.box
                 print(f"  {m.label:<20} distance {m.distance:.3f}  box x={b.x:.0f} y={b.y:.0f} w={b.width:.0f} h={b.height:.0f}")
-        target = _out_path(args.out, path, n > 1)
-        if target is not None:
-            draw_labels(faces.image, faces, [str(m) for m in matches]).save(target)
-            if not args.json:
-                print(f"  wrote {target}")
-        _progress(i, n, path)
-    if bk is not None:
-        set_backend(None)
-    return status
+        if args.out:
+            run.save(draw_labels(faces.image, faces, [str(m) for m in matches]), path)
+    return run.status
 
 
 def cmd_weights(args) -> int:
@@ -394,8 +393,15 @@ def main(argv=None) -> int:
 
         return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
+    from .backend import set_backend
+
     try:
+        if getattr(args, "backend", None):
+            set_backend(args.backend)
         return args.func(args)
     except FaceApiError as exc:
         print(f"faceapi-np: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if getattr(args, "backend", None):
+            set_backend(None)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend.geometry import square_placement
+
 
 def pad_to_square(x, center: bool = False, xp=np):
     """Zero-pad a batch of images to a square, as face-api.js ``padToSquare`` does.
@@ -29,15 +31,9 @@ def pad_to_square(x, center: bool = False, xp=np):
     n, h, w, c = x.shape
     if h == w:
         return x.astype(xp.float32, copy=False)
-    diff = abs(h - w)
-    append = (diff + 1) // 2 if center else diff
-    prepend = diff - append
-    s = max(h, w)
-    out = xp.zeros((n, s, s, c), dtype=xp.float32)
-    if h > w:  # pad columns (axis 2)
-        out[:, :, prepend : prepend + w] = x
-    else:  # pad rows (axis 1)
-        out[:, prepend : prepend + h] = x
+    side, off_y, off_x = square_placement(h, w, center)
+    out = xp.zeros((n, side, side, c), dtype=xp.float32)
+    out[:, off_y : off_y + h, off_x : off_x + w] = x
     return out
 
 

@@ -17,7 +17,7 @@ import cupy as cp
 
 from ..errors import BackendError
 from .base import Backend
-from .geometry import output_size, window_pads
+from .geometry import conv_geometry, square_placement
 from ..kernels import cupy_ops  # noqa: E402  (imports cupy: only when this backend is asked for)
 
 
@@ -44,12 +44,11 @@ class CupyBackend(Backend):
         x, w, stride = _f32(x), _f32(w), int(stride)
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
-        pads = window_pads(h, wd, kh, kw, stride, padding)
-        ho, wo = output_size(h, kh, stride, *pads[0]), output_size(wd, kw, stride, *pads[1])
-        if kh == kw == 1 and stride == 1 and pads == ((0, 0), (0, 0)):
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
+        if kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd):
             cols = x.reshape(-1, cin)
         else:
-            cols = cupy_ops.im2col(x, kh, kw, stride, pads[0][0], pads[1][0], ho, wo)
+            cols = cupy_ops.im2col(x, kh, kw, stride, pt, pl, ho, wo)
         y = cp.matmul(cols, w.reshape(kh * kw * cin, cout))  # cuBLAS SGEMM
         sc = None if scale is None else (_f32(scale[0]), _f32(scale[1]))
         res = None if residual is None else _f32(residual).reshape(-1, cout)
@@ -60,17 +59,15 @@ class CupyBackend(Backend):
         x, stride = _f32(x), int(stride)
         n, h, wd, c = x.shape
         kh, kw = w.shape[:2]
-        pads = window_pads(h, wd, kh, kw, stride, padding)
-        ho, wo = output_size(h, kh, stride, *pads[0]), output_size(wd, kw, stride, *pads[1])
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
         bn = None if bn is None else tuple(_f32(v) for v in bn)
-        return cupy_ops.depthwise_conv(x, _f32(w[:, :, :, 0]), stride, pads[0][0], pads[1][0], ho, wo, bn, act)
+        return cupy_ops.depthwise_conv(x, _f32(w[:, :, :, 0]), stride, pt, pl, ho, wo, bn, act)
 
     def _pool(self, x, k, stride, padding, is_max):
         x, k, stride = _f32(x), int(k), int(stride)
         n, h, w, c = x.shape
-        pads = window_pads(h, w, k, k, stride, padding)
-        ho, wo = output_size(h, k, stride, *pads[0]), output_size(w, k, stride, *pads[1])
-        return cupy_ops.pool2d(x, k, stride, pads[0][0], pads[1][0], ho, wo, is_max)
+        pt, pl, ho, wo = conv_geometry(h, w, k, k, stride, padding)
+        return cupy_ops.pool2d(x, k, stride, pt, pl, ho, wo, is_max)
 
     def max_pool(self, x, k, stride, padding="same"):
         return self._pool(x, k, stride, padding, True)
@@ -83,11 +80,7 @@ class CupyBackend(Backend):
         if img.dtype not in (cp.uint8, cp.float32):
             img = img.astype(cp.float32)
         img = cp.ascontiguousarray(img)
-        h, w = img.shape[:2]
-        side = max(h, w)
-        diff = side - min(h, w)
-        prepend = diff - (diff + 1) // 2 if center else 0  # face-api.js padToSquare
-        off_y, off_x = (prepend, 0) if w > h else (0, prepend)
+        side, off_y, off_x = square_placement(*img.shape[:2], center)
         return cupy_ops.resize_to_square(img, size, side, off_y, off_x)
 
 

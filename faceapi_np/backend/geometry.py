@@ -27,3 +27,22 @@ def window_pads(h: int, w: int, kh: int, kw: int, stride: int, padding):
 def output_size(size: int, k: int, stride: int, before: int, after: int) -> int:
     """Number of window positions along one axis after padding."""
     return (size + before + after - k) // stride + 1
+
+
+def conv_geometry(h: int, w: int, kh: int, kw: int, stride: int, padding) -> tuple[int, int, int, int]:
+    """(pad_top, pad_left, out_height, out_width) of a conv or pooling window over (h, w)."""
+    (t, b), (l, r) = window_pads(h, w, kh, kw, stride, padding)
+    return t, l, output_size(h, kh, stride, t, b), output_size(w, kw, stride, l, r)
+
+
+def square_placement(h: int, w: int, center: bool) -> tuple[int, int, int]:
+    """(side, off_y, off_x): where face-api.js's ``padToSquare`` puts an h x w image.
+
+    The square's side is ``max(h, w)``; the shorter dimension gets ``diff`` zeros after it,
+    or, when ``center``, ``round(diff / 2)`` after (JavaScript rounds halves up) and the
+    rest before.
+    """
+    side = max(h, w)
+    diff = side - min(h, w)
+    before = diff - (diff + 1) // 2 if center else 0
+    return (side, before, 0) if w > h else (side, 0, before)

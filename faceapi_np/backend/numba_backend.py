@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from .base import Backend
-from .geometry import output_size, window_pads
+from .geometry import conv_geometry, square_placement
 
 # numba's OpenMP threads spin after each parallel kernel, stealing the cores from the
 # BLAS threads of the matrix product that follows (measured: convs 3x slower). Passive
@@ -50,12 +50,11 @@ class NumbaBackend(Backend):
         x, stride = _f32(x), int(stride)
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
-        pads = window_pads(h, wd, kh, kw, stride, padding)
-        ho, wo = output_size(h, kh, stride, *pads[0]), output_size(wd, kw, stride, *pads[1])
-        if kh == kw == 1 and stride == 1 and pads == ((0, 0), (0, 0)):
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
+        if kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd):
             cols = x.reshape(-1, cin)
         else:
-            cols = conv_kernels.im2col(x, kh, kw, stride, pads[0][0], pads[1][0], ho, wo)
+            cols = conv_kernels.im2col(x, kh, kw, stride, pt, pl, ho, wo)
         y = cols @ _f32(w).reshape(kh * kw * cin, cout)  # BLAS sgemm
         sw, sb = (_EMPTY, _EMPTY) if scale is None else (_f32(scale[0]), _f32(scale[1]))
         res = _EMPTY2 if residual is None else _f32(residual).reshape(-1, cout)
@@ -66,18 +65,16 @@ class NumbaBackend(Backend):
         x, stride = _f32(x), int(stride)
         n, h, wd, c = x.shape
         kh, kw = w.shape[:2]
-        pads = window_pads(h, wd, kh, kw, stride, padding)
-        ho, wo = output_size(h, kh, stride, *pads[0]), output_size(wd, kw, stride, *pads[1])
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(_f32(v) for v in bn)
-        return depthwise.depthwise_conv2d(x, _f32(w[:, :, :, 0]), stride, pads[0][0], pads[1][0], ho, wo,
+        return depthwise.depthwise_conv2d(x, _f32(w[:, :, :, 0]), stride, pt, pl, ho, wo,
                                           mean, inv, offset, epilogue.ACT_CODES[act])
 
     def _pool(self, x, k, stride, padding, is_max):
         x, k, stride = _f32(x), int(k), int(stride)
         n, h, w, c = x.shape
-        pads = window_pads(h, w, k, k, stride, padding)
-        ho, wo = output_size(h, k, stride, *pads[0]), output_size(w, k, stride, *pads[1])
-        return pool.pool2d(x, k, stride, pads[0][0], pads[1][0], ho, wo, is_max)
+        pt, pl, ho, wo = conv_geometry(h, w, k, k, stride, padding)
+        return pool.pool2d(x, k, stride, pt, pl, ho, wo, is_max)
 
     def max_pool(self, x, k, stride, padding="same"):
         return self._pool(x, k, stride, padding, True)
@@ -89,12 +86,7 @@ class NumbaBackend(Backend):
         img = np.ascontiguousarray(image)
         if img.dtype not in (np.uint8, np.float32):
             img = img.astype(np.float32)
-        h, w = img.shape[:2]
-        side = max(h, w)
-        diff = side - min(h, w)
-        # face-api.js padToSquare: with `center`, round(diff / 2) appended, the rest prepended
-        prepend = diff - (diff + 1) // 2 if center else 0
-        off_y, off_x = (prepend, 0) if w > h else (0, prepend)
+        side, off_y, off_x = square_placement(*img.shape[:2], center)
         return resize.resize_to_square(img, size, side, off_y, off_x)
 
 
