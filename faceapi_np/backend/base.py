@@ -90,3 +90,85 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<Backend {self.name}>"
+
+
+class KernelBackend(Backend):
+    """A backend whose ops are compiled kernels: shared shape logic, kernel hooks per backend.
+
+    The public ops work out padding, output sizes and square placement (with
+    :mod:`faceapi_np.backend.geometry`) and then call the hooks below, which subclasses
+    bind to their kernels. A conv is im2col + a matrix product + the fused epilogue; a
+    1x1 stride-1 conv skips the im2col.
+    """
+
+    def _f32(self, a):
+        """``a`` as a C-contiguous float32 array of this backend."""
+        return self.xp.ascontiguousarray(self.xp.asarray(a, dtype=self.xp.float32))
+
+    def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
+        raise NotImplementedError
+
+    def _epilogue(self, y, bias, scale, residual, act):
+        """In place on ``y`` (M, C_out); absent terms are None."""
+        raise NotImplementedError
+
+    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act):
+        """x (N, H, W, C), w (KH, KW, C); bn None or (mean, inv, offset)."""
+        raise NotImplementedError
+
+    def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
+        raise NotImplementedError
+
+    def _resize(self, image, size, side, off_y, off_x):
+        """(size, size, 3) float32 from image (H, W, 3) uint8/float32 placed in a zero square."""
+        raise NotImplementedError
+
+    def conv2d(self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None):
+        from .geometry import conv_geometry
+
+        x, w, stride = self._f32(x), self._f32(w), int(stride)
+        n, h, wd, cin = x.shape
+        kh, kw, _, cout = w.shape
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
+        if kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd):
+            cols = x.reshape(-1, cin)
+        else:
+            cols = self._im2col(x, kh, kw, stride, pt, pl, ho, wo)
+        y = cols @ w.reshape(kh * kw * cin, cout)  # the BLAS / cuBLAS GEMM
+        self._epilogue(y, None if bias is None else self._f32(bias),
+                       None if scale is None else (self._f32(scale[0]), self._f32(scale[1])),
+                       None if residual is None else self._f32(residual).reshape(-1, cout), act)
+        return y.reshape(n, ho, wo, cout)
+
+    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None):
+        from .geometry import conv_geometry
+
+        x, stride = self._f32(x), int(stride)
+        n, h, wd, c = x.shape
+        kh, kw = w.shape[:2]
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
+        bn = None if bn is None else tuple(self._f32(v) for v in bn)
+        return self._depthwise(x, self._f32(w[:, :, :, 0]), stride, pt, pl, ho, wo, bn, act)
+
+    def _pool_op(self, x, k, stride, padding, is_max):
+        from .geometry import conv_geometry
+
+        x, k, stride = self._f32(x), int(k), int(stride)
+        pt, pl, ho, wo = conv_geometry(x.shape[1], x.shape[2], k, k, stride, padding)
+        return self._pool(x, k, stride, pt, pl, ho, wo, is_max)
+
+    def max_pool(self, x, k, stride, padding="same"):
+        return self._pool_op(x, k, stride, padding, True)
+
+    def avg_pool(self, x, k, stride, padding="valid"):
+        return self._pool_op(x, k, stride, padding, False)
+
+    def resize_to_square(self, image, size, center=False):
+        from .geometry import square_placement
+
+        xp = self.xp
+        img = xp.asarray(image)
+        if img.dtype not in (xp.uint8, xp.float32):
+            img = img.astype(xp.float32)
+        side, off_y, off_x = square_placement(*img.shape[:2], center)
+        return self._resize(xp.ascontiguousarray(img), size, side, off_y, off_x)

@@ -16,16 +16,11 @@ from __future__ import annotations
 import cupy as cp
 
 from ..errors import BackendError
-from .base import Backend
-from .geometry import conv_geometry, square_placement
+from .base import Backend, KernelBackend
 from ..kernels import cupy_ops  # noqa: E402  (imports cupy: only when this backend is asked for)
 
 
-def _f32(a):
-    return cp.ascontiguousarray(cp.asarray(a, dtype=cp.float32))
-
-
-class CupyBackend(Backend):
+class CupyBackend(KernelBackend):
     """GPU backend on CuPy (float32, device memory)."""
 
     name = "cupy"
@@ -40,48 +35,20 @@ class CupyBackend(Backend):
         """Wait for the GPU (the benchmark calls this before reading the clock)."""
         cp.cuda.Device().synchronize()
 
-    def conv2d(self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None):
-        x, w, stride = _f32(x), _f32(w), int(stride)
-        n, h, wd, cin = x.shape
-        kh, kw, _, cout = w.shape
-        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
-        if kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd):
-            cols = x.reshape(-1, cin)
-        else:
-            cols = cupy_ops.im2col(x, kh, kw, stride, pt, pl, ho, wo)
-        y = cp.matmul(cols, w.reshape(kh * kw * cin, cout))  # cuBLAS SGEMM
-        sc = None if scale is None else (_f32(scale[0]), _f32(scale[1]))
-        res = None if residual is None else _f32(residual).reshape(-1, cout)
-        cupy_ops.conv_epilogue(y, None if bias is None else _f32(bias), sc, res, act)
-        return y.reshape(n, ho, wo, cout)
+    def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
+        return cupy_ops.im2col(x, kh, kw, stride, pad_top, pad_left, ho, wo)
 
-    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None):
-        x, stride = _f32(x), int(stride)
-        n, h, wd, c = x.shape
-        kh, kw = w.shape[:2]
-        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
-        bn = None if bn is None else tuple(_f32(v) for v in bn)
-        return cupy_ops.depthwise_conv(x, _f32(w[:, :, :, 0]), stride, pt, pl, ho, wo, bn, act)
+    def _epilogue(self, y, bias, scale, residual, act):
+        cupy_ops.conv_epilogue(y, bias, scale, residual, act)
 
-    def _pool(self, x, k, stride, padding, is_max):
-        x, k, stride = _f32(x), int(k), int(stride)
-        n, h, w, c = x.shape
-        pt, pl, ho, wo = conv_geometry(h, w, k, k, stride, padding)
-        return cupy_ops.pool2d(x, k, stride, pt, pl, ho, wo, is_max)
+    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act):
+        return cupy_ops.depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act)
 
-    def max_pool(self, x, k, stride, padding="same"):
-        return self._pool(x, k, stride, padding, True)
+    def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
+        return cupy_ops.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
 
-    def avg_pool(self, x, k, stride, padding="valid"):
-        return self._pool(x, k, stride, padding, False)
-
-    def resize_to_square(self, image, size, center=False):
-        img = cp.asarray(image)
-        if img.dtype not in (cp.uint8, cp.float32):
-            img = img.astype(cp.float32)
-        img = cp.ascontiguousarray(img)
-        side, off_y, off_x = square_placement(*img.shape[:2], center)
-        return cupy_ops.resize_to_square(img, size, side, off_y, off_x)
+    def _resize(self, image, size, side, off_y, off_x):
+        return cupy_ops.resize_to_square(image, size, side, off_y, off_x)
 
 
 def create() -> Backend:

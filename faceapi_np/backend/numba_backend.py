@@ -14,8 +14,7 @@ import os
 
 import numpy as np
 
-from .base import Backend
-from .geometry import conv_geometry, square_placement
+from .base import Backend, KernelBackend
 
 # numba's OpenMP threads spin after each parallel kernel, stealing the cores from the
 # BLAS threads of the matrix product that follows (measured: convs 3x slower). Passive
@@ -30,15 +29,7 @@ _EMPTY = np.zeros(0, np.float32)
 _EMPTY2 = np.zeros((0, 0), np.float32)
 
 
-def _f32(a):
-    return np.ascontiguousarray(a, dtype=np.float32)
-
-
-def _vec(a):
-    return _EMPTY if a is None else _f32(a)
-
-
-class NumbaBackend(Backend):
+class NumbaBackend(KernelBackend):
     """CPU backend running numba kernels and BLAS (float32, host memory)."""
 
     name = "numba"
@@ -46,48 +37,24 @@ class NumbaBackend(Backend):
     def __init__(self):
         super().__init__(np)
 
-    def conv2d(self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None):
-        x, stride = _f32(x), int(stride)
-        n, h, wd, cin = x.shape
-        kh, kw, _, cout = w.shape
-        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
-        if kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd):
-            cols = x.reshape(-1, cin)
-        else:
-            cols = conv_kernels.im2col(x, kh, kw, stride, pt, pl, ho, wo)
-        y = cols @ _f32(w).reshape(kh * kw * cin, cout)  # BLAS sgemm
-        sw, sb = (_EMPTY, _EMPTY) if scale is None else (_f32(scale[0]), _f32(scale[1]))
-        res = _EMPTY2 if residual is None else _f32(residual).reshape(-1, cout)
-        epilogue.epilogue(y, _vec(bias), sw, sb, res, epilogue.ACT_CODES[act])
-        return y.reshape(n, ho, wo, cout)
+    def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
+        return conv_kernels.im2col(x, kh, kw, stride, pad_top, pad_left, ho, wo)
 
-    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None):
-        x, stride = _f32(x), int(stride)
-        n, h, wd, c = x.shape
-        kh, kw = w.shape[:2]
-        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
-        mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(_f32(v) for v in bn)
-        return depthwise.depthwise_conv2d(x, _f32(w[:, :, :, 0]), stride, pt, pl, ho, wo,
-                                          mean, inv, offset, epilogue.ACT_CODES[act])
+    def _epilogue(self, y, bias, scale, residual, act):
+        sw, sb = (_EMPTY, _EMPTY) if scale is None else scale
+        epilogue.epilogue(y, _EMPTY if bias is None else bias, sw, sb,
+                          _EMPTY2 if residual is None else residual, epilogue.ACT_CODES[act])
 
-    def _pool(self, x, k, stride, padding, is_max):
-        x, k, stride = _f32(x), int(k), int(stride)
-        n, h, w, c = x.shape
-        pt, pl, ho, wo = conv_geometry(h, w, k, k, stride, padding)
-        return pool.pool2d(x, k, stride, pt, pl, ho, wo, is_max)
+    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act):
+        mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn
+        return depthwise.depthwise_conv2d(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset,
+                                          epilogue.ACT_CODES[act])
 
-    def max_pool(self, x, k, stride, padding="same"):
-        return self._pool(x, k, stride, padding, True)
+    def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
+        return pool.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
 
-    def avg_pool(self, x, k, stride, padding="valid"):
-        return self._pool(x, k, stride, padding, False)
-
-    def resize_to_square(self, image, size, center=False):
-        img = np.ascontiguousarray(image)
-        if img.dtype not in (np.uint8, np.float32):
-            img = img.astype(np.float32)
-        side, off_y, off_x = square_placement(*img.shape[:2], center)
-        return resize.resize_to_square(img, size, side, off_y, off_x)
+    def _resize(self, image, size, side, off_y, off_x):
+        return resize.resize_to_square(image, size, side, off_y, off_x)
 
 
 def create() -> Backend:
