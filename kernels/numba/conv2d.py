@@ -12,9 +12,12 @@ multithreaded), which reaches ~80% of the machine's float32 peak on these shapes
 bias / scale / residual / activation then go through ``epilogue.epilogue`` in one pass.
 
 Variants tried (2-core AVX2 machine): a direct numba conv (loops over KH, KW, C_in with
-C_out innermost) ran 3-5x slower than im2col + BLAS on the 3x3 convs with C >= 64 and
-about even on the 3-channel first layers; NumPy's sliding-window im2col is ~2x slower
-than this kernel on the 7x7 stride-2 first conv of the recognition net.
+C_out innermost) ran 3-5x slower than im2col + BLAS on the 3x3 convs with C >= 64; on
+the 3-channel first layers, with C_out a run-time value it did not vectorise (~10
+GFLOP/s), and with the filter shape compiled in as constants it beat im2col + BLAS in
+isolation (Tiny Face Detector's first conv 7.9 ms against 10.9 ms) but made the whole
+net slower (14.5 -> 23.7 ms median), so it was dropped. NumPy's sliding-window im2col
+is ~2x slower than this kernel on the 7x7 stride-2 first conv of the recognition net.
 """
 
 from __future__ import annotations
