@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faceapi_np import samples, weights
+from faceapi_np import SsdMobilenetv1, TinyFaceDetector, samples, weights
 from faceapi_np.backend import BACKENDS, get_backend, set_backend
 from faceapi_np.errors import BackendError
 
@@ -26,6 +26,18 @@ def weights_dir() -> Path:
 def samples_dir() -> Path:
     """The sample group photos, fetched and sha256-checked once per session."""
     return samples.fetch()
+
+
+@pytest.fixture(scope="session")
+def ssd(weights_dir):
+    """An SsdMobilenetv1 loaded from the fetched weights."""
+    return SsdMobilenetv1().load(weights_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny(weights_dir):
+    """A TinyFaceDetector loaded from the fetched weights."""
+    return TinyFaceDetector().load(weights_dir)
 
 
 @pytest.fixture(params=list(BACKENDS))

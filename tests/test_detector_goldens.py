@@ -14,22 +14,12 @@ import pytest
 from conftest import golden_cases, load_golden
 from inputs import array_sha256, decode_array, make_input
 
-from faceapi_np import SsdMobilenetv1, SsdMobilenetv1Options, TinyFaceDetector, TinyFaceDetectorOptions
+from faceapi_np import SsdMobilenetv1Options, TinyFaceDetectorOptions
 from faceapi_np.image import to_batch
 
 RAW_RTOL = 1e-4
 BOX_PX = 0.5
 SCORE_ATOL = 1e-4
-
-
-@pytest.fixture(scope="module")
-def ssd(weights_dir):
-    return SsdMobilenetv1().load(weights_dir)
-
-
-@pytest.fixture(scope="module")
-def tiny(weights_dir):
-    return TinyFaceDetector().load(weights_dir)
 
 
 def _input(case: dict, samples_dir):

@@ -5,19 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceapi_np import SsdMobilenetv1, TinyFaceDetector
+from faceapi_np import TinyFaceDetector
 from faceapi_np.errors import InputError, WeightsError
 from faceapi_np.image import to_batch
-
-
-@pytest.fixture(scope="module")
-def ssd(weights_dir):
-    return SsdMobilenetv1().load(weights_dir)
-
-
-@pytest.fixture(scope="module")
-def tiny(weights_dir):
-    return TinyFaceDetector().load(weights_dir)
 
 
 def test_ssd_param_tree_uses_faceapi_paths(ssd):
