@@ -56,6 +56,13 @@ class FaceResults(list):
     def _new(self, items) -> "FaceResults":
         return FaceResults(items, self.image, self.backend)
 
+    def _need_image(self, step: str):
+        if self.image is None:
+            raise InputError(
+                f"{step} needs the image the faces were found in; these results have none "
+                "(e.g. after resize_results): run the chain on the original image"
+            )
+
     def with_face_landmarks(self, use_tiny: bool = False, backend: str | None = None) -> "FaceResults":
         """Add 68-point landmarks to every face (face-api.js ``withFaceLandmarks``).
 
@@ -65,6 +72,7 @@ class FaceResults(list):
         """
         if not self:
             return self._new([])
+        self._need_image("with_face_landmarks")
         bk = get_backend(backend)
         net = get_net("landmarks_tiny" if use_tiny else "landmarks")
         size = (self.image.shape[1], self.image.shape[0])
@@ -92,6 +100,7 @@ class FaceResults(list):
             return self._new([])
         if any(r.landmarks is None for r in self):
             raise InputError("descriptors need landmarks: call with_face_landmarks() first")
+        self._need_image("with_face_descriptors")
         bk = get_backend(backend)
         crops = [face_crop_for_descriptor(self.image, r.landmarks, alignment) for r in self]
         descriptors = get_net("recognition").compute_face_descriptors(crops, bk)
@@ -100,6 +109,7 @@ class FaceResults(list):
     def _face_crops(self) -> list:
         """The crop each face's classifier sees: the aligned rect when landmarks ran,
         else the detection box (face-api.js ``extractAllFacesAndComputeResults``)."""
+        self._need_image("expressions and age/gender")
         size = (self.image.shape[1], self.image.shape[0])
         crops = []
         for r in self:

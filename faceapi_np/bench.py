@@ -32,6 +32,8 @@ NETS = {
     "landmarks": ("landmarks", 112),
     "landmarks_tiny": ("landmarks_tiny", 112),
     "recognition": ("recognition", 150),
+    "expression": ("expression", 112),
+    "age_gender": ("age_gender", 112),
 }
 #: face-api.js runs a detector on one image at a time; batches apply to the face nets.
 DETECTORS = ("ssd", "tiny")

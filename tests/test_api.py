@@ -112,3 +112,11 @@ def test_draw_detections_draws_blue_boxes():
     assert arr[55, 40].sum() == 0  # inside untouched
     assert arr[:30].sum() > 0  # score label drawn above the box
     assert np.asarray(fa.draw_detections(img, [], with_score=False)).sum() == 0
+
+
+def test_resized_results_cannot_continue_the_chain(sample1):
+    from faceapi_np.errors import InputError
+
+    faces = fa.resize_results(fa.detect_all_faces(sample1, fa.TinyFaceDetectorOptions()), 100, 100)
+    with pytest.raises(InputError, match="needs the image the faces were found in"):
+        faces[0].with_face_landmarks()
