@@ -4,7 +4,7 @@ weight checksum list copied from ``weights/SHA256SUMS`` into the installed packa
 import shutil
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -25,13 +25,10 @@ class BuildPyWithChecksums(build_py):
 
 
 setup(
-    packages=[
-        "faceapi_np",
-        "faceapi_np.backend",
-        "faceapi_np.ssd_mobilenetv1",
-        "faceapi_np.tiny_face_detector",
-        "faceapi_np.kernels",
-    ],
+    # faceapi_np and its subpackages, plus kernels/ installed as faceapi_np.kernels
+    packages=find_packages(include=["faceapi_np", "faceapi_np.*"])
+    + ["faceapi_np.kernels"]
+    + [f"faceapi_np.kernels.{p}" for p in find_packages("kernels")],
     package_dir={"faceapi_np.kernels": "kernels"},
     cmdclass={"build_py": BuildPyWithChecksums},
 )
