@@ -43,6 +43,21 @@ def _progress(i: int, n: int, name: str) -> None:
     sys.stderr.flush()
 
 
+#: File endings taken from a folder given in place of an image.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".npy")
+
+
+def _expand_images(paths: list[str]) -> list[str]:
+    """Paths as given, with each folder replaced by its image files in name order."""
+    out = []
+    for p in paths:
+        if Path(p).is_dir():
+            out += sorted(str(f) for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            out.append(p)
+    return out
+
+
 def _options(args):
     from .ssd_mobilenetv1 import SsdMobilenetv1Options
     from .tiny_face_detector import TinyFaceDetectorOptions
@@ -318,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def detector_flags(q):
-        q.add_argument("images", nargs="+", metavar="IMAGE")
+        q.add_argument("images", nargs="+", metavar="IMAGE", help="image files, or folders of them")
         q.add_argument("--detector", choices=("ssd", "tiny", "mtcnn"), default="ssd",
                        help="SSD MobileNetV1 (accurate, default), the Tiny Face Detector (fast) or MTCNN")
         q.add_argument("--min-confidence", type=float, default=0.5, help="SSD: keep scores above this (0.5)")
@@ -398,6 +413,8 @@ def main(argv=None) -> int:
     try:
         if getattr(args, "backend", None):
             set_backend(args.backend)
+        if getattr(args, "images", None):
+            args.images = _expand_images(args.images)
         return args.func(args)
     except FaceApiError as exc:
         print(f"faceapi-np: error: {exc}", file=sys.stderr)

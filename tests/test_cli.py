@@ -211,3 +211,14 @@ def test_detect_with_mtcnn(weights_dir, samples_dir, tmp_path, capsys):
         assert np.allclose(face["landmarks5"], pts, atol=0.5)
     assert main(["detect", str(path), "--detector", "mtcnn", "--min-face-size", "2000"]) == 1
     assert "smaller than MtcnnOptions.min_face_size" in capsys.readouterr().err
+
+
+def test_a_folder_stands_for_its_images(weights_dir, samples_dir, tmp_path, capsys):
+    import shutil
+
+    for name in ("sample2.jpg", "sample1.jpg"):
+        shutil.copy(samples_dir / name, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not an image")
+    assert main(["detect", str(tmp_path), "--json", "--detector", "tiny"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(l)["image"] for l in lines] == [str(tmp_path / "sample1.jpg"), str(tmp_path / "sample2.jpg")]
