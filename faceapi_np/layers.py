@@ -68,11 +68,13 @@ def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same", *, bn=None
 
 
 def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, padding="same", *,
-                     residual=None, act=None):
-    """Depthwise-separable convolution plus bias (and an optional residual and activation).
+                     input_act=None, residual=None, act=None):
+    """Depthwise-separable convolution plus bias (optional input activation, residual, activation).
 
     TF ``tf.separableConv2d``: a depthwise conv (stride, padding) followed by a 1x1
     'valid' pointwise conv, then ``+ bias`` (face-api.js ``src/common/depthwiseSeparableConv.ts``).
+    ``input_act`` is an activation applied to ``x`` first; kernel backends fuse a ReLU
+    there into the depthwise conv's reads (no extra pass over the activation).
 
     Parameters
     ----------
@@ -80,7 +82,7 @@ def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, 
     pointwise_filter : array, shape (1, 1, C_in, C_out)
     bias : array, shape (C_out,)
     """
-    out = bk.depthwise_conv2d(x, depthwise_filter, stride, padding)
+    out = bk.depthwise_conv2d(x, depthwise_filter, stride, padding, input_act=input_act)
     return bk.conv2d(out, pointwise_filter, 1, "valid", bias=bias, residual=residual, act=act)
 
 

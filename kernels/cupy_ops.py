@@ -78,8 +78,9 @@ def im2col(x, kh, kw, stride, pad_top, pad_left, ho, wo):
     return cols
 
 
-def depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act):
-    """Depthwise conv of x (N, H, W, C) with w (KH, KW, C), batch norm ``bn`` and activation fused."""
+def depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input=False):
+    """Depthwise conv of x (N, H, W, C) with w (KH, KW, C); input ReLU, batch norm ``bn`` and
+    activation fused."""
     n, h, wd, c = x.shape
     kh, kw = w.shape[:2]
     y = cp.empty((n, ho, wo, c), dtype=cp.float32)
@@ -87,7 +88,7 @@ def depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act):
     grid, block = launch_config(y.size)
     kernel("depthwise_conv")(grid, block, (x, w, y, mean, inv, offset, _i(n), _i(h), _i(wd), _i(c), _i(kh),
                                            _i(kw), _i(stride), _i(pad_top), _i(pad_left), _i(ho), _i(wo),
-                                           _i(bn is not None), _i(ACT_CODES[act])))
+                                           _i(bn is not None), _i(ACT_CODES[act]), _i(relu_input)))
     return y
 
 

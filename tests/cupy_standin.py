@@ -56,8 +56,8 @@ def im2col(x, cols, n, h, w, c, kh, kw, stride, pt, pl, ho, wo):
     cols[...] = _windows(x, int(kh), int(kw), int(stride), int(pt), int(pl), int(ho), int(wo)).reshape(cols.shape)
 
 
-def depthwise_conv(x, w, y, mean, inv, offset, n, h, wd, c, kh, kw, stride, pt, pl, ho, wo, has_bn, act):
-    win = _windows(x, int(kh), int(kw), int(stride), int(pt), int(pl), int(ho), int(wo))
+def depthwise_conv(x, w, y, mean, inv, offset, n, h, wd, c, kh, kw, stride, pt, pl, ho, wo, has_bn, act, relu_input):
+    win = _windows(np.maximum(x, 0) if relu_input else x, int(kh), int(kw), int(stride), int(pt), int(pl), int(ho), int(wo))
     acc = np.einsum("nhwijc,ijc->nhwc", win, w.reshape(int(kh), int(kw), int(c))).astype(np.float32)
     if has_bn:
         acc = (acc - mean) * inv + offset

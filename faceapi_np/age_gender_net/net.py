@@ -23,16 +23,15 @@ MEAN_RGB = (122.782, 117.001, 104.298)
 INPUT_DIVISOR = 256.0
 
 
-def _separable(x, p, bk, act=None, residual=None):
+def _separable(x, p, bk, act=None, input_act=None, residual=None):
     """Separable 3x3 'same' conv plus bias (``common/depthwiseSeparableConv.ts``)."""
     return layers.separable_conv2d(x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, 1, "same",
-                                   residual=residual, act=act)
+                                   input_act=input_act, residual=residual, act=act)
 
 
 def reduction_block(x, p, bk, activate_input: bool = True):
     """``maxpool(sep1(relu(sep0(relu?(x))))) + conv1x1/2(x)`` (``reductionBlock``)."""
-    out = layers.relu(x, bk) if activate_input else x
-    out = _separable(out, p.separable_conv0, bk, act="relu")
+    out = _separable(x, p.separable_conv0, bk, act="relu", input_act="relu" if activate_input else None)
     out = _separable(out, p.separable_conv1, bk)
     out = layers.max_pool(out, 3, 2, bk, "same")
     return layers.conv2d(x, p.expansion_conv.filters, p.expansion_conv.bias, bk, 2, "same", residual=out)
@@ -40,7 +39,7 @@ def reduction_block(x, p, bk, activate_input: bool = True):
 
 def main_block(x, p, bk):
     """``sep2(relu(sep1(relu(sep0(relu(x)))))) + x`` (``mainBlock``)."""
-    out = _separable(layers.relu(x, bk), p.separable_convs[0], bk, act="relu")
+    out = _separable(x, p.separable_convs[0], bk, act="relu", input_act="relu")
     out = _separable(out, p.separable_convs[1], bk, act="relu")
     return _separable(out, p.separable_convs[2], bk, residual=x)
 

@@ -64,11 +64,12 @@ class Backend:
         """
         raise NotImplementedError
 
-    def depthwise_conv2d(self, x, w, stride: int = 1, padding="same", bn=None, act=None):
-        """Depthwise convolution (channel multiplier 1) with a fused epilogue.
+    def depthwise_conv2d(self, x, w, stride: int = 1, padding="same", bn=None, act=None, input_act=None):
+        """Depthwise convolution (channel multiplier 1) with a fused prologue and epilogue.
 
-        ``y = act((dwconv(x, w) - mean) * inv + offset)`` when ``bn = (mean, inv, offset)``.
-        x (N, H, W, C), w (KH, KW, C, 1); returns (N, H', W', C).
+        ``y = act((dwconv(input_act(x), w) - mean) * inv + offset)`` when ``bn = (mean, inv,
+        offset)``; ``input_act`` (the ReLU a residual block applies to its input) may be
+        applied as each value is read. x (N, H, W, C), w (KH, KW, C, 1); returns (N, H', W', C).
         """
         raise NotImplementedError
 
@@ -112,8 +113,8 @@ class KernelBackend(Backend):
         """In place on ``y`` (M, C_out); absent terms are None."""
         raise NotImplementedError
 
-    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act):
-        """x (N, H, W, C), w (KH, KW, C); bn None or (mean, inv, offset)."""
+    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
+        """x (N, H, W, C), w (KH, KW, C); bn None or (mean, inv, offset); ReLU on reads if ``relu_input``."""
         raise NotImplementedError
 
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
@@ -140,15 +141,19 @@ class KernelBackend(Backend):
                        None if residual is None else self._f32(residual).reshape(-1, cout), act)
         return y.reshape(n, ho, wo, cout)
 
-    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None):
+    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
+        from .. import layers
         from .geometry import conv_geometry
+
+        if input_act not in (None, "relu"):  # only a ReLU is fused into the reads
+            x, input_act = layers.activate(x, input_act, self), None
 
         x, stride = self._f32(x), int(stride)
         n, h, wd, c = x.shape
         kh, kw = w.shape[:2]
         pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
         bn = None if bn is None else tuple(self._f32(v) for v in bn)
-        return self._depthwise(x, self._f32(w[:, :, :, 0]), stride, pt, pl, ho, wo, bn, act)
+        return self._depthwise(x, self._f32(w[:, :, :, 0]), stride, pt, pl, ho, wo, bn, act, input_act == "relu")
 
     def _pool_op(self, x, k, stride, padding, is_max):
         from .geometry import conv_geometry

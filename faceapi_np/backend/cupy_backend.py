@@ -41,8 +41,8 @@ class CupyBackend(KernelBackend):
     def _epilogue(self, y, bias, scale, residual, act):
         cupy_ops.conv_epilogue(y, bias, scale, residual, act)
 
-    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act):
-        return cupy_ops.depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act)
+    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
+        return cupy_ops.depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input)
 
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
         return cupy_ops.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)

@@ -45,10 +45,10 @@ class NumbaBackend(KernelBackend):
         epilogue.epilogue(y, _EMPTY if bias is None else bias, sw, sb,
                           _EMPTY2 if residual is None else residual, epilogue.ACT_CODES[act])
 
-    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act):
+    def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn
         return depthwise.depthwise_conv2d(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset,
-                                          epilogue.ACT_CODES[act])
+                                          epilogue.ACT_CODES[act], relu_input)
 
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
         return pool.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)

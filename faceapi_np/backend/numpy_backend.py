@@ -167,8 +167,8 @@ class NumpyBackend(Backend):
             y = y + residual
         return layers.activate(y, act, self)
 
-    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None):
-        y = depthwise_conv2d(x, w, stride, padding)
+    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
+        y = depthwise_conv2d(layers.activate(x, input_act, self), w, stride, padding)
         if bn is not None:
             mean, inv, offset = bn
             y = (y - mean) * inv + offset

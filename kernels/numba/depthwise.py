@@ -1,7 +1,7 @@
 """Depthwise convolution fused with batch norm and activation.
 
-Computes ``y[n, oy, ox, c] = act((sum_{ky, kx} x[n, s*oy - pt + ky, s*ox - pl + kx, c]
-* w[ky, kx, c] - mean[c]) * inv[c] + offset[c])`` (the batch norm optional), reading
+Computes ``y[n, oy, ox, c] = act((sum_{ky, kx} relu?(x[n, s*oy - pt + ky, s*ox - pl + kx, c])
+* w[ky, kx, c] - mean[c]) * inv[c] + offset[c])`` (input ReLU and batch norm optional), reading
 each input row once per output row and writing each output once. NumPy reference:
 ``depthwise_conv2d`` in ``faceapi_np/backend/numpy_backend.py`` (KH*KW passes over
 shifted slices, then the batch norm and activation as further passes) and
@@ -24,8 +24,9 @@ from .epilogue import activate
 
 
 @njit(parallel=True, cache=True)
-def depthwise_conv2d(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act):
-    """x (N, H, W, C), w (KH, KW, C); zero-length ``mean`` means no batch norm."""
+def depthwise_conv2d(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input):
+    """x (N, H, W, C), w (KH, KW, C); zero-length ``mean`` means no batch norm; with
+    ``relu_input`` each input value goes through a ReLU as it is read."""
     n, h, wd, c = x.shape
     kh, kw = w.shape[0], w.shape[1]
     has_bn = mean.shape[0] > 0
@@ -44,8 +45,13 @@ def depthwise_conv2d(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset,
                     ix = ox * stride - pad_left + kx
                     if ix < 0 or ix >= wd:
                         continue
-                    for ci in range(c):
-                        acc[ci] += x[b, iy, ix, ci] * w[ky, kx, ci]
+                    if relu_input:  # its own loop, so each body stays branch-free and vectorises
+                        for ci in range(c):
+                            v = x[b, iy, ix, ci]
+                            acc[ci] += (v if v > 0.0 else np.float32(0.0)) * w[ky, kx, ci]
+                    else:
+                        for ci in range(c):
+                            acc[ci] += x[b, iy, ix, ci] * w[ky, kx, ci]
             for ci in range(c):
                 v = acc[ci]
                 if has_bn:
