@@ -92,30 +92,27 @@ def _analyse(path: str, args, options):
     from .image import load_image
     from .results import Box, FaceDetection, FaceResult
 
-    if getattr(args, "crops", False):
+    crops = getattr(args, "crops", False)
+    landmarks, descriptors = getattr(args, "landmarks", None), getattr(args, "descriptors", False)
+    if crops:
         img = load_image(path)
         h, w = img.shape[:2]
         face = FaceResult(FaceDetection(1.0, Box(0.0, 0.0, float(w), float(h)), (w, h)), image=img)
         faces = FaceResults([face], img, get_backend().name)
-        if getattr(args, "landmarks", None):
-            faces = faces.with_face_landmarks(use_tiny=args.landmarks == "tiny")
-        if getattr(args, "expressions", False):
-            faces = faces.with_face_expressions()
-        if getattr(args, "age_gender", False):
-            faces = faces.with_age_and_gender()
-        if getattr(args, "descriptors", False):
-            from dataclasses import replace
-
-            faces = FaceResults([replace(faces[0], descriptor=compute_face_descriptors([img])[0])], img, faces.backend)
-        return faces
-    faces = detect_all_faces(path, options)
-    if getattr(args, "landmarks", None) or getattr(args, "descriptors", False):
-        faces = faces.with_face_landmarks(use_tiny=(args.landmarks == "tiny"))
+    else:
+        faces = detect_all_faces(path, options)
+    if landmarks or (descriptors and not crops):  # face-api.js aligns before describing
+        faces = faces.with_face_landmarks(use_tiny=landmarks == "tiny")
     if getattr(args, "expressions", False):
         faces = faces.with_face_expressions()
     if getattr(args, "age_gender", False):
         faces = faces.with_age_and_gender()
-    if getattr(args, "descriptors", False):
+    if descriptors and crops:
+        from dataclasses import replace
+
+        faces = FaceResults([replace(faces[0], descriptor=compute_face_descriptors([faces.image])[0])],
+                            faces.image, faces.backend)
+    elif descriptors:
         faces = faces.with_face_descriptors(alignment=args.alignment)
     return faces
 
