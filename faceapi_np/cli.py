@@ -173,6 +173,7 @@ class _ImageRun:
 
 
 def cmd_detect(args) -> int:
+    """``faceapi-np detect``: faces, and what the flags add, per image."""
     from .api import detector_name
     from .draw import draw_detections, draw_face_landmarks, draw_labels
 
@@ -258,6 +259,7 @@ def cmd_identify(args) -> int:
 
 
 def cmd_weights(args) -> int:
+    """``faceapi-np weights fetch|verify``."""
     from . import weights
 
     if args.action == "fetch":
@@ -271,6 +273,7 @@ def cmd_weights(args) -> int:
 
 
 def cmd_summary(args) -> int:
+    """``faceapi-np summary NET``: a net's layer table."""
     from .nets import ALL, get_net
 
     if args.net not in ALL:
@@ -325,6 +328,7 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand but ``bench`` (which has its own)."""
     p = argparse.ArgumentParser(prog="faceapi-np", description="face-api.js in NumPy: detect faces.")
     p.add_argument("--version", action="version", version=f"faceapi-np {__version__}")
     sub = p.add_subparsers(dest="command", required=True)

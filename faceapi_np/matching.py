@@ -85,6 +85,7 @@ class LabeledFaceDescriptors:
 
     @classmethod
     def from_json(cls, obj) -> "LabeledFaceDescriptors":
+        """Inverse of :meth:`to_json`."""
         if not isinstance(obj, dict) or "label" not in obj or not isinstance(obj.get("descriptors"), list):
             raise InputError("a labelled entry must be an object with 'label' and 'descriptors'")
         return cls(obj["label"], obj["descriptors"])
@@ -131,6 +132,7 @@ class FaceMatcher:
 
     @property
     def labels(self) -> list[str]:
+        """The labels, in gallery order."""
         return [ld.label for ld in self.labeled_descriptors]
 
     def mean_distances(self, queries) -> np.ndarray:

@@ -111,13 +111,16 @@ class Summary:
 
     @property
     def total_params(self) -> int:
+        """Sum of the rows' parameter counts."""
         return sum(r.params for r in self.rows)
 
     @property
     def total_macs(self) -> int:
+        """Sum of the rows' multiply-adds."""
         return sum(r.macs for r in self.rows)
 
     def as_dict(self) -> dict:
+        """The summary as JSON-able data (``faceapi-np summary --json``)."""
         return {
             "net": self.net,
             "input_shape": list(self.input_shape),

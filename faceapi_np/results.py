@@ -27,22 +27,27 @@ class Box:
 
     @property
     def left(self) -> float:
+        """Left edge, ``x``."""
         return self.x
 
     @property
     def top(self) -> float:
+        """Top edge, ``y``."""
         return self.y
 
     @property
     def right(self) -> float:
+        """Right edge, ``x + width``."""
         return self.x + self.width
 
     @property
     def bottom(self) -> float:
+        """Bottom edge, ``y + height``."""
         return self.y + self.height
 
     @property
     def area(self) -> float:
+        """``width * height``."""
         return self.width * self.height
 
     def rescale(self, sx: float, sy: float | None = None) -> "Box":
@@ -57,6 +62,7 @@ class Box:
         return Box(*(math.floor(v + 0.5) for v in (self.x, self.y, self.width, self.height)))
 
     def as_dict(self) -> dict:
+        """The JSON form used by the CLI."""
         return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
 
 
@@ -89,6 +95,7 @@ class FaceDetection:
         return FaceDetection(self.score, self.relative_box.rescale(width, height), (width, height))
 
     def as_dict(self) -> dict:
+        """The JSON form used by the CLI."""
         return {"box": self.box.as_dict(), "score": self.score}
 
 
@@ -134,14 +141,17 @@ class FaceResult:
 
     @property
     def score(self) -> float:
+        """The detection's score."""
         return self.detection.score
 
     @property
     def box(self) -> Box:
+        """The detection's box in image pixels."""
         return self.detection.box
 
     @property
     def image_size(self) -> tuple:
+        """``(width, height)`` of the image the face was found in."""
         return self.detection.image_size
 
     def extended_with_landmarks(self, unshifted) -> "FaceResult":

@@ -51,6 +51,7 @@ class AgeGenderNet(NeuralNetwork):
     default_input_size = INPUT_SIZE
 
     def extract_params(self, reader):
+        """This net's param tree from the weight map (see ``params.py``)."""
         return age_gender_params.extract_params(reader)
 
     def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):

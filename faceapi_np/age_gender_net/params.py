@@ -34,6 +34,8 @@ class MainBlockParams:
 
 @dataclass
 class AgeGenderParams:
+    """The whole AgeGenderNet param tree."""
+
     conv_in: ConvParams
     reduction_blocks: list  # entry_flow/reduction_block_0, _1
     main_blocks: list

@@ -125,6 +125,7 @@ class KernelBackend(Backend):
         raise NotImplementedError
 
     def conv2d(self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None):
+        """See :meth:`Backend.conv2d`."""
         from .geometry import conv_geometry
 
         x, w, stride = self._f32(x), self._f32(w), int(stride)
@@ -142,6 +143,7 @@ class KernelBackend(Backend):
         return y.reshape(n, ho, wo, cout)
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
+        """See :meth:`Backend.depthwise_conv2d`."""
         from .. import layers
         from .geometry import conv_geometry
 
@@ -163,12 +165,15 @@ class KernelBackend(Backend):
         return self._pool(x, k, stride, pt, pl, ho, wo, is_max)
 
     def max_pool(self, x, k, stride, padding="same"):
+        """See :meth:`Backend.max_pool`."""
         return self._pool_op(x, k, stride, padding, True)
 
     def avg_pool(self, x, k, stride, padding="valid"):
+        """See :meth:`Backend.avg_pool`."""
         return self._pool_op(x, k, stride, padding, False)
 
     def resize_to_square(self, image, size, center=False):
+        """See :meth:`Backend.resize_to_square`."""
         from .geometry import square_placement
 
         xp = self.xp

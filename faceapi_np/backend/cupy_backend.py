@@ -29,6 +29,7 @@ class CupyBackend(KernelBackend):
         super().__init__(cp)
 
     def to_numpy(self, a):
+        """Copy a device array back to the host (host arrays pass through)."""
         return cp.asnumpy(a) if isinstance(a, cp.ndarray) else a
 
     def synchronize(self):

@@ -158,6 +158,7 @@ class NumpyBackend(Backend):
         super().__init__(np)
 
     def conv2d(self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None):
+        """See :meth:`Backend.conv2d`."""
         y = conv2d(x, w, stride, padding)
         if bias is not None:
             y = y + bias
@@ -168,6 +169,7 @@ class NumpyBackend(Backend):
         return layers.activate(y, act, self)
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
+        """See :meth:`Backend.depthwise_conv2d`."""
         y = depthwise_conv2d(layers.activate(x, input_act, self), w, stride, padding)
         if bn is not None:
             mean, inv, offset = bn
@@ -175,12 +177,15 @@ class NumpyBackend(Backend):
         return layers.activate(y, act, self)
 
     def max_pool(self, x, k, stride, padding="same"):
+        """See :meth:`Backend.max_pool`."""
         return max_pool(x, k, stride, padding)
 
     def avg_pool(self, x, k, stride, padding="valid"):
+        """See :meth:`Backend.avg_pool`."""
         return avg_pool(x, k, stride, padding)
 
     def resize_to_square(self, image, size, center=False):
+        """See :meth:`Backend.resize_to_square`."""
         sq = pad_to_square(np.asarray(image, dtype=np.float32)[None], center=center)
         return (sq if sq.shape[1] == size else resize_bilinear(sq, size, size))[0]
 

@@ -27,6 +27,7 @@ class FaceExpressionNet(NeuralNetwork):
     default_input_size = INPUT_SIZE
 
     def extract_params(self, reader):
+        """This net's param tree from the weight map (see ``params.py``)."""
         return extract_face_processor_params(reader, 4, 4, len(EXPRESSIONS))
 
     def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):

@@ -59,6 +59,7 @@ class FaceLandmark68Net(NeuralNetwork):
     convs_per_block = 4
 
     def extract_params(self, reader):
+        """This net's param tree from the weight map (see ``params.py``)."""
         return landmark_params.extract_params(reader, self.num_blocks, self.convs_per_block, 2 * NUM_POINTS)
 
     def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):

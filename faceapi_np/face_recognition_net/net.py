@@ -30,6 +30,7 @@ class FaceRecognitionNet(NeuralNetwork):
     default_input_size = INPUT_SIZE
 
     def extract_params(self, reader):
+        """This net's param tree from the weight map (see ``params.py``)."""
         return recognition_params.extract_params(reader)
 
     def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):

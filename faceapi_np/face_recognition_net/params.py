@@ -41,12 +41,16 @@ class ConvLayerParams:
 
 @dataclass
 class ResidualParams:
+    """A residual block: two conv layers."""
+
     conv1: ConvLayerParams
     conv2: ConvLayerParams
 
 
 @dataclass
 class FaceRecognitionParams:
+    """The whole FaceRecognitionNet param tree."""
+
     conv32_down: ConvLayerParams
     residuals: list  # ResidualParams, in RESIDUAL_BLOCKS order
     fc: np.ndarray  # (256, 128)

@@ -45,6 +45,7 @@ class Mtcnn(NeuralNetwork):
     default_input_size = 48
 
     def extract_params(self, reader):
+        """This net's param tree from the weight map (see ``params.py``)."""
         return mtcnn_params.extract_params(reader)
 
     def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP, stage: str = "onet"):

@@ -25,6 +25,8 @@ class SharedLayerParams:
 
 @dataclass
 class PNetParams:
+    """P-Net: the trunk and its two 1x1 heads."""
+
     trunk: SharedLayerParams
     conv4_1: ConvParams  # 1x1 -> 2 (face / not face)
     conv4_2: ConvParams  # 1x1 -> 4 (box regression)
@@ -32,6 +34,8 @@ class PNetParams:
 
 @dataclass
 class RNetParams:
+    """R-Net: the trunk, a dense layer and two dense heads."""
+
     trunk: SharedLayerParams
     fc1: FCParams
     prelu4_alpha: np.ndarray
@@ -41,6 +45,8 @@ class RNetParams:
 
 @dataclass
 class ONetParams:
+    """O-Net: the trunk, a 2x2 conv, a dense layer and three dense heads."""
+
     trunk: SharedLayerParams
     conv4: ConvParams
     prelu4_alpha: np.ndarray
@@ -53,6 +59,8 @@ class ONetParams:
 
 @dataclass
 class MtcnnParams:
+    """The three nets of one MTCNN weights file."""
+
     pnet: PNetParams
     rnet: RNetParams
     onet: ONetParams

@@ -78,6 +78,8 @@ class OutputLayerParams:
 
 @dataclass
 class SsdMobilenetv1Params:
+    """The whole SSD param tree: backbone, prediction layer, anchors."""
+
     mobilenetv1: MobileNetV1Params
     prediction_layer: PredictionLayerParams
     output_layer: OutputLayerParams

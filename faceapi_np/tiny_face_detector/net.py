@@ -70,6 +70,7 @@ class TinyFaceDetector(NeuralNetwork):
     default_input_size = 416
 
     def extract_params(self, reader):
+        """This net's param tree from the weight map (see ``params.py``)."""
         return tiny_params.extract_params(reader)
 
     def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):

@@ -16,6 +16,8 @@ from .const import BOX_ANCHORS, BOX_ENCODING_SIZE
 
 @dataclass
 class TinyFaceDetectorParams:
+    """The whole Tiny Face Detector param tree."""
+
     conv0: ConvParams
     separable_convs: list  # conv1 .. conv5, SeparableConvParams
     conv8: ConvParams
