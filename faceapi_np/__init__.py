@@ -15,7 +15,12 @@ is first asked for.
 
 __version__ = "0.1.0"
 
-from .api import FaceResults, compute_face_descriptors, detect_all_faces, detect_single_face
+from .api import (
+    FaceResults,
+    compute_face_descriptors,
+    detect_all_faces,
+    detect_single_face,
+)
 from .backend import available_backends, get_backend, set_backend
 from .draw import draw_detections, draw_face_landmarks, draw_labels
 from .errors import (

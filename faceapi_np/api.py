@@ -63,7 +63,9 @@ class FaceResults(list):
                 "(e.g. after resize_results): run the chain on the original image"
             )
 
-    def with_face_landmarks(self, use_tiny: bool = False, backend: str | None = None) -> "FaceResults":
+    def with_face_landmarks(
+        self, use_tiny: bool = False, backend: str | None = None
+    ) -> "FaceResults":
         """Add 68-point landmarks to every face (face-api.js ``withFaceLandmarks``).
 
         Each detection box is cut out of the image (clipped and floored as face-api.js
@@ -85,7 +87,9 @@ class FaceResults(list):
             out.append(r.extended_with_landmarks(unshifted))
         return self._new(out)
 
-    def with_face_descriptors(self, alignment: str = "faceapi", backend: str | None = None) -> "FaceResults":
+    def with_face_descriptors(
+        self, alignment: str = "faceapi", backend: str | None = None
+    ) -> "FaceResults":
         """Add a 128-D descriptor to every face (face-api.js ``withFaceDescriptors``).
 
         Needs landmarks. ``alignment="faceapi"`` crops face-api.js's dlib-style square box
@@ -95,14 +99,20 @@ class FaceResults(list):
         FaceRecognitionNet as one batch.
         """
         if alignment not in ALIGNMENTS:
-            raise OptionsError(f"alignment must be one of {ALIGNMENTS}, got {alignment!r}")
+            raise OptionsError(
+                f"alignment must be one of {ALIGNMENTS}, got {alignment!r}"
+            )
         if not self:
             return self._new([])
         if any(r.landmarks is None for r in self):
-            raise InputError("descriptors need landmarks: call with_face_landmarks() first")
+            raise InputError(
+                "descriptors need landmarks: call with_face_landmarks() first"
+            )
         self._need_image("with_face_descriptors")
         bk = get_backend(backend)
-        crops = [face_crop_for_descriptor(self.image, r.landmarks, alignment) for r in self]
+        crops = [
+            face_crop_for_descriptor(self.image, r.landmarks, alignment) for r in self
+        ]
         descriptors = get_net("recognition").compute_face_descriptors(crops, bk)
         return self._new([replace(r, descriptor=d) for r, d in zip(self, descriptors)])
 
@@ -113,7 +123,9 @@ class FaceResults(list):
         size = (self.image.shape[1], self.image.shape[0])
         crops = []
         for r in self:
-            b = face_region(size, r.aligned_rect if r.landmarks is not None else r.detection)
+            b = face_region(
+                size, r.aligned_rect if r.landmarks is not None else r.detection
+            )
             crops.append(self.image[b.y : b.y + b.height, b.x : b.x + b.width])
         return crops
 
@@ -125,7 +137,9 @@ class FaceResults(list):
         """
         if not self:
             return self._new([])
-        preds = get_net("expression").predict_expressions(self._face_crops(), get_backend(backend))
+        preds = get_net("expression").predict_expressions(
+            self._face_crops(), get_backend(backend)
+        )
         return self._new([replace(r, expressions=p) for r, p in zip(self, preds)])
 
     def with_age_and_gender(self, backend: str | None = None) -> "FaceResults":
@@ -133,7 +147,9 @@ class FaceResults(list):
         :meth:`with_face_expressions`, one AgeGenderNet batch."""
         if not self:
             return self._new([])
-        preds = get_net("age_gender").predict_age_and_gender(self._face_crops(), get_backend(backend))
+        preds = get_net("age_gender").predict_age_and_gender(
+            self._face_crops(), get_backend(backend)
+        )
         return self._new([replace(r, **p) for r, p in zip(self, preds)])
 
     def as_dicts(self) -> list[dict]:
@@ -141,7 +157,9 @@ class FaceResults(list):
         return [r.as_dict() for r in self]
 
 
-def face_crop_for_descriptor(image, landmarks: FaceLandmarks68, alignment: str = "faceapi"):
+def face_crop_for_descriptor(
+    image, landmarks: FaceLandmarks68, alignment: str = "faceapi"
+):
     """The face crop the recognition net sees for a face with these (image-pixel) landmarks."""
     box = landmarks.align(use_dlib=True)
     if alignment == "similarity":
@@ -191,7 +209,9 @@ def detect_all_faces(image, options=None, backend: str | None = None) -> FaceRes
     return FaceResults(faces, img, bk.name)
 
 
-def detect_single_face(image, options=None, backend: str | None = None) -> FaceResult | None:
+def detect_single_face(
+    image, options=None, backend: str | None = None
+) -> FaceResult | None:
     """The highest-scoring face in an image, or None when there is none.
 
     face-api.js's ``detectSingleFace`` runs the full detection and keeps the best score;

@@ -51,12 +51,16 @@ class OpTimer:
 
     def __enter__(self):
         for op, fn in self._orig.items():
+
             def timed(*a, _fn=fn, _op=op, **k):
                 t = time.perf_counter()
                 try:
                     return _fn(*a, **k)
                 finally:
-                    self.totals[_op] = self.totals.get(_op, 0.0) + time.perf_counter() - t
+                    self.totals[_op] = (
+                        self.totals.get(_op, 0.0) + time.perf_counter() - t
+                    )
+
             setattr(self.bk, op, timed)
         return self
 
@@ -76,8 +80,13 @@ def _time(fn, repeat: int) -> dict:
         t = time.perf_counter()
         fn()
         runs.append((time.perf_counter() - t) * 1e3)
-    return {"first_ms": first, "median_ms": statistics.median(runs), "min_ms": min(runs),
-            "max_ms": max(runs), "runs": repeat}
+    return {
+        "first_ms": first,
+        "median_ms": statistics.median(runs),
+        "min_ms": min(runs),
+        "max_ms": max(runs),
+        "runs": repeat,
+    }
 
 
 def bench_net(bk, net_name: str, batch: int, repeat: int, ops: bool) -> dict:
@@ -86,14 +95,23 @@ def bench_net(bk, net_name: str, batch: int, repeat: int, ops: bool) -> dict:
 
     key, size = NETS[net_name]
     net = get_net(key)
-    x = bk.asarray(np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32))
+    x = bk.asarray(
+        np.random.default_rng(0)
+        .uniform(0, 255, (batch, size, size, 3))
+        .astype(np.float32)
+    )
     sync = getattr(bk, "synchronize", lambda: None)
 
     def run():
         net.forward(x, bk)
         sync()
 
-    result = {"backend": bk.name, "net": net_name, "batch": batch, "input": size} | _time(run, repeat)
+    result = {
+        "backend": bk.name,
+        "net": net_name,
+        "batch": batch,
+        "input": size,
+    } | _time(run, repeat)
     if ops:
         per_op = {}
         for _ in range(max(1, repeat // 2)):
@@ -103,7 +121,9 @@ def bench_net(bk, net_name: str, batch: int, repeat: int, ops: bool) -> dict:
                 total = (time.perf_counter() - t) * 1e3
             for op, s in timer.totals.items():
                 per_op[op] = per_op.get(op, 0.0) + s * 1e3
-            per_op["other"] = per_op.get("other", 0.0) + total - sum(timer.totals.values()) * 1e3
+            per_op["other"] = (
+                per_op.get("other", 0.0) + total - sum(timer.totals.values()) * 1e3
+            )
         n = max(1, repeat // 2)
         result["ops_ms"] = {op: v / n for op, v in per_op.items()}
     return result
@@ -117,14 +137,25 @@ def bench_chain(bk, repeat: int) -> dict:
     from .api import detect_all_faces
 
     photo = Image.open(samples.sample_path("sample5.jpg")).convert("RGB")
-    photo = np.asarray(photo.resize((710, round(photo.height * 710 / photo.width)), Image.Resampling.LANCZOS))
+    photo = np.asarray(
+        photo.resize(
+            (710, round(photo.height * 710 / photo.width)), Image.Resampling.LANCZOS
+        )
+    )
     faces = []
 
     def run():
-        faces[:] = detect_all_faces(photo, backend=bk.name).with_face_landmarks(backend=bk.name) \
+        faces[:] = (
+            detect_all_faces(photo, backend=bk.name)
+            .with_face_landmarks(backend=bk.name)
             .with_face_descriptors(backend=bk.name)
+        )
 
-    out = {"backend": bk.name, "what": "chain", "image": f"sample5.jpg {photo.shape[1]}x{photo.shape[0]}"}
+    out = {
+        "backend": bk.name,
+        "what": "chain",
+        "image": f"sample5.jpg {photo.shape[1]}x{photo.shape[0]}",
+    }
     out |= _time(run, repeat)
     out["faces"] = len(faces)
     return out
@@ -136,18 +167,32 @@ def bench_gallery(repeat: int) -> dict:
 
     rng = np.random.default_rng(0)
     refs = rng.normal(0, 0.1, (GALLERY_SIZE, 128)).astype(np.float32)
-    matcher = FaceMatcher([LabeledFaceDescriptors(f"id{i}", refs[i * 100 : (i + 1) * 100]) for i in range(1000)])
+    matcher = FaceMatcher(
+        [
+            LabeledFaceDescriptors(f"id{i}", refs[i * 100 : (i + 1) * 100])
+            for i in range(1000)
+        ]
+    )
     query = rng.normal(0, 0.1, 128).astype(np.float32)
-    return {"what": "gallery", "descriptors": GALLERY_SIZE} | _time(lambda: matcher.find_best_match(query), repeat)
+    return {"what": "gallery", "descriptors": GALLERY_SIZE} | _time(
+        lambda: matcher.find_best_match(query), repeat
+    )
 
 
 def machine_info() -> dict:
     """CPU, cores and library versions, for the JSON report."""
-    info = {"platform": platform.platform(), "python": platform.python_version(),
-            "cores": os.cpu_count(), "numpy": np.__version__}
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "numpy": np.__version__,
+    }
     try:
         with open("/proc/cpuinfo") as f:
-            info["cpu"] = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+            info["cpu"] = next(
+                (l.split(":", 1)[1].strip() for l in f if l.startswith("model name")),
+                "",
+            )
     except OSError:
         info["cpu"] = platform.processor()
     try:
@@ -171,10 +216,15 @@ def _print_table(rows: list[dict], ops: bool) -> None:
     print("-" * len(head))
     for r in rows:
         spread = f"{r['min_ms']:.1f}..{r['max_ms']:.1f}"
-        print(f"{r['backend']:<8} {r['net']:<15} {r['batch']:>5} {r['input']:>5} {r['median_ms']:>10.2f} "
-              f"{spread:>17} {r['first_ms']:>9.0f}")
+        print(
+            f"{r['backend']:<8} {r['net']:<15} {r['batch']:>5} {r['input']:>5} {r['median_ms']:>10.2f} "
+            f"{spread:>17} {r['first_ms']:>9.0f}"
+        )
         if ops and "ops_ms" in r:
-            parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["ops_ms"].items(), key=lambda kv: -kv[1]))
+            parts = ", ".join(
+                f"{k} {v:.2f}"
+                for k, v in sorted(r["ops_ms"].items(), key=lambda kv: -kv[1])
+            )
             print(f"{'':<8}   ops ms: {parts}")
 
 
@@ -183,13 +233,29 @@ def main(argv=None) -> int:
     from .backend import get_backend
     from .errors import BackendError
 
-    p = argparse.ArgumentParser(prog="faceapi-np bench", description="Time every net on every backend.")
-    p.add_argument("--backends", default="numpy,numba,cupy", help="comma-separated (default: numpy,numba,cupy)")
-    p.add_argument("--nets", default=",".join(NETS), help=f"comma-separated, from {','.join(NETS)}")
-    p.add_argument("--batch", default="1,8", help="batch sizes for the face nets (detectors: 1)")
-    p.add_argument("--repeat", type=int, default=10, help="timed runs after warm-up (10)")
+    p = argparse.ArgumentParser(
+        prog="faceapi-np bench", description="Time every net on every backend."
+    )
+    p.add_argument(
+        "--backends",
+        default="numpy,numba,cupy",
+        help="comma-separated (default: numpy,numba,cupy)",
+    )
+    p.add_argument(
+        "--nets", default=",".join(NETS), help=f"comma-separated, from {','.join(NETS)}"
+    )
+    p.add_argument(
+        "--batch", default="1,8", help="batch sizes for the face nets (detectors: 1)"
+    )
+    p.add_argument(
+        "--repeat", type=int, default=10, help="timed runs after warm-up (10)"
+    )
     p.add_argument("--ops", action="store_true", help="also time each op type")
-    p.add_argument("--no-chain", action="store_true", help="skip the whole-chain and gallery figures")
+    p.add_argument(
+        "--no-chain",
+        action="store_true",
+        help="skip the whole-chain and gallery figures",
+    )
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     args = p.parse_args(argv)
 
@@ -211,22 +277,37 @@ def main(argv=None) -> int:
             for batch in ([1] if net in DETECTORS else batches):
                 rows.append(bench_net(bk, net, batch, args.repeat, args.ops))
     info = machine_info()
-    print(f"{info.get('cpu')}, {info['cores']} cores, numpy {info['numpy']}, numba {info.get('numba')}, "
-          f"BLAS {info['blas']}; {args.repeat} timed runs after warm-up\n")
+    print(
+        f"{info.get('cpu')}, {info['cores']} cores, numpy {info['numpy']}, numba {info.get('numba')}, "
+        f"BLAS {info['blas']}; {args.repeat} timed runs after warm-up\n"
+    )
     _print_table(rows, args.ops)
     if not args.no_chain:
         print()
         for bk in backends:
             c = bench_chain(bk, max(3, args.repeat // 2))
             extra.append(c)
-            print(f"chain on {c['image']} ({c['faces']} faces), {bk.name}: median {c['median_ms']:.1f} ms "
-                  f"(min {c['min_ms']:.1f}, first {c['first_ms']:.0f})")
+            print(
+                f"chain on {c['image']} ({c['faces']} faces), {bk.name}: median {c['median_ms']:.1f} ms "
+                f"(min {c['min_ms']:.1f}, first {c['first_ms']:.0f})"
+            )
         g = bench_gallery(args.repeat)
         extra.append(g)
-        print(f"gallery query, 1 against {GALLERY_SIZE:,} descriptors: median {g['median_ms']:.1f} ms")
+        print(
+            f"gallery query, 1 against {GALLERY_SIZE:,} descriptors: median {g['median_ms']:.1f} ms"
+        )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "nets": rows, "end_to_end": extra, "skipped": skipped}, f, indent=1)
+            json.dump(
+                {
+                    "machine": info,
+                    "nets": rows,
+                    "end_to_end": extra,
+                    "skipped": skipped,
+                },
+                f,
+                indent=1,
+            )
         print(f"\nwrote {args.json}")
     return 0
 

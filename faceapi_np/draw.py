@@ -25,7 +25,11 @@ def _to_pil(image):
     if isinstance(image, Image.Image):
         return image.convert("RGB")
     arr = load_image(image)
-    return Image.fromarray(np.clip(np.round(arr), 0, 255).astype(np.uint8) if arr.dtype != np.uint8 else arr)
+    return Image.fromarray(
+        np.clip(np.round(arr), 0, 255).astype(np.uint8)
+        if arr.dtype != np.uint8
+        else arr
+    )
 
 
 def _style(size):
@@ -44,7 +48,14 @@ def _style(size):
     return max(LINE_WIDTH, round(LINE_WIDTH * scale)), font
 
 
-def draw_box(draw, box, label: str | None = None, color=BOX_COLOR, line_width: int = LINE_WIDTH, font=None):
+def draw_box(
+    draw,
+    box,
+    label: str | None = None,
+    color=BOX_COLOR,
+    line_width: int = LINE_WIDTH,
+    font=None,
+):
     """Draw one box (and an optional label above it) with an ``ImageDraw.Draw``."""
     x0, y0 = box.x, box.y
     draw.rectangle([x0, y0, box.right, box.bottom], outline=color, width=line_width)
@@ -53,7 +64,9 @@ def draw_box(draw, box, label: str | None = None, color=BOX_COLOR, line_width: i
         tw, th = right - left, bottom - top
         pad = max(3, th // 4)
         ty = max(0, y0 - th - 2 * pad)
-        draw.rectangle([x0, ty, x0 + tw + 2 * pad, ty + th + 2 * pad], fill=LABEL_BACKGROUND)
+        draw.rectangle(
+            [x0, ty, x0 + tw + 2 * pad, ty + th + 2 * pad], fill=LABEL_BACKGROUND
+        )
         draw.text((x0 + pad, ty + pad - top), label, fill=LABEL_COLOR, font=font)
 
 
@@ -78,7 +91,13 @@ def draw_detections(image, detections, with_score: bool = True):
     width, font = _style(out.size)
     for det in detections:
         det = getattr(det, "detection", det)
-        draw_box(draw, det.box, f"{det.score:.2f}" if with_score else None, line_width=width, font=font)
+        draw_box(
+            draw,
+            det.box,
+            f"{det.score:.2f}" if with_score else None,
+            line_width=width,
+            font=font,
+        )
     return out
 
 
@@ -87,12 +106,19 @@ LANDMARK_LINE_COLOR = (0, 255, 255)
 LANDMARK_POINT_COLOR = (255, 0, 255)
 #: Groups drawn as polylines; eyes and lips are closed loops.
 _OUTLINES = (
-    ("jaw_outline", False), ("left_eye_brow", False), ("right_eye_brow", False),
-    ("nose", False), ("left_eye", True), ("right_eye", True), ("mouth", True),
+    ("jaw_outline", False),
+    ("left_eye_brow", False),
+    ("right_eye_brow", False),
+    ("nose", False),
+    ("left_eye", True),
+    ("right_eye", True),
+    ("mouth", True),
 )
 
 
-def draw_face_landmarks(image, results, draw_lines: bool = True, draw_points: bool = True):
+def draw_face_landmarks(
+    image, results, draw_lines: bool = True, draw_points: bool = True
+):
     """A copy of ``image`` with each face's 68 landmarks drawn (``faceapi.draw.drawFaceLandmarks``).
 
     ``results`` are FaceResults (or FaceLandmarks68 objects in image pixels).
@@ -109,11 +135,17 @@ def draw_face_landmarks(image, results, draw_lines: bool = True, draw_points: bo
         if draw_lines:
             for name, closed in _OUTLINES:
                 pts = [tuple(p) for p in lm.group(name)]
-                draw.line(pts + pts[:1] if closed else pts, fill=LANDMARK_LINE_COLOR, width=max(1, width // 2))
+                draw.line(
+                    pts + pts[:1] if closed else pts,
+                    fill=LANDMARK_LINE_COLOR,
+                    width=max(1, width // 2),
+                )
         if draw_points:
             rad = max(1.0, width / 2)
             for x, y in lm.positions:
-                draw.ellipse([x - rad, y - rad, x + rad, y + rad], fill=LANDMARK_POINT_COLOR)
+                draw.ellipse(
+                    [x - rad, y - rad, x + rad, y + rad], fill=LANDMARK_POINT_COLOR
+                )
     return out
 
 

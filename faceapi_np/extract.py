@@ -78,7 +78,10 @@ def rotated_face_crop(image: np.ndarray, box: Box, angle: float) -> np.ndarray:
     size_w, size_h = int(box.width), int(box.height)
     cx, cy = box.x + box.width / 2, box.y + box.height / 2
     v, u = np.mgrid[0:size_h, 0:size_w].astype(np.float64)
-    du, dv = u + 0.5 - size_w / 2, v + 0.5 - size_h / 2  # pixel centres about the box centre
+    du, dv = (
+        u + 0.5 - size_w / 2,
+        v + 0.5 - size_h / 2,
+    )  # pixel centres about the box centre
     c, s = math.cos(angle), math.sin(angle)
     sx = cx + c * du - s * dv - 0.5
     sy = cy + s * du + c * dv - 0.5

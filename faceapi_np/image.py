@@ -26,13 +26,17 @@ def _from_pil(img) -> np.ndarray:
     from PIL import ImageOps
 
     try:
-        img = ImageOps.exif_transpose(img)  # face-api.js users see the photo upright too
+        img = ImageOps.exif_transpose(
+            img
+        )  # face-api.js users see the photo upright too
         if img.mode.startswith("I"):
             # 16-bit (or 32-bit integer) grayscale: scale to 8 bits as a browser decodes
             # it, rather than letting convert("RGB") clip everything above 255
             wide = np.asarray(img, dtype=np.float64)
             top = 65535.0 if wide.max() <= 65535 else float(wide.max())
-            return _check_array(np.round(np.clip(wide, 0, None) * (255.0 / top)).astype(np.uint8))
+            return _check_array(
+                np.round(np.clip(wide, 0, None) * (255.0 / top)).astype(np.uint8)
+            )
         if img.mode != "RGB":
             # 'LA'/'RGBA'/'P' with transparency: composite on nothing, i.e. drop alpha,
             # as tf.browser.fromPixels(..., 3) does.
@@ -58,7 +62,9 @@ def _check_array(arr: np.ndarray) -> np.ndarray:
     if h == 0 or w == 0:
         raise ImageError(f"image is empty ({h}x{w} pixels)")
     if h * w > MAX_PIXELS:
-        raise ImageError(f"image is too large: {w}x{h} pixels, the limit is {MAX_PIXELS}")
+        raise ImageError(
+            f"image is too large: {w}x{h} pixels, the limit is {MAX_PIXELS}"
+        )
     if arr.dtype == np.uint8:
         return np.ascontiguousarray(arr)
     if np.issubdtype(arr.dtype, np.floating):
@@ -104,7 +110,9 @@ def load_image(src) -> np.ndarray:
         name = os.fspath(src)
         if not os.path.isfile(name):
             raise ImageError(f"no such image file: {name}")
-        if name.lower().endswith(".npy"):  # raw pixels, e.g. saved by the reference tool
+        if name.lower().endswith(
+            ".npy"
+        ):  # raw pixels, e.g. saved by the reference tool
             try:
                 arr = np.load(name, allow_pickle=False)
             except (OSError, ValueError) as exc:

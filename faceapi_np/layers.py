@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 #: face-api.js's leaky-ReLU slope, float32(0.1) written out in ``tinyYolov2/leaky.ts``.
 LEAKY_ALPHA = 0.10000000149011612
 
@@ -21,7 +20,18 @@ LEAKY_ALPHA = 0.10000000149011612
 # --- convolutions -------------------------------------------------------------------
 
 
-def conv2d(x, filters, bias, bk, stride: int = 1, padding="same", *, scale=None, residual=None, act=None):
+def conv2d(
+    x,
+    filters,
+    bias,
+    bk,
+    stride: int = 1,
+    padding="same",
+    *,
+    scale=None,
+    residual=None,
+    act=None,
+):
     """Convolution plus bias, with optional scale layer, residual and activation.
 
     ``y = act((conv(x, filters) + bias) * scale[0] + scale[1] + residual)``: TF
@@ -44,10 +54,14 @@ def conv2d(x, filters, bias, bk, stride: int = 1, padding="same", *, scale=None,
     -------
     array, shape (N, H', W', C_out)
     """
-    return bk.conv2d(x, filters, stride, padding, bias=bias, scale=scale, residual=residual, act=act)
+    return bk.conv2d(
+        x, filters, stride, padding, bias=bias, scale=scale, residual=residual, act=act
+    )
 
 
-def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same", *, bn=None, act=None):
+def depthwise_conv2d(
+    x, filters, bk, stride: int = 1, padding="same", *, bn=None, act=None
+):
     """Depthwise convolution: each channel convolved with its own ``KH x KW`` filter.
 
     TF ``tf.depthwiseConv2d`` with channel multiplier 1: ``y[n, i, j, c] =
@@ -67,8 +81,19 @@ def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same", *, bn=None
     return bk.depthwise_conv2d(x, filters, stride, padding, bn=bn, act=act)
 
 
-def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, padding="same", *,
-                     input_act=None, residual=None, act=None):
+def separable_conv2d(
+    x,
+    depthwise_filter,
+    pointwise_filter,
+    bias,
+    bk,
+    stride=1,
+    padding="same",
+    *,
+    input_act=None,
+    residual=None,
+    act=None,
+):
     """Depthwise-separable convolution plus bias (optional input activation, residual, activation).
 
     TF ``tf.separableConv2d``: a depthwise conv (stride, padding) followed by a 1x1
@@ -83,7 +108,9 @@ def separable_conv2d(x, depthwise_filter, pointwise_filter, bias, bk, stride=1, 
     bias : array, shape (C_out,)
     """
     out = bk.depthwise_conv2d(x, depthwise_filter, stride, padding, input_act=input_act)
-    return bk.conv2d(out, pointwise_filter, 1, "valid", bias=bias, residual=residual, act=act)
+    return bk.conv2d(
+        out, pointwise_filter, 1, "valid", bias=bias, residual=residual, act=act
+    )
 
 
 # --- normalisation and affine --------------------------------------------------------
@@ -161,7 +188,9 @@ def activate(x, act, bk):
 
 def sigmoid(x, bk):
     """Logistic function ``1 / (1 + exp(-x))`` (TF ``tf.sigmoid``)."""
-    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -88: the result, 0, is right
+    with np.errstate(
+        over="ignore"
+    ):  # exp(-x) overflows to inf for x < -88: the result, 0, is right
         return 1 / (1 + bk.xp.exp(-x))
 
 

@@ -35,8 +35,12 @@ def as_descriptor(d, what: str = "descriptor") -> np.ndarray:
     try:
         a = np.asarray(d)
     except ValueError as exc:  # ragged nested lists
-        raise InputError(f"{what} is not a flat list of {DESCRIPTOR_SIZE} numbers: {exc}") from None
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise InputError(
+            f"{what} is not a flat list of {DESCRIPTOR_SIZE} numbers: {exc}"
+        ) from None
+    if a.dtype == object or not (
+        np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+    ):
         raise InputError(f"{what} must be numbers, got dtype {a.dtype}")
     if a.shape != (DESCRIPTOR_SIZE,):
         raise InputError(f"{what} must have shape ({DESCRIPTOR_SIZE},), got {a.shape}")
@@ -73,7 +77,10 @@ class LabeledFaceDescriptors:
     def __init__(self, label: str, descriptors):
         if not isinstance(label, str) or not label:
             raise InputError(f"label must be a non-empty string, got {label!r}")
-        descs = [as_descriptor(d, f"descriptor {i} of {label!r}") for i, d in enumerate(descriptors)]
+        descs = [
+            as_descriptor(d, f"descriptor {i} of {label!r}")
+            for i, d in enumerate(descriptors)
+        ]
         if not descs:
             raise InputError(f"{label!r} has no descriptors")
         self.label = label
@@ -81,13 +88,22 @@ class LabeledFaceDescriptors:
 
     def to_json(self) -> dict:
         """``{"label", "descriptors": [[128 floats], ...]}``, as face-api.js ``toJSON``."""
-        return {"label": self.label, "descriptors": [d.tolist() for d in self.descriptors]}
+        return {
+            "label": self.label,
+            "descriptors": [d.tolist() for d in self.descriptors],
+        }
 
     @classmethod
     def from_json(cls, obj) -> "LabeledFaceDescriptors":
         """Inverse of :meth:`to_json`."""
-        if not isinstance(obj, dict) or "label" not in obj or not isinstance(obj.get("descriptors"), list):
-            raise InputError("a labelled entry must be an object with 'label' and 'descriptors'")
+        if (
+            not isinstance(obj, dict)
+            or "label" not in obj
+            or not isinstance(obj.get("descriptors"), list)
+        ):
+            raise InputError(
+                "a labelled entry must be an object with 'label' and 'descriptors'"
+            )
         return cls(obj["label"], obj["descriptors"])
 
     def __repr__(self) -> str:
@@ -106,12 +122,20 @@ class FaceMatcher:
     """
 
     def __init__(self, inputs, distance_threshold: float = DEFAULT_THRESHOLD):
-        if isinstance(distance_threshold, (bool, np.bool_)) or not isinstance(distance_threshold, numbers.Real) \
-                or not math.isfinite(distance_threshold) or distance_threshold <= 0:
-            raise InputError(f"distance_threshold must be a positive number, got {distance_threshold!r}")
+        if (
+            isinstance(distance_threshold, (bool, np.bool_))
+            or not isinstance(distance_threshold, numbers.Real)
+            or not math.isfinite(distance_threshold)
+            or distance_threshold <= 0
+        ):
+            raise InputError(
+                f"distance_threshold must be a positive number, got {distance_threshold!r}"
+            )
         items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if not items:
-            raise InputError("FaceMatcher needs at least one labelled descriptor; the gallery is empty")
+            raise InputError(
+                "FaceMatcher needs at least one labelled descriptor; the gallery is empty"
+            )
         labelled, count = [], 0
         for item in items:
             if isinstance(item, LabeledFaceDescriptors):
@@ -119,15 +143,23 @@ class FaceMatcher:
                 continue
             desc = getattr(item, "descriptor", item)
             if desc is None:
-                raise InputError("a result without a descriptor cannot be matched; run with_face_descriptors() first")
+                raise InputError(
+                    "a result without a descriptor cannot be matched; run with_face_descriptors() first"
+                )
             count += 1
             labelled.append(LabeledFaceDescriptors(f"person {count}", [desc]))
         self.distance_threshold = float(distance_threshold)
         self.labeled_descriptors = labelled
         # One matrix of every reference descriptor, with the owner of each row
-        self._refs = np.stack([d for ld in labelled for d in ld.descriptors]).astype(np.float64)
-        self._owner = np.repeat(np.arange(len(labelled)), [len(ld.descriptors) for ld in labelled])
-        self._counts = np.bincount(self._owner, minlength=len(labelled)).astype(np.float64)
+        self._refs = np.stack([d for ld in labelled for d in ld.descriptors]).astype(
+            np.float64
+        )
+        self._owner = np.repeat(
+            np.arange(len(labelled)), [len(ld.descriptors) for ld in labelled]
+        )
+        self._counts = np.bincount(self._owner, minlength=len(labelled)).astype(
+            np.float64
+        )
         self._ref_sq = np.einsum("ij,ij->i", self._refs, self._refs)
 
     @property
@@ -140,11 +172,19 @@ class FaceMatcher:
         queries = _as_list(queries)
         if not queries:
             return np.zeros((0, len(self.labeled_descriptors)))
-        q = np.stack([as_descriptor(d, f"query {i}") for i, d in enumerate(_as_list(queries))]).astype(np.float64)
-        sq = (q * q).sum(axis=1)[:, None] + self._ref_sq[None, :] - 2.0 * (q @ self._refs.T)
+        q = np.stack(
+            [as_descriptor(d, f"query {i}") for i, d in enumerate(_as_list(queries))]
+        ).astype(np.float64)
+        sq = (
+            (q * q).sum(axis=1)[:, None]
+            + self._ref_sq[None, :]
+            - 2.0 * (q @ self._refs.T)
+        )
         dist = np.sqrt(np.maximum(sq, 0.0))  # (Q, R)
         n_labels = len(self.labeled_descriptors)
-        sums = np.stack([np.bincount(self._owner, weights=row, minlength=n_labels) for row in dist])
+        sums = np.stack(
+            [np.bincount(self._owner, weights=row, minlength=n_labels) for row in dist]
+        )
         return sums / self._counts
 
     def match_descriptors(self, queries) -> list[FaceMatch]:
@@ -169,8 +209,14 @@ class FaceMatcher:
 
     def find_best_matches(self, queries) -> list[FaceMatch]:
         """:meth:`find_best_match` for many queries, as one matrix computation."""
-        return [m if m.distance < self.distance_threshold else FaceMatch(UNKNOWN, m.distance)
-                for m in self.match_descriptors(queries)]
+        return [
+            (
+                m
+                if m.distance < self.distance_threshold
+                else FaceMatch(UNKNOWN, m.distance)
+            )
+            for m in self.match_descriptors(queries)
+        ]
 
     def find_best_match(self, query) -> FaceMatch:
         """The nearest label, or ``'unknown'`` unless its mean distance is below the threshold."""
@@ -191,10 +237,16 @@ class FaceMatcher:
     @classmethod
     def from_json(cls, obj) -> "FaceMatcher":
         """Inverse of :meth:`to_json`; accepts what face-api.js's ``toJSON`` wrote."""
-        if not isinstance(obj, dict) or not isinstance(obj.get("labeledDescriptors"), list):
-            raise InputError("not a face matcher JSON: expected an object with 'labeledDescriptors'")
-        return cls([LabeledFaceDescriptors.from_json(o) for o in obj["labeledDescriptors"]],
-                   obj.get("distanceThreshold", DEFAULT_THRESHOLD))
+        if not isinstance(obj, dict) or not isinstance(
+            obj.get("labeledDescriptors"), list
+        ):
+            raise InputError(
+                "not a face matcher JSON: expected an object with 'labeledDescriptors'"
+            )
+        return cls(
+            [LabeledFaceDescriptors.from_json(o) for o in obj["labeledDescriptors"]],
+            obj.get("distanceThreshold", DEFAULT_THRESHOLD),
+        )
 
     def save(self, path: str | os.PathLike) -> None:
         """Write :meth:`to_json` to a file."""

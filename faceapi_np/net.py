@@ -53,7 +53,9 @@ def count_macs(p, out_shape) -> int:
     total = 0
     for path, a in iter_params(p):
         leaf = path.rsplit("/", 1)[-1]
-        if a.ndim == 4 and (leaf == "depthwise_filter" or getattr(p, "depthwise", False)):
+        if a.ndim == 4 and (
+            leaf == "depthwise_filter" or getattr(p, "depthwise", False)
+        ):
             total += n * spatial * a.shape[0] * a.shape[1] * a.shape[2]
         elif a.ndim == 4:
             total += n * spatial * int(np.prod(a.shape))
@@ -85,7 +87,9 @@ class Tap:
         """Record layer ``name``; ``macs`` overrides :func:`count_macs` where the output
         shape alone does not tell (e.g. a conv path that was padded afterwards)."""
         if self.rows is not None:
-            n_params = sum(int(a.size) for _, a in iter_params(p)) if p is not None else 0
+            n_params = (
+                sum(int(a.size) for _, a in iter_params(p)) if p is not None else 0
+            )
             macs = count_macs(p, out.shape) if macs is None else int(macs)
             self.rows.append(LayerRow(name, op, tuple(out.shape), n_params, macs))
         if self.outputs is not None:
@@ -124,25 +128,40 @@ class Summary:
         return {
             "net": self.net,
             "input_shape": list(self.input_shape),
-            "layers": [dataclasses.asdict(r) | {"shape": list(r.shape)} for r in self.rows],
+            "layers": [
+                dataclasses.asdict(r) | {"shape": list(r.shape)} for r in self.rows
+            ],
             "total_params": self.total_params,
             "total_macs": self.total_macs,
         }
 
     def __str__(self) -> str:
         head = ("layer", "op", "output shape", "params", "mult-adds")
-        body = [(r.name, r.op, "x".join(map(str, r.shape)), f"{r.params:,}", f"{r.macs:,}") for r in self.rows]
+        body = [
+            (r.name, r.op, "x".join(map(str, r.shape)), f"{r.params:,}", f"{r.macs:,}")
+            for r in self.rows
+        ]
         foot = ("total", "", "", f"{self.total_params:,}", f"{self.total_macs:,}")
         widths = [max(len(row[i]) for row in [head, *body, foot]) for i in range(5)]
 
         def fmt(row):
             return "  ".join(
-                c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+                c.ljust(w) if i < 3 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths))
             )
 
         rule = "-" * len(fmt(head))
         shape = "x".join(map(str, self.input_shape))
-        return "\n".join([f"{self.net} (input {shape})", fmt(head), rule, *map(fmt, body), rule, fmt(foot)])
+        return "\n".join(
+            [
+                f"{self.net} (input {shape})",
+                fmt(head),
+                rule,
+                *map(fmt, body),
+                rule,
+                fmt(foot),
+            ]
+        )
 
 
 class NeuralNetwork:
@@ -191,7 +210,9 @@ class NeuralNetwork:
     def params_on(self, bk: Backend):
         """The param tree as arrays of backend ``bk`` (converted once, then cached)."""
         if self.params is None:
-            raise WeightsError(f"{type(self).__name__}: load the weights before running the net")
+            raise WeightsError(
+                f"{type(self).__name__}: load the weights before running the net"
+            )
         if bk.xp is np:
             return self.params
         if bk.name not in self._on_backend:
@@ -214,7 +235,9 @@ class NeuralNetwork:
                 f"{type(self).__name__}: expected a batch of shape (N, H, W, 3), got {shape}"
             )
         if not np.issubdtype(np.dtype(batch.dtype), np.number):
-            raise InputError(f"{type(self).__name__}: batch dtype {batch.dtype} is not numeric")
+            raise InputError(
+                f"{type(self).__name__}: batch dtype {batch.dtype} is not numeric"
+            )
         return bk.asarray(batch).astype(bk.xp.float32, copy=False)
 
     def summary(self, input_size: int | None = None, batch_size: int = 1) -> Summary:

@@ -52,7 +52,10 @@ def get_net(name: str):
     if not net.is_loaded:
         folder = paths.weights_dir()
         manifest = folder / f"{net.model_name}-weights_manifest.json"
-        if not str(folder).startswith(("http://", "https://")) and not manifest.is_file():
+        if (
+            not str(folder).startswith(("http://", "https://"))
+            and not manifest.is_file()
+        ):
             raise WeightsError(
                 f"the weights of {type(net).__name__} are not in {folder}; run "
                 "'faceapi-np weights fetch' (or set FACEAPI_NP_WEIGHTS to a folder holding "

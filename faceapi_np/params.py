@@ -42,7 +42,9 @@ class ParamReader:
                 f"{self.source}: tensor {name!r} is missing; is this the manifest of another net?"
             )
         arr = self.weights[name]
-        ok = arr.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, arr.shape))
+        ok = arr.ndim == len(shape) and all(
+            s is None or s == d for s, d in zip(shape, arr.shape)
+        )
         if not ok:
             want = tuple("?" if s is None else s for s in shape)
             raise WeightsError(
@@ -82,18 +84,29 @@ class FCParams:
     bias: np.ndarray
 
 
-def take_conv(r: ParamReader, prefix: str, k: int, cin: int | None, cout: int | None,
-              weights="filters", bias="bias") -> ConvParams:
+def take_conv(
+    r: ParamReader,
+    prefix: str,
+    k: int,
+    cin: int | None,
+    cout: int | None,
+    weights="filters",
+    bias="bias",
+) -> ConvParams:
     """Read ``<prefix>/<weights>`` (k, k, cin, cout) and ``<prefix>/<bias>`` (cout,)."""
     filters = r.take(f"{prefix}/{weights}", (k, k, cin, cout))
     return ConvParams(filters, r.take(f"{prefix}/{bias}", (filters.shape[3],)))
 
 
-def take_separable_conv(r: ParamReader, prefix: str, cin: int, cout: int | None = None) -> SeparableConvParams:
+def take_separable_conv(
+    r: ParamReader, prefix: str, cin: int, cout: int | None = None
+) -> SeparableConvParams:
     """Read a separable conv's ``depthwise_filter``, ``pointwise_filter`` and ``bias``."""
     depthwise = r.take(f"{prefix}/depthwise_filter", (3, 3, cin, 1))
     pointwise = r.take(f"{prefix}/pointwise_filter", (1, 1, cin, cout))
-    return SeparableConvParams(depthwise, pointwise, r.take(f"{prefix}/bias", (pointwise.shape[3],)))
+    return SeparableConvParams(
+        depthwise, pointwise, r.take(f"{prefix}/bias", (pointwise.shape[3],))
+    )
 
 
 def iter_params(tree, prefix: str = ""):
@@ -106,7 +119,9 @@ def iter_params(tree, prefix: str = ""):
         yield prefix, tree
     elif dataclasses.is_dataclass(tree):
         for f in dataclasses.fields(tree):
-            yield from iter_params(getattr(tree, f.name), f"{prefix}/{f.name}" if prefix else f.name)
+            yield from iter_params(
+                getattr(tree, f.name), f"{prefix}/{f.name}" if prefix else f.name
+            )
     elif isinstance(tree, (list, tuple)):
         for i, item in enumerate(tree):
             yield from iter_params(item, f"{prefix}/{i}" if prefix else str(i))
@@ -118,7 +133,11 @@ def map_params(tree, fn):
         return fn(tree)
     if dataclasses.is_dataclass(tree):
         return dataclasses.replace(
-            tree, **{f.name: map_params(getattr(tree, f.name), fn) for f in dataclasses.fields(tree)}
+            tree,
+            **{
+                f.name: map_params(getattr(tree, f.name), fn)
+                for f in dataclasses.fields(tree)
+            },
         )
     if isinstance(tree, list):
         return [map_params(t, fn) for t in tree]

@@ -59,7 +59,9 @@ class Box:
         """Coordinates rounded half up, as JavaScript's ``Math.round``."""
         import math
 
-        return Box(*(math.floor(v + 0.5) for v in (self.x, self.y, self.width, self.height)))
+        return Box(
+            *(math.floor(v + 0.5) for v in (self.x, self.y, self.width, self.height))
+        )
 
     def as_dict(self) -> dict:
         """The JSON form used by the CLI."""
@@ -92,7 +94,9 @@ class FaceDetection:
 
     def for_size(self, width: int, height: int) -> "FaceDetection":
         """The same detection for an image of another size (face-api.js ``forSize``)."""
-        return FaceDetection(self.score, self.relative_box.rescale(width, height), (width, height))
+        return FaceDetection(
+            self.score, self.relative_box.rescale(width, height), (width, height)
+        )
 
     def as_dict(self) -> dict:
         """The JSON form used by the CLI."""
@@ -164,20 +168,33 @@ class FaceResult:
         landmarks = unshifted.shift_by(box.x, box.y)
         rect = landmarks.align()
         w, h = self.detection.image_size
-        aligned = FaceDetection(self.detection.score, rect.rescale(1.0 / w, 1.0 / h).rescale(w, h), (w, h))
-        return replace(self, landmarks=landmarks, unshifted_landmarks=unshifted, aligned_rect=aligned)
+        aligned = FaceDetection(
+            self.detection.score, rect.rescale(1.0 / w, 1.0 / h).rescale(w, h), (w, h)
+        )
+        return replace(
+            self,
+            landmarks=landmarks,
+            unshifted_landmarks=unshifted,
+            aligned_rect=aligned,
+        )
 
-    def with_face_landmarks(self, use_tiny: bool = False, backend: str | None = None) -> "FaceResult":
+    def with_face_landmarks(
+        self, use_tiny: bool = False, backend: str | None = None
+    ) -> "FaceResult":
         """This face with 68 landmarks (see :meth:`FaceResults.with_face_landmarks`)."""
         from .api import FaceResults
 
         return FaceResults([self], self.image).with_face_landmarks(use_tiny, backend)[0]
 
-    def with_face_descriptor(self, alignment: str = "faceapi", backend: str | None = None) -> "FaceResult":
+    def with_face_descriptor(
+        self, alignment: str = "faceapi", backend: str | None = None
+    ) -> "FaceResult":
         """This face with its descriptor (see :meth:`FaceResults.with_face_descriptors`)."""
         from .api import FaceResults
 
-        return FaceResults([self], self.image).with_face_descriptors(alignment, backend)[0]
+        return FaceResults([self], self.image).with_face_descriptors(
+            alignment, backend
+        )[0]
 
     def with_face_expressions(self, backend: str | None = None) -> "FaceResult":
         """This face with expression probabilities (see :meth:`FaceResults.with_face_expressions`)."""
@@ -202,9 +219,20 @@ class FaceResult:
         """The result for the image shown at another size (face-api.js ``resizeResults``)."""
         det = self.detection.for_size(width, height)
         w0, h0 = self.detection.image_size
-        pts = None if self.landmarks5 is None else self.landmarks5 * np.array([width / w0, height / h0])
-        out = FaceResult(det, descriptor=self.descriptor, expressions=self.expressions, age=self.age,
-                         gender=self.gender, gender_probability=self.gender_probability, landmarks5=pts)
+        pts = (
+            None
+            if self.landmarks5 is None
+            else self.landmarks5 * np.array([width / w0, height / h0])
+        )
+        out = FaceResult(
+            det,
+            descriptor=self.descriptor,
+            expressions=self.expressions,
+            age=self.age,
+            gender=self.gender,
+            gender_probability=self.gender_probability,
+            landmarks5=pts,
+        )
         if self.unshifted_landmarks is not None:
             crop = self.unshifted_landmarks.for_size(det.box.width, det.box.height)
             out = out.extended_with_landmarks(crop)
@@ -222,7 +250,11 @@ class FaceResult:
         if self.expressions is not None:
             d["expressions"] = dict(self.expressions)
         if self.age is not None:
-            d["age"], d["gender"], d["gender_probability"] = self.age, self.gender, self.gender_probability
+            d["age"], d["gender"], d["gender_probability"] = (
+                self.age,
+                self.gender,
+                self.gender_probability,
+            )
         return d
 
 

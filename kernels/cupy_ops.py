@@ -45,7 +45,9 @@ def kernel(name: str):
     path = KERNELS[name]
     if path not in _modules:
         source = (CUDA_DIR / path).read_text()
-        _modules[path] = cp.RawModule(code=source, options=("--std=c++14", f"-I{CUDA_DIR}"))
+        _modules[path] = cp.RawModule(
+            code=source, options=("--std=c++14", f"-I{CUDA_DIR}")
+        )
     return _modules[path].get_function(name)
 
 
@@ -57,14 +59,28 @@ def conv_epilogue(y, bias, scale, residual, act):
     """In place on ``y`` (M, C): bias, scale (weights, biases), residual, activation."""
     m, c = y.shape
     dummy = y  # any float pointer for absent terms; the flags keep the kernel off it
-    flags = (bias is not None) | ((scale is not None) << 1) | ((residual is not None) << 2)
+    flags = (
+        (bias is not None) | ((scale is not None) << 1) | ((residual is not None) << 2)
+    )
     if flags == 0 and act is None:
         return y
     sw, sb = (dummy, dummy) if scale is None else scale
     grid, block = launch_config(y.size)
-    kernel("conv_epilogue")(grid, block, (y, dummy if bias is None else bias, sw, sb,
-                                          dummy if residual is None else residual,
-                                          cp.int64(y.size), _i(c), _i(ACT_CODES[act]), _i(flags)))
+    kernel("conv_epilogue")(
+        grid,
+        block,
+        (
+            y,
+            dummy if bias is None else bias,
+            sw,
+            sb,
+            dummy if residual is None else residual,
+            cp.int64(y.size),
+            _i(c),
+            _i(ACT_CODES[act]),
+            _i(flags),
+        ),
+    )
     return y
 
 
@@ -73,8 +89,25 @@ def im2col(x, kh, kw, stride, pad_top, pad_left, ho, wo):
     n, h, w, c = x.shape
     cols = cp.empty((n * ho * wo, kh * kw * c), dtype=cp.float32)
     grid, block = launch_config(cols.size)
-    kernel("im2col")(grid, block, (x, cols, _i(n), _i(h), _i(w), _i(c), _i(kh), _i(kw), _i(stride),
-                                   _i(pad_top), _i(pad_left), _i(ho), _i(wo)))
+    kernel("im2col")(
+        grid,
+        block,
+        (
+            x,
+            cols,
+            _i(n),
+            _i(h),
+            _i(w),
+            _i(c),
+            _i(kh),
+            _i(kw),
+            _i(stride),
+            _i(pad_top),
+            _i(pad_left),
+            _i(ho),
+            _i(wo),
+        ),
+    )
     return cols
 
 
@@ -86,9 +119,32 @@ def depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input=
     y = cp.empty((n, ho, wo, c), dtype=cp.float32)
     mean, inv, offset = (y, y, y) if bn is None else bn
     grid, block = launch_config(y.size)
-    kernel("depthwise_conv")(grid, block, (x, w, y, mean, inv, offset, _i(n), _i(h), _i(wd), _i(c), _i(kh),
-                                           _i(kw), _i(stride), _i(pad_top), _i(pad_left), _i(ho), _i(wo),
-                                           _i(bn is not None), _i(ACT_CODES[act]), _i(relu_input)))
+    kernel("depthwise_conv")(
+        grid,
+        block,
+        (
+            x,
+            w,
+            y,
+            mean,
+            inv,
+            offset,
+            _i(n),
+            _i(h),
+            _i(wd),
+            _i(c),
+            _i(kh),
+            _i(kw),
+            _i(stride),
+            _i(pad_top),
+            _i(pad_left),
+            _i(ho),
+            _i(wo),
+            _i(bn is not None),
+            _i(ACT_CODES[act]),
+            _i(relu_input),
+        ),
+    )
     return y
 
 
@@ -97,8 +153,25 @@ def pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max):
     n, h, w, c = x.shape
     y = cp.empty((n, ho, wo, c), dtype=cp.float32)
     grid, block = launch_config(y.size)
-    kernel("pool2d")(grid, block, (x, y, _i(n), _i(h), _i(w), _i(c), _i(k), _i(stride), _i(pad_top),
-                                   _i(pad_left), _i(ho), _i(wo), _i(is_max)))
+    kernel("pool2d")(
+        grid,
+        block,
+        (
+            x,
+            y,
+            _i(n),
+            _i(h),
+            _i(w),
+            _i(c),
+            _i(k),
+            _i(stride),
+            _i(pad_top),
+            _i(pad_left),
+            _i(ho),
+            _i(wo),
+            _i(is_max),
+        ),
+    )
     return y
 
 
@@ -108,5 +181,7 @@ def resize_to_square(img, size, side, off_y, off_x):
     out = cp.empty((size, size, 3), dtype=cp.float32)
     name = "resize_to_square_u8" if img.dtype == cp.uint8 else "resize_to_square_f32"
     grid, block = launch_config(out.size)
-    kernel(name)(grid, block, (img, out, _i(h), _i(w), _i(size), _i(side), _i(off_y), _i(off_x)))
+    kernel(name)(
+        grid, block, (img, out, _i(h), _i(w), _i(size), _i(side), _i(off_y), _i(off_x))
+    )
     return out

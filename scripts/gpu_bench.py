@@ -29,12 +29,19 @@ NETS = {
     "landmarks_tiny": ("landmarks_tiny", 112, "face_landmark_68_tiny"),
     "recognition": ("recognition", 150, "face_recognition"),
 }
-BATCHES = {"ssd": (1, 8, 64), "tiny": (1, 8, 64), "landmarks": (1, 8, 64), "landmarks_tiny": (1, 8, 64),
-           "recognition": (1, 8, 64, 256)}
+BATCHES = {
+    "ssd": (1, 8, 64),
+    "tiny": (1, 8, 64),
+    "landmarks": (1, 8, 64),
+    "landmarks_tiny": (1, 8, 64),
+    "recognition": (1, 8, 64, 256),
+}
 
 
 def median_ms(fn, sync, runs=20):
-    fn(); fn(); sync()
+    fn()
+    fn()
+    sync()
     times = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -47,7 +54,9 @@ def median_ms(fn, sync, runs=20):
 def max_rel(a, b):
     a = a if isinstance(a, tuple) else (a,)
     b = b if isinstance(b, tuple) else (b,)
-    return max(float(np.abs(np.asarray(x) - y).max() / np.abs(y).max()) for x, y in zip(a, b))
+    return max(
+        float(np.abs(np.asarray(x) - y).max() / np.abs(y).max()) for x, y in zip(a, b)
+    )
 
 
 def main() -> int:
@@ -70,11 +79,20 @@ def main() -> int:
     rows = []
     for name, (key, size, tname) in NETS.items():
         net = fa.nets.get_net(key)
-        tnet = torch_nets.NETS[tname](weights, channels_last=True).eval().cuda().to(memory_format=torch.channels_last)
+        tnet = (
+            torch_nets.NETS[tname](weights, channels_last=True)
+            .eval()
+            .cuda()
+            .to(memory_format=torch.channels_last)
+        )
         rng = np.random.default_rng(0)
         x1 = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)
         got, want = net.forward(x1, bk), net.forward(x1, ref)
-        got = tuple(bk.to_numpy(g) for g in got) if isinstance(got, tuple) else bk.to_numpy(got)
+        got = (
+            tuple(bk.to_numpy(g) for g in got)
+            if isinstance(got, tuple)
+            else bk.to_numpy(got)
+        )
         parity = max_rel(got, want)
         for batch in BATCHES[name]:
             x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
@@ -84,24 +102,39 @@ def main() -> int:
             with torch.inference_mode():
                 theirs = median_ms(lambda: tnet(xt), torch.cuda.synchronize)
             rows.append((name, batch, size, ours, theirs, parity))
-            print(f"{name:<15} batch {batch:>3}: cupy {ours:8.2f} ms  torch {theirs:8.2f} ms  "
-                  f"ratio {ours / theirs:5.2f}  {batch / ours * 1e3:9.0f} /s  parity {parity:.1e}", flush=True)
+            print(
+                f"{name:<15} batch {batch:>3}: cupy {ours:8.2f} ms  torch {theirs:8.2f} ms  "
+                f"ratio {ours / theirs:5.2f}  {batch / ours * 1e3:9.0f} /s  parity {parity:.1e}",
+                flush=True,
+            )
 
     date = datetime.date.today().isoformat()
     slug = card.replace(" ", "-").replace("/", "-")
     path = os.path.join(args.out_dir, f"gpu-{slug}-{date}.md")
-    parity_text = open(args.parity).read().strip() if args.parity and os.path.exists(args.parity) else "not run"
+    parity_text = (
+        open(args.parity).read().strip()
+        if args.parity and os.path.exists(args.parity)
+        else "not run"
+    )
     with open(path, "w") as f:
         f.write(f"# GPU benchmark, {card}, {date}\n\n")
-        f.write("`scripts/gpu_check.sh`: faceapi_np cupy backend (float32, TF32 off) beside PyTorch "
-                f"{torch.__version__} CUDA eager fp32 channels_last (TF32 off), same weights; median of 20 "
-                "runs after warm-up, synchronised.\n\n")
-        f.write(f"Parity tests on the cupy backend: `{parity_text.splitlines()[-1] if parity_text else ''}`\n\n")
-        f.write("| net | batch | input | cupy ms | torch ms | cupy / torch | cupy per s | max rel diff vs NumPy |\n")
+        f.write(
+            "`scripts/gpu_check.sh`: faceapi_np cupy backend (float32, TF32 off) beside PyTorch "
+            f"{torch.__version__} CUDA eager fp32 channels_last (TF32 off), same weights; median of 20 "
+            "runs after warm-up, synchronised.\n\n"
+        )
+        f.write(
+            f"Parity tests on the cupy backend: `{parity_text.splitlines()[-1] if parity_text else ''}`\n\n"
+        )
+        f.write(
+            "| net | batch | input | cupy ms | torch ms | cupy / torch | cupy per s | max rel diff vs NumPy |\n"
+        )
         f.write("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
         for name, batch, size, ours, theirs, parity in rows:
-            f.write(f"| {name} | {batch} | {size} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} | "
-                    f"{batch / ours * 1e3:.0f} | {parity:.1e} |\n")
+            f.write(
+                f"| {name} | {batch} | {size} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} | "
+                f"{batch / ours * 1e3:.0f} | {parity:.1e} |\n"
+            )
     print(f"wrote {path}")
     return 0
 

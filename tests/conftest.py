@@ -16,6 +16,7 @@ from faceapi_np.errors import BackendError
 GOLDENS_DIR = Path(__file__).parent / "goldens"
 sys.path.insert(0, str(GOLDENS_DIR))  # tests import goldens/inputs.py as `inputs`
 
+
 @pytest.fixture(scope="session")
 def weights_dir() -> Path:
     """The face-api.js weights, fetched and sha256-checked once per session."""

@@ -47,18 +47,54 @@ def _windows(x, kh, kw, stride, pt, pl, ho, wo):
     out = np.empty((n, ho, wo, kh, kw, c), np.float32)
     for ky in range(kh):
         for kx in range(kw):
-            out[:, :, :, ky, kx] = pad[:, ky : ky + ho * stride : stride, kx : kx + wo * stride : stride][:, :ho, :wo]
+            out[:, :, :, ky, kx] = pad[
+                :, ky : ky + ho * stride : stride, kx : kx + wo * stride : stride
+            ][:, :ho, :wo]
     return out
 
 
 def im2col(x, cols, n, h, w, c, kh, kw, stride, pt, pl, ho, wo):
     assert x.shape == (int(n), int(h), int(w), int(c))
-    cols[...] = _windows(x, int(kh), int(kw), int(stride), int(pt), int(pl), int(ho), int(wo)).reshape(cols.shape)
+    cols[...] = _windows(
+        x, int(kh), int(kw), int(stride), int(pt), int(pl), int(ho), int(wo)
+    ).reshape(cols.shape)
 
 
-def depthwise_conv(x, w, y, mean, inv, offset, n, h, wd, c, kh, kw, stride, pt, pl, ho, wo, has_bn, act, relu_input):
-    win = _windows(np.maximum(x, 0) if relu_input else x, int(kh), int(kw), int(stride), int(pt), int(pl), int(ho), int(wo))
-    acc = np.einsum("nhwijc,ijc->nhwc", win, w.reshape(int(kh), int(kw), int(c))).astype(np.float32)
+def depthwise_conv(
+    x,
+    w,
+    y,
+    mean,
+    inv,
+    offset,
+    n,
+    h,
+    wd,
+    c,
+    kh,
+    kw,
+    stride,
+    pt,
+    pl,
+    ho,
+    wo,
+    has_bn,
+    act,
+    relu_input,
+):
+    win = _windows(
+        np.maximum(x, 0) if relu_input else x,
+        int(kh),
+        int(kw),
+        int(stride),
+        int(pt),
+        int(pl),
+        int(ho),
+        int(wo),
+    )
+    acc = np.einsum(
+        "nhwijc,ijc->nhwc", win, w.reshape(int(kh), int(kw), int(c))
+    ).astype(np.float32)
     if has_bn:
         acc = (acc - mean) * inv + offset
     y[...] = _act(acc, act)
@@ -67,12 +103,23 @@ def depthwise_conv(x, w, y, mean, inv, offset, n, h, wd, c, kh, kw, stride, pt, 
 def pool2d(x, y, n, h, w, c, k, stride, pt, pl, ho, wo, is_max):
     k, stride, pt, pl, ho, wo = (int(v) for v in (k, stride, pt, pl, ho, wo))
     if is_max:
-        pad = np.full((int(n), int(h) + ho * stride + k, int(w) + wo * stride + k, int(c)), -np.inf, np.float32)
+        pad = np.full(
+            (int(n), int(h) + ho * stride + k, int(w) + wo * stride + k, int(c)),
+            -np.inf,
+            np.float32,
+        )
         pad[:, pt : pt + int(h), pl : pl + int(w)] = x
         out = np.full(y.shape, -np.inf, np.float32)
         for ky in range(k):
             for kx in range(k):
-                out = np.maximum(out, pad[:, ky : ky + ho * stride : stride, kx : kx + wo * stride : stride][:, :ho, :wo])
+                out = np.maximum(
+                    out,
+                    pad[
+                        :,
+                        ky : ky + ho * stride : stride,
+                        kx : kx + wo * stride : stride,
+                    ][:, :ho, :wo],
+                )
         y[...] = out
     else:
         win = _windows(x, k, k, stride, pt, pl, ho, wo)
@@ -85,7 +132,11 @@ def _resize(img, out, h, w, size, side, off_y, off_x):
     sq[0, int(off_y) : int(off_y) + int(h), int(off_x) : int(off_x) + int(w)] = img
     from faceapi_np.ops import resize_bilinear
 
-    out[...] = sq[0] if int(side) == int(size) else resize_bilinear(sq, int(size), int(size))[0]
+    out[...] = (
+        sq[0]
+        if int(side) == int(size)
+        else resize_bilinear(sq, int(size), int(size))[0]
+    )
 
 
 EMULATORS = {
@@ -107,7 +158,9 @@ class RawModule:
         self.code = code
 
     def get_function(self, name: str):
-        assert re.search(rf'extern "C" __global__ void {name}\(', self.code), f"{name} not in the source"
+        assert re.search(
+            rf'extern "C" __global__ void {name}\(', self.code
+        ), f"{name} not in the source"
 
         def launch(grid, block, args):
             assert len(grid) == 1 and len(block) == 1 and grid[0] >= 1

@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 
 import faceapi_np
-from faceapi_np.backend import BACKENDS, Backend, available_backends, get_backend, set_backend
+from faceapi_np.backend import (
+    BACKENDS,
+    Backend,
+    available_backends,
+    get_backend,
+    set_backend,
+)
 from faceapi_np.errors import BackendError, FaceApiError
 
 
@@ -49,7 +55,9 @@ def test_default_backend_works(name):
     out = bk.to_numpy(bk.conv2d(x, w, 1, "same"))
     assert isinstance(out, np.ndarray)
     assert out.shape == (2, 4, 5, 2)
-    assert out[0, 0, 0, 0] == sum(range(0, 6)) + sum(range(15, 21))  # top-left 2x2 window, 3 channels
+    assert out[0, 0, 0, 0] == sum(range(0, 6)) + sum(
+        range(15, 21)
+    )  # top-left 2x2 window, 3 channels
 
 
 def test_unknown_name_lists_the_known_ones():
@@ -111,12 +119,20 @@ def test_package_reexports_the_backend_functions():
 
 # --- import weight -------------------------------------------------------------------
 
-_HEAVY = "sorted(m for m in sys.modules if m.split('.')[0].startswith(('numba', 'cupy')))"
+_HEAVY = (
+    "sorted(m for m in sys.modules if m.split('.')[0].startswith(('numba', 'cupy')))"
+)
 
 
 def _run_python(code: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "FACEAPI_NP_BACKEND"}
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_import_is_light():
@@ -158,8 +174,14 @@ def test_numpy_to_numpy_and_asarray():
     assert isinstance(back, np.ndarray)
     np.testing.assert_array_equal(back, a)
     assert isinstance(bk.asarray([1.0, 2.0]), np.ndarray)
-    out = bk.to_numpy(bk.depthwise_conv2d(bk.asarray(np.ones((1, 2, 2, 3), np.float32)),
-                                          bk.asarray(np.ones((3, 3, 3, 1), np.float32)), 1, "same"))
+    out = bk.to_numpy(
+        bk.depthwise_conv2d(
+            bk.asarray(np.ones((1, 2, 2, 3), np.float32)),
+            bk.asarray(np.ones((3, 3, 3, 1), np.float32)),
+            1,
+            "same",
+        )
+    )
     assert isinstance(out, np.ndarray)
     np.testing.assert_array_equal(out, np.full((1, 2, 2, 3), 4.0, np.float32))
 
@@ -192,9 +214,13 @@ def test_broken_numba_falls_back_to_numpy_with_one_warning(monkeypatch):
     import faceapi_np.backend as backend
 
     monkeypatch.setitem(backend.BACKENDS, "numba", "faceapi_np.backend.no_such_module")
-    monkeypatch.setattr(backend, "_cache", {k: v for k, v in backend._cache.items() if k != "numba"})
+    monkeypatch.setattr(
+        backend, "_cache", {k: v for k, v in backend._cache.items() if k != "numba"}
+    )
     monkeypatch.setattr(backend, "_warned", set())
-    with pytest.warns(RuntimeWarning, match="backend 'numba' is not usable here.*falling back"):
+    with pytest.warns(
+        RuntimeWarning, match="backend 'numba' is not usable here.*falling back"
+    ):
         assert backend.get_backend("auto").name == "numpy"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the second time: silent
@@ -211,11 +237,18 @@ def test_numba_backend_results_equal_numpy_on_a_whole_net(weights_dir):
 
     nb, ref = get_backend("numba"), get_backend("numpy")
     rng = np.random.default_rng(7)
-    for cls, size, batch in ((fa.SsdMobilenetv1, 512, 1), (fa.TinyFaceDetector, 224, 2),
-                             (fa.FaceLandmark68Net, 112, 3), (fa.FaceLandmark68TinyNet, 112, 3),
-                             (fa.FaceRecognitionNet, 150, 2)):
+    for cls, size, batch in (
+        (fa.SsdMobilenetv1, 512, 1),
+        (fa.TinyFaceDetector, 224, 2),
+        (fa.FaceLandmark68Net, 112, 3),
+        (fa.FaceLandmark68TinyNet, 112, 3),
+        (fa.FaceRecognitionNet, 150, 2),
+    ):
         net = cls().load(weights_dir)
         x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
         got, want = net.forward(x, nb), net.forward(x, ref)
-        for g, w in zip(got if isinstance(got, tuple) else [got], want if isinstance(want, tuple) else [want]):
+        for g, w in zip(
+            got if isinstance(got, tuple) else [got],
+            want if isinstance(want, tuple) else [want],
+        ):
             assert np.abs(g - w).max() <= 1e-5 * np.abs(w).max(), cls.__name__

@@ -28,7 +28,12 @@ def test_detect_json_schema_and_numbers(photo, capsys):
     want = load_golden("ssd_sample2")["detections"]
     assert len(record["faces"]) == len(want)
     for face, ref in zip(record["faces"], want):
-        assert set(face) == {"box", "score"} and set(face["box"]) == {"x", "y", "width", "height"}
+        assert set(face) == {"box", "score"} and set(face["box"]) == {
+            "x",
+            "y",
+            "width",
+            "height",
+        }
         assert face["box"]["y"] == pytest.approx(ref["box"]["y"], abs=0.5)
         assert face["score"] == pytest.approx(ref["score"], abs=1e-4)
 
@@ -36,16 +41,46 @@ def test_detect_json_schema_and_numbers(photo, capsys):
 def test_detect_tiny_options_reach_the_detector(photo, capsys):
     case = load_golden("tiny_sample3_320")
     sample3 = photo.replace("sample2", "sample3")
-    assert main(["detect", sample3, "--json", "--detector", "tiny", "--input-size", "320",
-                 "--score-threshold", "0.3"]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                sample3,
+                "--json",
+                "--detector",
+                "tiny",
+                "--input-size",
+                "320",
+                "--score-threshold",
+                "0.3",
+            ]
+        )
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     assert record["detector"] == "tiny"
-    assert [round(f["score"], 5) for f in record["faces"]] == [round(d["score"], 5) for d in case["detections"]]
+    assert [round(f["score"], 5) for f in record["faces"]] == [
+        round(d["score"], 5) for d in case["detections"]
+    ]
 
 
 def test_detect_several_images_one_line_each_and_pngs(photo, tmp_path, capsys):
     other = photo.replace("sample2", "sample5")
-    assert main(["detect", photo, other, "--json", "--detector", "tiny", "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                photo,
+                other,
+                "--json",
+                "--detector",
+                "tiny",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(l)["image"] for l in lines] == [photo, other]
     for name in ("sample2.png", "sample5.png"):
@@ -64,7 +99,9 @@ def test_bad_image_reports_error_and_goes_on(photo, tmp_path, capsys):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff" + b"\x00" * 20)
     assert main(["detect", str(bad), photo, "--json", "--detector", "tiny"]) == 1
-    first, second = (json.loads(l) for l in capsys.readouterr().out.strip().splitlines())
+    first, second = (
+        json.loads(l) for l in capsys.readouterr().out.strip().splitlines()
+    )
     assert first["image"] == str(bad) and "not a readable image" in first["error"]
     assert second["faces"]
 
@@ -92,8 +129,21 @@ def test_weights_verify_command(weights_dir, capsys):
 
 
 def test_python_dash_m_runs_the_cli(photo):
-    proc = subprocess.run([sys.executable, "-m", "faceapi_np", "detect", photo, "--json", "--detector", "tiny"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "faceapi_np",
+            "detect",
+            photo,
+            "--json",
+            "--detector",
+            "tiny",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(proc.stdout)["width"] == 1920
 
 
@@ -105,7 +155,9 @@ def test_detect_with_landmarks_and_descriptors(photo, capsys):
     for face, ref in zip(record["faces"], case["faces"]):
         assert set(face) == {"box", "score", "landmarks", "descriptor"}
         assert len(face["landmarks"]) == 68 and len(face["descriptor"]) == 128
-        assert face["landmarks"][30][0] == pytest.approx(ref["landmarks"]["positions"][30][0], abs=0.5)
+        assert face["landmarks"][30][0] == pytest.approx(
+            ref["landmarks"]["positions"][30][0], abs=0.5
+        )
         assert face["descriptor"][:5] == pytest.approx(ref["descriptor"][:5], abs=1e-4)
 
 
@@ -119,7 +171,14 @@ def test_enroll_and_identify(weights_dir, samples_dir, tmp_path, capsys):
     for k, f in enumerate(faces[:2]):
         b = f.box
         path = tmp_path / f"person{k}.png"
-        img.crop((int(b.x - b.width), int(b.y - b.height), int(b.right + b.width), int(b.bottom + b.height))).save(path)
+        img.crop(
+            (
+                int(b.x - b.width),
+                int(b.y - b.height),
+                int(b.right + b.width),
+                int(b.bottom + b.height),
+            )
+        ).save(path)
         crops.append(path)
     db = tmp_path / "gallery.json"
     assert main(["enroll", "--label", "ann", str(crops[0]), "--db", str(db)]) == 0
@@ -129,15 +188,46 @@ def test_enroll_and_identify(weights_dir, samples_dir, tmp_path, capsys):
     assert [ld["label"] for ld in gallery["labeledDescriptors"]] == ["ann", "bea"]
     capsys.readouterr()
     out = tmp_path / "labelled.png"
-    assert main(["identify", str(samples_dir / "sample1.jpg"), "--db", str(db), "--json", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "identify",
+                str(samples_dir / "sample1.jpg"),
+                "--db",
+                str(db),
+                "--json",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     labels = [f["label"] for f in record["faces"]]
     assert labels[:2] == ["ann", "bea"] and labels[2] == "unknown"
-    assert all(f["distance"] < 0.6 for f in record["faces"][:2]) and record["faces"][2]["distance"] >= 0.6
+    assert (
+        all(f["distance"] < 0.6 for f in record["faces"][:2])
+        and record["faces"][2]["distance"] >= 0.6
+    )
     assert Image.open(out).size == (1920, 1280)
     # a stricter threshold turns everyone into 'unknown'
-    assert main(["identify", str(samples_dir / "sample1.jpg"), "--db", str(db), "--json", "--threshold", "0.01"]) == 0
-    assert {f["label"] for f in json.loads(capsys.readouterr().out)["faces"]} == {"unknown"}
+    assert (
+        main(
+            [
+                "identify",
+                str(samples_dir / "sample1.jpg"),
+                "--db",
+                str(db),
+                "--json",
+                "--threshold",
+                "0.01",
+            ]
+        )
+        == 0
+    )
+    assert {f["label"] for f in json.loads(capsys.readouterr().out)["faces"]} == {
+        "unknown"
+    }
 
 
 def test_enroll_refuses_images_without_exactly_one_face(photo, tmp_path, capsys):
@@ -160,7 +250,9 @@ def test_crops_mode_uses_the_whole_image(weights_dir, samples_dir, tmp_path, cap
 
     np.save(crop, make_input(case["input_spec"], samples_dir))
     db = tmp_path / "g.json"
-    assert main(["enroll", "--crops", "--label", "crop", str(crop), "--db", str(db)]) == 0
+    assert (
+        main(["enroll", "--crops", "--label", "crop", str(crop), "--db", str(db)]) == 0
+    )
     stored = json.loads(db.read_text())["labeledDescriptors"][0]["descriptors"][0]
     assert stored == pytest.approx(case["descriptor"], abs=1e-4)
     capsys.readouterr()
@@ -168,7 +260,9 @@ def test_crops_mode_uses_the_whole_image(weights_dir, samples_dir, tmp_path, cap
     record = json.loads(capsys.readouterr().out)
     h, w = case["input_shape"][:2]
     assert record["faces"][0]["box"] == {"x": 0.0, "y": 0.0, "width": w, "height": h}
-    assert record["faces"][0]["label"] == "crop" and record["faces"][0]["distance"] < 1e-6
+    assert (
+        record["faces"][0]["label"] == "crop" and record["faces"][0]["distance"] < 1e-6
+    )
 
 
 def test_identify_with_bad_gallery(photo, tmp_path, capsys):
@@ -186,12 +280,27 @@ def test_identify_with_bad_gallery(photo, tmp_path, capsys):
 
 def test_detect_with_expressions_and_age_gender(photo, capsys):
     case = load_golden("all_ssd_sample2")
-    assert main(["detect", photo, "--json", "--landmarks", "--expressions", "--age-gender"]) == 0
+    assert (
+        main(
+            ["detect", photo, "--json", "--landmarks", "--expressions", "--age-gender"]
+        )
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     for face, ref in zip(record["faces"], case["faces"]):
         assert set(face) >= {"expressions", "age", "gender", "gender_probability"}
-        assert list(face["expressions"]) == ["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
-        assert face["expressions"]["happy"] == pytest.approx(ref["expressions"]["happy"], abs=1e-4)
+        assert list(face["expressions"]) == [
+            "neutral",
+            "happy",
+            "sad",
+            "angry",
+            "fearful",
+            "disgusted",
+            "surprised",
+        ]
+        assert face["expressions"]["happy"] == pytest.approx(
+            ref["expressions"]["happy"], abs=1e-4
+        )
         assert face["age"] == pytest.approx(ref["age"], abs=0.01)
         assert face["gender"] == ref["gender"]
 
@@ -205,11 +314,16 @@ def test_detect_with_mtcnn(weights_dir, samples_dir, tmp_path, capsys):
     np.save(path, make_input(case["input_spec"], samples_dir))
     assert main(["detect", str(path), "--json", "--detector", "mtcnn"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert record["detector"] == "mtcnn" and len(record["faces"]) == len(case["detections"])
+    assert record["detector"] == "mtcnn" and len(record["faces"]) == len(
+        case["detections"]
+    )
     for face, ref, pts in zip(record["faces"], case["detections"], case["points5"]):
         assert face["box"]["x"] == pytest.approx(ref["box"]["x"], abs=0.5)
         assert np.allclose(face["landmarks5"], pts, atol=0.5)
-    assert main(["detect", str(path), "--detector", "mtcnn", "--min-face-size", "2000"]) == 1
+    assert (
+        main(["detect", str(path), "--detector", "mtcnn", "--min-face-size", "2000"])
+        == 1
+    )
     assert "smaller than MtcnnOptions.min_face_size" in capsys.readouterr().err
 
 
@@ -221,4 +335,7 @@ def test_a_folder_stands_for_its_images(weights_dir, samples_dir, tmp_path, caps
     (tmp_path / "notes.txt").write_text("not an image")
     assert main(["detect", str(tmp_path), "--json", "--detector", "tiny"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [json.loads(l)["image"] for l in lines] == [str(tmp_path / "sample1.jpg"), str(tmp_path / "sample2.jpg")]
+    assert [json.loads(l)["image"] for l in lines] == [
+        str(tmp_path / "sample1.jpg"),
+        str(tmp_path / "sample2.jpg"),
+    ]

@@ -26,8 +26,20 @@ def test_cuda_source_compiles(source, arch, tmp_path):
     nvcc = shutil.which("nvcc")
     if nvcc is None:
         pytest.skip("nvcc is not installed: CUDA sources not compiled")
-    proc = subprocess.run([nvcc, "--ptx", f"-arch={arch}", "-I", str(CUDA_DIR), "-o", str(tmp_path / "k.ptx"),
-                           str(source)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            nvcc,
+            "--ptx",
+            f"-arch={arch}",
+            "-I",
+            str(CUDA_DIR),
+            "-o",
+            str(tmp_path / "k.ptx"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert ".entry" in (tmp_path / "k.ptx").read_text()
 
@@ -73,23 +85,45 @@ def test_every_kernel_is_defined_in_its_source(standin_cupy):
 
 @pytest.mark.parametrize(
     "cls, size, batch",
-    [(fa.TinyFaceDetector, 128, 2), (fa.FaceLandmark68Net, 112, 2), (fa.FaceRecognitionNet, 150, 1),
-     (fa.AgeGenderNet, 112, 1)],
+    [
+        (fa.TinyFaceDetector, 128, 2),
+        (fa.FaceLandmark68Net, 112, 2),
+        (fa.FaceRecognitionNet, 150, 1),
+        (fa.AgeGenderNet, 112, 1),
+    ],
 )
-def test_cupy_backend_python_side_runs_whole_nets(standin_cupy, weights_dir, cls, size, batch):
+def test_cupy_backend_python_side_runs_whole_nets(
+    standin_cupy, weights_dir, cls, size, batch
+):
     bk, launches = standin_cupy
     net = cls().load(weights_dir)
-    x = np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
+    x = (
+        np.random.default_rng(0)
+        .uniform(0, 255, (batch, size, size, 3))
+        .astype(np.float32)
+    )
     got, want = net.forward(x, bk), net.forward(x, backend.get_backend("numpy"))
-    for g, w in zip(got if isinstance(got, tuple) else [got], want if isinstance(want, tuple) else [want]):
-        np.testing.assert_allclose(bk.to_numpy(g), w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
+    for g, w in zip(
+        got if isinstance(got, tuple) else [got],
+        want if isinstance(want, tuple) else [want],
+    ):
+        np.testing.assert_allclose(
+            bk.to_numpy(g), w, rtol=1e-4, atol=1e-4 * np.abs(w).max()
+        )
     assert {"im2col", "conv_epilogue"} <= set(launches)
 
 
 def test_cupy_backend_resize_matches_reference(standin_cupy):
     bk, launches = standin_cupy
     rng = np.random.default_rng(1)
-    for shape, center in (((30, 50, 3), False), ((41, 20, 3), True), ((64, 64, 3), True)):
+    for shape, center in (
+        ((30, 50, 3), False),
+        ((41, 20, 3), True),
+        ((64, 64, 3), True),
+    ):
         img = rng.integers(0, 256, shape, dtype=np.uint8)
-        np.testing.assert_array_equal(to_batch([img], 64, center, bk=bk), to_batch([img], 64, center, bk=backend.get_backend("numpy")))
+        np.testing.assert_array_equal(
+            to_batch([img], 64, center, bk=bk),
+            to_batch([img], 64, center, bk=backend.get_backend("numpy")),
+        )
     assert "resize_to_square_u8" in launches

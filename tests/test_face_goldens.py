@@ -62,9 +62,15 @@ def test_landmarks_match_faceapi_js(name, nets, bk, samples_dir):
     want = case["landmarks"]
     assert (want["imageWidth"], want["imageHeight"]) == (img.shape[1], img.shape[0])
     lm = fa.FaceLandmarks68(rel, (img.shape[1], img.shape[0]))
-    np.testing.assert_allclose(lm.positions, want["positions"], atol=LANDMARK_PX, rtol=0)
-    np.testing.assert_allclose(lm.relative_positions.ravel(), _raw(case["raw"][f"{task}_forward"]).ravel(),
-                               atol=1e-4, rtol=0)
+    np.testing.assert_allclose(
+        lm.positions, want["positions"], atol=LANDMARK_PX, rtol=0
+    )
+    np.testing.assert_allclose(
+        lm.relative_positions.ravel(),
+        _raw(case["raw"][f"{task}_forward"]).ravel(),
+        atol=1e-4,
+        rtol=0,
+    )
 
 
 @pytest.mark.parametrize("name", golden_cases("descriptor_"))
@@ -98,7 +104,9 @@ def test_age_and_gender_match_faceapi_js(name, nets, bk, samples_dir):
     got = nets["agegender"].predict_age_and_gender([img], bk)[0]
     assert got["age"] == pytest.approx(case["age"], abs=AGE_ATOL)
     assert got["gender"] == case["gender"]
-    assert got["gender_probability"] == pytest.approx(case["genderProbability"], abs=PROB_ATOL)
+    assert got["gender_probability"] == pytest.approx(
+        case["genderProbability"], abs=PROB_ATOL
+    )
 
 
 def _chain(case, samples_dir, bk):
@@ -110,7 +118,9 @@ def _chain(case, samples_dir, bk):
         opts = fa.TinyFaceDetectorOptions(o["inputSize"], o["scoreThreshold"])
     faces = fa.detect_all_faces(img, opts, backend=bk.name)
     faces = faces.with_face_landmarks(use_tiny=o["tinyLandmarks"], backend=bk.name)
-    faces = faces.with_face_expressions(backend=bk.name).with_age_and_gender(backend=bk.name)
+    faces = faces.with_face_expressions(backend=bk.name).with_age_and_gender(
+        backend=bk.name
+    )
     return faces.with_face_descriptors(backend=bk.name)
 
 
@@ -122,17 +132,35 @@ def test_whole_chain_matches_faceapi_js(name, bk, weights_dir, samples_dir):
     assert len(faces) == len(want)
     for face, ref in zip(faces, want):
         for key in ("x", "y", "width", "height"):
-            assert getattr(face.box, key) == pytest.approx(ref["detection"]["box"][key], abs=BOX_PX)
-            assert getattr(face.aligned_rect.box, key) == pytest.approx(ref["alignedRect"]["box"][key], abs=BOX_PX)
-        np.testing.assert_allclose(face.landmarks.positions, ref["landmarks"]["positions"], atol=LANDMARK_PX, rtol=0)
-        np.testing.assert_allclose(face.unshifted_landmarks.positions, ref["unshiftedLandmarks"]["positions"],
-                                   atol=LANDMARK_PX, rtol=0)
-        assert np.abs(face.descriptor - np.asarray(ref["descriptor"])).max() < DESCRIPTOR_ATOL
+            assert getattr(face.box, key) == pytest.approx(
+                ref["detection"]["box"][key], abs=BOX_PX
+            )
+            assert getattr(face.aligned_rect.box, key) == pytest.approx(
+                ref["alignedRect"]["box"][key], abs=BOX_PX
+            )
+        np.testing.assert_allclose(
+            face.landmarks.positions,
+            ref["landmarks"]["positions"],
+            atol=LANDMARK_PX,
+            rtol=0,
+        )
+        np.testing.assert_allclose(
+            face.unshifted_landmarks.positions,
+            ref["unshiftedLandmarks"]["positions"],
+            atol=LANDMARK_PX,
+            rtol=0,
+        )
+        assert (
+            np.abs(face.descriptor - np.asarray(ref["descriptor"])).max()
+            < DESCRIPTOR_ATOL
+        )
         for k, v in ref["expressions"].items():
             assert face.expressions[k] == pytest.approx(v, abs=PROB_ATOL)
         assert face.age == pytest.approx(ref["age"], abs=AGE_ATOL)
         assert face.gender == ref["gender"]
-        assert face.gender_probability == pytest.approx(ref["genderProbability"], abs=PROB_ATOL)
+        assert face.gender_probability == pytest.approx(
+            ref["genderProbability"], abs=PROB_ATOL
+        )
 
 
 def test_identity_decisions_match_faceapi_js(bk, weights_dir, samples_dir):

@@ -26,7 +26,12 @@ from PIL import Image, ImageEnhance, ImageOps
 import faceapi_np as fa
 
 KINDS = ("a", "b", "c", "d")
-KIND_NAMES = {"a": "as is", "b": "mirrored", "c": "rotated +15 deg", "d": "45%, dark, JPEG q40"}
+KIND_NAMES = {
+    "a": "as is",
+    "b": "mirrored",
+    "c": "rotated +15 deg",
+    "d": "45%, dark, JPEG q40",
+}
 REGION_SCALE = 2.2
 ROTATION_DEG = 15
 THRESHOLD = 0.6
@@ -44,7 +49,9 @@ class Photo:
     identity: str
     kind: str
     image: np.ndarray
-    descriptor: dict | None = None  # alignment -> (128,) descriptor; None: no face found
+    descriptor: dict | None = (
+        None  # alignment -> (128,) descriptor; None: no face found
+    )
     roll: float | None = None  # roll angle of the face found, radians
 
 
@@ -53,7 +60,9 @@ def face_region_square(img: Image.Image, box: fa.Box) -> Image.Image:
     side = REGION_SCALE * max(box.width, box.height)
     cx, cy = box.x + box.width / 2, box.y + box.height / 2
     left, top = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
-    right, bottom = min(img.width, round(cx + side / 2)), min(img.height, round(cy + side / 2))
+    right, bottom = min(img.width, round(cx + side / 2)), min(
+        img.height, round(cy + side / 2)
+    )
     return img.crop((left, top, right, bottom))
 
 
@@ -64,7 +73,9 @@ def transformed(region: Image.Image, kind: str) -> Image.Image:
         return ImageOps.mirror(region)
     if kind == "c":
         return region.rotate(ROTATION_DEG, resample=Image.BICUBIC)
-    small = region.resize((round(region.width * 0.45), round(region.height * 0.45)), Image.BICUBIC)
+    small = region.resize(
+        (round(region.width * 0.45), round(region.height * 0.45)), Image.BICUBIC
+    )
     small = ImageEnhance.Brightness(small).enhance(0.8)
     buf = io.BytesIO()
     small.save(buf, format="JPEG", quality=40)
@@ -78,9 +89,15 @@ def originals(weights_dir, samples_dir):
     for i in range(1, 7):
         img = Image.open(samples_dir / f"sample{i}.jpg").convert("RGB")
         faces = fa.detect_all_faces(np.asarray(img)).with_face_landmarks()
-        descs = {al: faces.with_face_descriptors(al) for al in ("faceapi", "similarity")}
+        descs = {
+            al: faces.with_face_descriptors(al) for al in ("faceapi", "similarity")
+        }
         for j, face in enumerate(faces):
-            out[f"sample{i} face {j}"] = (img, face, {al: descs[al][j].descriptor for al in descs})
+            out[f"sample{i} face {j}"] = (
+                img,
+                face,
+                {al: descs[al][j].descriptor for al in descs},
+            )
     return out
 
 
@@ -96,8 +113,10 @@ def photos(originals) -> list[Photo]:
             if found is not None:
                 found = found.with_face_landmarks()
                 photo.roll = found.landmarks.roll_angle()
-                photo.descriptor = {al: found.with_face_descriptor(al).descriptor
-                                    for al in ("faceapi", "similarity")}
+                photo.descriptor = {
+                    al: found.with_face_descriptor(al).descriptor
+                    for al in ("faceapi", "similarity")
+                }
             out.append(photo)
     return out
 
@@ -110,8 +129,12 @@ def leave_one_out(photos: list[Photo], alignment: str) -> dict:
         by_label: dict[str, list] = {}
         for j in usable:
             if j != i:
-                by_label.setdefault(photos[j].identity, []).append(photos[j].descriptor[alignment])
-        matcher = fa.FaceMatcher([fa.LabeledFaceDescriptors(k, v) for k, v in by_label.items()], THRESHOLD)
+                by_label.setdefault(photos[j].identity, []).append(
+                    photos[j].descriptor[alignment]
+                )
+        matcher = fa.FaceMatcher(
+            [fa.LabeledFaceDescriptors(k, v) for k, v in by_label.items()], THRESHOLD
+        )
         out[i] = matcher.find_best_match(photos[i].descriptor[alignment])
     return out
 
@@ -125,7 +148,9 @@ def answers(photos) -> dict:
 def accuracy(photos, matches, kinds=KINDS) -> tuple[int, int]:
     """(correct, asked) over the photos of the given kinds that had a face."""
     asked = [i for i in matches if photos[i].kind in kinds]
-    correct = sum(matches[i].label == photos[i].identity for i in asked)  # never 'unknown'
+    correct = sum(
+        matches[i].label == photos[i].identity for i in asked
+    )  # never 'unknown'
     return correct, len(asked)
 
 
@@ -136,8 +161,13 @@ def test_the_set_is_22_identities_of_4_photos(originals, photos):
 
 
 def test_faces_are_found_in_most_photos(photos):
-    missing = [f"{p.identity} ({KIND_NAMES[p.kind]})" for p in photos if p.descriptor is None]
-    print(f"\nno face found in {len(missing)} of {len(photos)} photos: " + "; ".join(missing))
+    missing = [
+        f"{p.identity} ({KIND_NAMES[p.kind]})" for p in photos if p.descriptor is None
+    ]
+    print(
+        f"\nno face found in {len(missing)} of {len(photos)} photos: "
+        + "; ".join(missing)
+    )
     assert len(photos) - len(missing) >= MIN_PHOTOS_FOUND
     # the untouched photos lose at most one face
     assert sum(p.descriptor is None for p in photos if p.kind == "a") <= 1
@@ -150,7 +180,10 @@ def test_the_face_found_in_a_photo_is_the_face_it_was_cut_around(originals, phot
     for p in photos:
         if p.kind == "a" and p.descriptor is not None:
             for al in ("faceapi", "similarity"):
-                dist = {k: fa.euclidean_distance(p.descriptor[al], v[2][al]) for k, v in originals.items()}
+                dist = {
+                    k: fa.euclidean_distance(p.descriptor[al], v[2][al])
+                    for k, v in originals.items()
+                }
                 assert min(dist, key=dist.get) == p.identity, (p.identity, al)
                 assert dist[p.identity] < 0.42, (p.identity, al, dist[p.identity])
 
@@ -158,8 +191,11 @@ def test_the_face_found_in_a_photo_is_the_face_it_was_cut_around(originals, phot
 def test_rotated_photos_show_the_rotation_in_the_roll_angle(originals, photos):
     # Pillow rotates counter-clockwise as displayed, i.e. by -15 deg in image coordinates
     by_key = {(p.identity, p.kind): p for p in photos}
-    diffs = [math.degrees(by_key[k, "c"].roll - by_key[k, "a"].roll) for k in originals
-             if by_key[k, "a"].roll is not None and by_key[k, "c"].roll is not None]
+    diffs = [
+        math.degrees(by_key[k, "c"].roll - by_key[k, "a"].roll)
+        for k in originals
+        if by_key[k, "a"].roll is not None and by_key[k, "c"].roll is not None
+    ]
     assert len(diffs) >= 18
     assert np.median(diffs) == pytest.approx(-ROTATION_DEG, abs=3)
 
@@ -169,11 +205,16 @@ def test_leave_one_out_accuracy(photos, answers, alignment):
     matches = answers[alignment]
     correct, asked = accuracy(photos, matches)
     per_kind = {k: accuracy(photos, matches, (k,)) for k in KINDS}
-    wrong = [f"{photos[i].identity} ({photos[i].kind}) -> {m}" for i, m in matches.items()
-             if m.label != photos[i].identity]
-    print(f"\n{alignment} alignment: {correct}/{asked} = {correct / asked:.1%} correct; per kind "
-          + ", ".join(f"{k} {c}/{n}" for k, (c, n) in per_kind.items())
-          + ("; wrong: " + "; ".join(wrong) if wrong else ""))
+    wrong = [
+        f"{photos[i].identity} ({photos[i].kind}) -> {m}"
+        for i, m in matches.items()
+        if m.label != photos[i].identity
+    ]
+    print(
+        f"\n{alignment} alignment: {correct}/{asked} = {correct / asked:.1%} correct; per kind "
+        + ", ".join(f"{k} {c}/{n}" for k, (c, n) in per_kind.items())
+        + ("; wrong: " + "; ".join(wrong) if wrong else "")
+    )
     assert correct / asked >= FLOOR[alignment]
 
 
@@ -181,7 +222,9 @@ def test_similarity_alignment_helps_on_rotated_photos(photos, answers):
     fa_c, n = accuracy(photos, answers["faceapi"], ("c",))
     sim_c, n2 = accuracy(photos, answers["similarity"], ("c",))
     assert n == n2
-    print(f"\nrotated photos (c): faceapi alignment {fa_c}/{n} = {fa_c / n:.1%}, "
-          f"similarity alignment {sim_c}/{n} = {sim_c / n:.1%}")
+    print(
+        f"\nrotated photos (c): faceapi alignment {fa_c}/{n} = {fa_c / n:.1%}, "
+        f"similarity alignment {sim_c}/{n} = {sim_c / n:.1%}"
+    )
     assert sim_c >= fa_c
     assert sim_c / n >= ROTATED_SIMILARITY_FLOOR

@@ -15,12 +15,24 @@ import pytest
 
 import faceapi_np as fa
 from faceapi_np.errors import InputError
-from faceapi_np.extract import clip_box, extract_face_tensors, face_region, rotated_face_crop
+from faceapi_np.extract import (
+    clip_box,
+    extract_face_tensors,
+    face_region,
+    rotated_face_crop,
+)
 from faceapi_np.landmarks import FaceLandmarks68
 from faceapi_np.results import Box, FaceDetection, FaceResult, resize_results
 
-GROUP_SIZES = {"jaw_outline": 17, "left_eye_brow": 5, "right_eye_brow": 5, "nose": 9,
-               "left_eye": 6, "right_eye": 6, "mouth": 20}
+GROUP_SIZES = {
+    "jaw_outline": 17,
+    "left_eye_brow": 5,
+    "right_eye_brow": 5,
+    "nose": 9,
+    "left_eye": 6,
+    "right_eye": 6,
+    "mouth": 20,
+}
 
 
 def distinct_rel() -> np.ndarray:
@@ -60,9 +72,14 @@ def test_shift_by_and_for_size():
     moved = lm.shift_by(100, 200)
     assert moved.shift == (100.0, 200.0) and moved.image_size == (64, 32)
     assert moved.positions[67].tolist() == [133.5, 208.5]
-    np.testing.assert_array_equal(moved.positions - lm.positions, np.tile([89.5, 203.25], (68, 1)))
+    np.testing.assert_array_equal(
+        moved.positions - lm.positions, np.tile([89.5, 203.25], (68, 1))
+    )
     resized = lm.for_size(128, 16)
-    assert resized.shift == (0.0, 0.0) and resized.image_size == (128, 16)  # shift reset
+    assert resized.shift == (0.0, 0.0) and resized.image_size == (
+        128,
+        16,
+    )  # shift reset
     assert resized.positions[67].tolist() == [67.0, 68 / 16]
     np.testing.assert_array_equal(resized.relative_positions, rel)
 
@@ -72,8 +89,15 @@ def test_groups_by_index():
     assert {name: len(lm.group(name)) for name in GROUP_SIZES} == GROUP_SIZES
     assert sum(GROUP_SIZES.values()) == 68
     firsts = {name: lm.group(name)[0].tolist() for name in GROUP_SIZES}
-    assert firsts == {"jaw_outline": [0, 1], "left_eye_brow": [17, 18], "right_eye_brow": [22, 23],
-                      "nose": [27, 28], "left_eye": [36, 37], "right_eye": [42, 43], "mouth": [48, 49]}
+    assert firsts == {
+        "jaw_outline": [0, 1],
+        "left_eye_brow": [17, 18],
+        "right_eye_brow": [22, 23],
+        "nose": [27, 28],
+        "left_eye": [36, 37],
+        "right_eye": [42, 43],
+        "mouth": [48, 49],
+    }
     assert lm.group("mouth")[-1].tolist() == [67, 68]
     assert lm.group("jaw_outline")[-1].tolist() == [16, 17]
     with pytest.raises(KeyError):
@@ -86,7 +110,9 @@ def test_groups_by_index():
 def landmarks_at(points, image_size=(1, 1), shift=(0.0, 0.0)) -> FaceLandmarks68:
     """Landmarks whose positions are exactly ``points`` (crop 1x1, no shift)."""
     pts = np.asarray(points, np.float64)
-    return FaceLandmarks68((pts - shift) / np.array(image_size, np.float64), image_size, shift)
+    return FaceLandmarks68(
+        (pts - shift) / np.array(image_size, np.float64), image_size, shift
+    )
 
 
 def spread(x0, x1, y0, y1) -> np.ndarray:
@@ -113,7 +139,9 @@ def test_align_min_bbox_running_maxima_start_at_zero():
     assert box == Box(-50.0, -80.0, 50.0, 80.0)
     assert lm.align_min_bbox() == Box(-55.0, -88.0, 60.0, 96.0)
     # only x negative: y is unaffected
-    assert landmarks_at(spread(-50, -10, 20, 100)).align_min_bbox() == Box(-55.0, 12.0, 60.0, 96.0)
+    assert landmarks_at(spread(-50, -10, 20, 100)).align_min_bbox() == Box(
+        -55.0, 12.0, 60.0, 96.0
+    )
 
 
 def test_align_with_a_detection_floors_its_corner_but_not_a_box():
@@ -136,7 +164,9 @@ def dlib_face(left_eye, right_eye, mouth, image_size=(512, 512)) -> FaceLandmark
     eye_offsets = np.array([[-2, 0], [2, 0], [-1, -1], [1, 1], [-1, 1], [1, -1]], float)
     pts[36:42] = np.asarray(left_eye) + eye_offsets
     pts[42:48] = np.asarray(right_eye) + eye_offsets
-    mouth_offsets = np.array([[k, s * k / 2] for k in range(1, 11) for s in (1, -1)], float)
+    mouth_offsets = np.array(
+        [[k, s * k / 2] for k in range(1, 11) for s in (1, -1)], float
+    )
     mouth_offsets[1::2, 0] *= -1  # symmetric pairs about the centre
     pts[48:68] = np.asarray(mouth) + mouth_offsets
     return landmarks_at(pts, image_size)
@@ -145,7 +175,11 @@ def dlib_face(left_eye, right_eye, mouth, image_size=(512, 512)) -> FaceLandmark
 def test_align_dlib_hand_computed():
     lm = dlib_face((100, 100), (160, 100), (130, 180))
     le, re_, mo = lm.ref_points()
-    assert le.tolist() == [100, 100] and re_.tolist() == [160, 100] and mo.tolist() == [130, 180]
+    assert (
+        le.tolist() == [100, 100]
+        and re_.tolist() == [160, 100]
+        and mo.tolist() == [130, 180]
+    )
     # eye-to-mouth: (30, 80) both, |.| = sqrt(7300) = 85.44; size = floor(85.44 / 0.45) = 189
     size = math.floor(math.sqrt(7300) / 0.45)
     assert size == 189
@@ -173,7 +207,9 @@ def test_roll_angle():
     assert dlib_face((100, 100), (160, 100), (130, 180)).roll_angle() == 0.0
     c, s = math.cos(math.pi / 6), math.sin(math.pi / 6)
     tilted = dlib_face((100, 100), (100 + 64 * c, 100 + 64 * s), (120, 180))
-    assert tilted.roll_angle() == pytest.approx(math.pi / 6, abs=1e-12)  # right eye lower: +30 deg
+    assert tilted.roll_angle() == pytest.approx(
+        math.pi / 6, abs=1e-12
+    )  # right eye lower: +30 deg
     up = dlib_face((100, 100), (100 + 64 * c, 100 - 64 * s), (120, 180))
     assert up.roll_angle() == pytest.approx(-math.pi / 6, abs=1e-12)
 
@@ -199,11 +235,15 @@ def test_face_region_re_expresses_a_detection_for_the_image_size():
     # a Box is taken as pixels of the image as it is
     assert face_region((640, 480), det.box) == Box(10, 20, 50, 60)
     # the doubled box runs past the right edge of a 640 x 480 image
-    edge = FaceDetection(0.9, Box(300.25, 200.25, 40, 60), (320, 240))  # (600.5, 400.5, 80, 120)
+    edge = FaceDetection(
+        0.9, Box(300.25, 200.25, 40, 60), (320, 240)
+    )  # (600.5, 400.5, 80, 120)
     assert face_region((640, 480), edge) == Box(600, 400, 39, 79)
 
 
-@pytest.mark.parametrize("box", [Box(700, 10, 50, 50), Box(-100, -100, 50, 50), Box(10, 480, 20, 20)])
+@pytest.mark.parametrize(
+    "box", [Box(700, 10, 50, 50), Box(-100, -100, 50, 50), Box(10, 480, 20, 20)]
+)
 def test_box_outside_the_image_is_refused(box):
     with pytest.raises(InputError, match="outside the 640x480 image"):
         face_region((640, 480), box)
@@ -215,10 +255,18 @@ def test_extract_face_tensors_slices_the_clipped_region():
     h, w = 240, 320
     yy, xx = np.mgrid[0:h, 0:w]
     img = np.stack([xx % 256, yy, np.full_like(xx, 7)], axis=2).astype(np.uint8)
-    det = FaceDetection(0.9, Box(10.3, 20.3, 50.3, 60.2), (640, 480))  # halved: (5.15, 10.15, ...)
-    crops = extract_face_tensors(img, [Box(-10.5, 20.7, 100.2, 50.9), det, Box(300.5, 230.5, 40, 40)])
+    det = FaceDetection(
+        0.9, Box(10.3, 20.3, 50.3, 60.2), (640, 480)
+    )  # halved: (5.15, 10.15, ...)
+    crops = extract_face_tensors(
+        img, [Box(-10.5, 20.7, 100.2, 50.9), det, Box(300.5, 230.5, 40, 40)]
+    )
     assert [c.shape for c in crops] == [(50, 89, 3), (30, 25, 3), (9, 19, 3)]
-    assert crops[0][0, 0].tolist() == [0, 20, 7] and crops[0][-1, -1].tolist() == [88, 69, 7]
+    assert crops[0][0, 0].tolist() == [0, 20, 7] and crops[0][-1, -1].tolist() == [
+        88,
+        69,
+        7,
+    ]
     assert crops[1][0, 0].tolist() == [5, 10, 7]
     assert crops[2][-1, -1].tolist() == [318 % 256, 238, 7]
     np.testing.assert_array_equal(crops[1], img[10:40, 5:30])
@@ -236,8 +284,12 @@ def test_rotated_face_crop_at_angle_zero_is_a_plain_crop():
     for box in (Box(10, 20, 40, 40), Box(0, 0, 33, 21), Box(80, 50, 40, 40)):
         crop = rotated_face_crop(img, box, 0.0)
         assert crop.dtype == np.float32 and crop.shape == (box.height, box.width, 3)
-        np.testing.assert_allclose(crop, img[box.y:box.y + box.height, box.x:box.x + box.width],
-                                   rtol=0, atol=1e-4)
+        np.testing.assert_allclose(
+            crop,
+            img[box.y : box.y + box.height, box.x : box.x + box.width],
+            rtol=0,
+            atol=1e-4,
+        )
 
 
 def bar_image(angle: float, size=200, sigma=2.0) -> np.ndarray:
@@ -247,7 +299,9 @@ def bar_image(angle: float, size=200, sigma=2.0) -> np.ndarray:
     """
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5  # pixel centres
     c = size / 2
-    off = -(xx - c) * math.sin(angle) + (yy - c) * math.cos(angle)  # distance from the line
+    off = -(xx - c) * math.sin(angle) + (yy - c) * math.cos(
+        angle
+    )  # distance from the line
     img = 255.0 * np.exp(-0.5 * (off / sigma) ** 2)
     return np.repeat(img[:, :, None], 3, axis=2).astype(np.float32)
 
@@ -266,11 +320,15 @@ def test_rotating_by_the_bar_angle_makes_the_bar_horizontal(degrees):
     box = Box(60, 60, 80, 80)
     crop = rotated_face_crop(img, box, angle)
     rows = bar_rows(crop)
-    np.testing.assert_allclose(rows, 40.0, atol=0.05)  # every column: the bar at mid-height
+    np.testing.assert_allclose(
+        rows, 40.0, atol=0.05
+    )  # every column: the bar at mid-height
     assert crop[39:41].min() > 200 and crop[:30].max() < 1 and crop[51:].max() < 1
     # without the rotation, or with the opposite one, the bar is slanted
     for wrong in (0.0, -angle):
-        slope = np.polyfit(np.arange(80), bar_rows(rotated_face_crop(img, box, wrong)), 1)[0]
+        slope = np.polyfit(
+            np.arange(80), bar_rows(rotated_face_crop(img, box, wrong)), 1
+        )[0]
         assert abs(slope) > 0.2
 
 
@@ -292,12 +350,18 @@ def test_every_face_has_68_landmarks_inside_its_aligned_rect(sample1_faces):
         assert (pts[:, 1] > box.y).all() and (pts[:, 1] < box.bottom).all()
         # and well inside the detection: most of the points lie within its box
         det = face.box
-        inside = ((pts[:, 0] >= det.x) & (pts[:, 0] <= det.right)
-                  & (pts[:, 1] >= det.y) & (pts[:, 1] <= det.bottom))
+        inside = (
+            (pts[:, 0] >= det.x)
+            & (pts[:, 0] <= det.right)
+            & (pts[:, 1] >= det.y)
+            & (pts[:, 1] <= det.bottom)
+        )
         assert inside.mean() > 0.9
 
 
-def test_landmarks_are_the_crop_landmarks_shifted_by_the_unfloored_box_corner(sample1_faces):
+def test_landmarks_are_the_crop_landmarks_shifted_by_the_unfloored_box_corner(
+    sample1_faces,
+):
     w, h = sample1_faces.image.shape[1], sample1_faces.image.shape[0]
     for face in sample1_faces:
         box = face.box
@@ -306,8 +370,9 @@ def test_landmarks_are_the_crop_landmarks_shifted_by_the_unfloored_box_corner(sa
         assert un.shift == (0.0, 0.0)
         region = face_region((w, h), face.detection)  # the crop the landmark net saw
         assert un.image_size == (region.width, region.height)
-        np.testing.assert_allclose(un.positions + [box.x, box.y], face.landmarks.positions,
-                                   rtol=0, atol=1e-9)
+        np.testing.assert_allclose(
+            un.positions + [box.x, box.y], face.landmarks.positions, rtol=0, atol=1e-9
+        )
         assert face.landmarks.shift == (box.x, box.y)
 
 
@@ -317,30 +382,46 @@ def test_aligned_rect_is_the_aligned_box_made_relative_and_back(sample1_faces):
         r = face.landmarks.align()
         rect = face.aligned_rect
         assert rect.score == face.score and rect.image_size == (w, h)
-        want = (r.x * (1 / w) * w, r.y * (1 / h) * h, r.width * (1 / w) * w, r.height * (1 / h) * h)
+        want = (
+            r.x * (1 / w) * w,
+            r.y * (1 / h) * h,
+            r.width * (1 / w) * w,
+            r.height * (1 / h) * h,
+        )
         got = (rect.box.x, rect.box.y, rect.box.width, rect.box.height)
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
-        np.testing.assert_allclose(got, (r.x, r.y, r.width, r.height), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(
+            got, (r.x, r.y, r.width, r.height), rtol=0, atol=1e-9
+        )
 
 
 def reference_align_dlib(positions: np.ndarray) -> tuple:
     """face-api.js alignDlib written out point by point (crop size taken as large)."""
+
     def centre(idx):
         sx = sy = 0.0
         for i in idx:
             sx, sy = sx + positions[i][0], sy + positions[i][1]
         return sx / len(idx), sy / len(idx)
+
     le, re_, mo = centre(range(36, 42)), centre(range(42, 48)), centre(range(48, 68))
     mag = lambda p: math.sqrt((mo[0] - p[0]) ** 2 + (mo[1] - p[1]) ** 2)
     size = math.floor(((mag(le) + mag(re_)) / 2) / 0.45)
     ref = ((le[0] + re_[0] + mo[0]) / 3, (le[1] + re_[1] + mo[1]) / 3)
-    return (math.floor(max(0, ref[0] - 0.5 * size)), math.floor(max(0, ref[1] - 0.43 * size)), size, size)
+    return (
+        math.floor(max(0, ref[0] - 0.5 * size)),
+        math.floor(max(0, ref[1] - 0.43 * size)),
+        size,
+        size,
+    )
 
 
 def test_align_dlib_on_real_landmarks_matches_the_written_out_reference(sample1_faces):
     for face in sample1_faces:
         box = face.landmarks.align_dlib()
-        assert (box.x, box.y, box.width, box.height) == reference_align_dlib(face.landmarks.positions.tolist())
+        assert (box.x, box.y, box.width, box.height) == reference_align_dlib(
+            face.landmarks.positions.tolist()
+        )
         assert 0.8 < box.width / face.box.width < 1.6  # a face-sized square
 
 
@@ -352,12 +433,18 @@ def test_resize_results_to_half_size(sample1_faces):
         assert small.image_size == (w // 2, h // 2)
         np.testing.assert_allclose(
             [small.box.x, small.box.y, small.box.width, small.box.height],
-            [face.box.x / 2, face.box.y / 2, face.box.width / 2, face.box.height / 2], atol=1e-9)
+            [face.box.x / 2, face.box.y / 2, face.box.width / 2, face.box.height / 2],
+            atol=1e-9,
+        )
         # face-api.js resizeResults: the crop landmarks re-expressed for the resized
         # detection box (unfloored), then shifted by its corner
         b = small.box
-        want = face.unshifted_landmarks.relative_positions * [b.width, b.height] + [b.x, b.y]
+        want = face.unshifted_landmarks.relative_positions * [b.width, b.height] + [
+            b.x,
+            b.y,
+        ]
         np.testing.assert_allclose(small.landmarks.positions, want, rtol=0, atol=1e-9)
         # ... so positions are halved up to the floor of the original crop size
-        np.testing.assert_allclose(small.landmarks.positions, face.landmarks.positions / 2,
-                                   rtol=0, atol=0.5)
+        np.testing.assert_allclose(
+            small.landmarks.positions, face.landmarks.positions / 2, rtol=0, atol=0.5
+        )

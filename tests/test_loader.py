@@ -121,8 +121,15 @@ def toy(tmp_path):
 def test_toy_model_decodes_every_entry(toy):
     wm = load_weight_map(toy, MODEL)
     assert list(wm) == [
-        "a/filters", "a/quantised", "a/int_quantised", "a/ints", "a/scalar", "a/quantised16",
-        "b/bias", "b/straddling", "b/after",
+        "a/filters",
+        "a/quantised",
+        "a/int_quantised",
+        "a/ints",
+        "a/scalar",
+        "a/quantised16",
+        "b/bias",
+        "b/straddling",
+        "b/after",
     ]
     assert wm["a/filters"].dtype == np.float32 and wm["a/filters"].shape == (3, 3, 2, 4)
     np.testing.assert_array_equal(wm["a/filters"], A)
@@ -137,7 +144,9 @@ def test_toy_model_decodes_every_entry(toy):
 def test_shards_are_concatenated_in_order(toy):
     """A tensor whose bytes straddle two shard files decodes whole."""
     assert sorted(p.name for p in toy.glob("*group2-shard*")) == [
-        f"{MODEL}-group2-shard1", f"{MODEL}-group2-shard2", f"{MODEL}-group2-shard3",
+        f"{MODEL}-group2-shard1",
+        f"{MODEL}-group2-shard2",
+        f"{MODEL}-group2-shard3",
     ]
     assert (toy / f"{MODEL}-group2-shard2").stat().st_size == 27
     wm = load_weight_map(toy, MODEL)
@@ -218,7 +227,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture
 def http_root(tmp_path, monkeypatch):
     """Serve tmp_path over HTTP on 127.0.0.1; yields (folder, base URL)."""
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    for var in (
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
@@ -248,7 +264,10 @@ def test_load_from_url_matches_folder(http_root):
 
 def test_url_404_is_a_weights_error(http_root):
     folder, url = http_root
-    with pytest.raises(WeightsError, match=r"(?s)could not read weights manifest .*toy_model-weights_manifest\.json.*404"):
+    with pytest.raises(
+        WeightsError,
+        match=r"(?s)could not read weights manifest .*toy_model-weights_manifest\.json.*404",
+    ):
         load_weight_map(url, MODEL)
 
 
@@ -256,7 +275,9 @@ def test_url_missing_shard_names_the_shard(http_root):
     folder, url = http_root
     write_model(folder, toy_groups())
     (folder / f"{MODEL}-group2-shard2").unlink()
-    with pytest.raises(WeightsError, match=r"weights shard .*toy_model-group2-shard2.*404"):
+    with pytest.raises(
+        WeightsError, match=r"weights shard .*toy_model-group2-shard2.*404"
+    ):
         load_weight_map(url, MODEL)
 
 
@@ -265,13 +286,18 @@ def test_url_missing_shard_names_the_shard(http_root):
 
 
 def test_missing_manifest(tmp_path):
-    with pytest.raises(WeightsError, match=r"weights manifest not found: .*toy_model-weights_manifest\.json"):
+    with pytest.raises(
+        WeightsError,
+        match=r"weights manifest not found: .*toy_model-weights_manifest\.json",
+    ):
         load_weight_map(tmp_path, MODEL)
 
 
 def test_missing_shard(toy):
     (toy / f"{MODEL}-group2-shard3").unlink()
-    with pytest.raises(WeightsError, match=r"weights shard not found: .*toy_model-group2-shard3"):
+    with pytest.raises(
+        WeightsError, match=r"weights shard not found: .*toy_model-group2-shard3"
+    ):
         load_weight_map(toy, MODEL)
 
 
@@ -290,7 +316,10 @@ def test_shard_with_extra_bytes(toy):
     shard = toy / f"{MODEL}-group1-shard1"
     shard.write_bytes(shard.read_bytes() + b"\0\0\0\0")
     size = shard.stat().st_size
-    with pytest.raises(WeightsError, match=rf"group 0.*accounts for {size - 4} bytes but the shards hold {size}"):
+    with pytest.raises(
+        WeightsError,
+        match=rf"group 0.*accounts for {size - 4} bytes but the shards hold {size}",
+    ):
         load_weight_map(toy, MODEL)
 
 
@@ -306,7 +335,9 @@ def test_unknown_dtype(toy):
         m[1]["weights"][0]["dtype"] = "float16"
 
     _rewrite_manifest(toy, edit)
-    with pytest.raises(WeightsError, match=r"tensor 'b/bias' has unsupported dtype 'float16'"):
+    with pytest.raises(
+        WeightsError, match=r"tensor 'b/bias' has unsupported dtype 'float16'"
+    ):
         load_weight_map(toy, MODEL)
 
 
@@ -315,7 +346,10 @@ def test_unknown_quantization_dtype(toy):
         m[0]["weights"][1]["quantization"]["dtype"] = "int4"
 
     _rewrite_manifest(toy, edit)
-    with pytest.raises(WeightsError, match=r"tensor 'a/quantised' has unsupported quantization dtype 'int4'"):
+    with pytest.raises(
+        WeightsError,
+        match=r"tensor 'a/quantised' has unsupported quantization dtype 'int4'",
+    ):
         load_weight_map(toy, MODEL)
 
 
@@ -331,6 +365,7 @@ def test_unknown_quantization_dtype(toy):
 def test_malformed_quantization_is_a_weights_error(toy, quantization):
     """A manifest with a malformed quantization block is a malformed manifest: WeightsError,
     not a bare KeyError/AttributeError."""
+
     def edit(m):
         m[0]["weights"][1]["quantization"] = quantization
 
@@ -341,7 +376,10 @@ def test_malformed_quantization_is_a_weights_error(toy, quantization):
 
 def test_manifest_not_json(tmp_path):
     (tmp_path / manifest_name(MODEL)).write_bytes(b"\x89PNG not json at all")
-    with pytest.raises(WeightsError, match=r"toy_model-weights_manifest\.json is not a JSON weights manifest"):
+    with pytest.raises(
+        WeightsError,
+        match=r"toy_model-weights_manifest\.json is not a JSON weights manifest",
+    ):
         load_weight_map(tmp_path, MODEL)
 
 
@@ -351,14 +389,19 @@ def test_manifest_not_json(tmp_path):
         {"paths": [], "weights": []},  # a dict, not a list of groups
         [{"paths": ["x"]}],  # no weights
         [{"paths": "x", "weights": []}],  # paths not a list
-        [{"paths": [], "weights": [{"name": "a", "shape": [1]}]}],  # entry without dtype
+        [
+            {"paths": [], "weights": [{"name": "a", "shape": [1]}]}
+        ],  # entry without dtype
         [1, 2, 3],
     ],
     ids=["dict", "no-weights", "paths-str", "no-dtype", "ints"],
 )
 def test_json_that_is_not_a_manifest(tmp_path, content):
     (tmp_path / manifest_name(MODEL)).write_text(json.dumps(content))
-    with pytest.raises(WeightsError, match=r"toy_model-weights_manifest\.json is not a tfjs weights manifest"):
+    with pytest.raises(
+        WeightsError,
+        match=r"toy_model-weights_manifest\.json is not a tfjs weights manifest",
+    ):
         load_weight_map(tmp_path, MODEL)
 
 
@@ -408,7 +451,11 @@ def test_take_converts_int32_to_float32(reader):
 
 @pytest.mark.parametrize(
     "shape, shown",
-    [((3, 3, 2, 5), r"\(3, 3, 2, 5\)"), ((3, 3, 2), r"\(3, 3, 2\)"), ((None, 3, 4, None), r"\('\?', 3, 4, '\?'\)")],
+    [
+        ((3, 3, 2, 5), r"\(3, 3, 2, 5\)"),
+        ((3, 3, 2), r"\(3, 3, 2\)"),
+        ((None, 3, 4, None), r"\('\?', 3, 4, '\?'\)"),
+    ],
 )
 def test_take_wrong_shape(reader, shape, shown):
     with pytest.raises(WeightsError) as info:
@@ -421,12 +468,21 @@ def test_take_wrong_shape(reader, shape, shown):
 
 
 def test_take_missing_name(reader):
-    with pytest.raises(WeightsError, match=r"folder/toy \[toy_model\]: tensor 'conv/weights' is missing; is this the manifest of another net\?"):
+    with pytest.raises(
+        WeightsError,
+        match=r"folder/toy \[toy_model\]: tensor 'conv/weights' is missing; is this the manifest of another net\?",
+    ):
         reader.take("conv/weights", (3, 3, 2, 4))
 
 
 def test_leftovers_in_map_order(reader):
-    assert reader.leftovers() == ["conv/filters", "conv/bias", "unused_a", "const/int", "unused_b"]
+    assert reader.leftovers() == [
+        "conv/filters",
+        "conv/bias",
+        "unused_a",
+        "const/int",
+        "unused_b",
+    ]
     reader.take("conv/bias", (4,))
     reader.take("conv/filters", (3, 3, 2, 4))
     reader.take("conv/bias", (4,))  # taking twice is fine
@@ -484,15 +540,25 @@ def test_real_ssd_graph_constants(real_weights):
 
 def test_manifest_of_another_net(real_weights, tmp_path):
     """The tiny detector's files under the SSD's names: SSD's load says a tensor is missing."""
-    manifest = json.loads((real_weights / "tiny_face_detector_model-weights_manifest.json").read_text())
+    manifest = json.loads(
+        (real_weights / "tiny_face_detector_model-weights_manifest.json").read_text()
+    )
     assert manifest[0]["paths"] == ["tiny_face_detector_model-shard1"]
     manifest[0]["paths"] = ["ssd_mobilenetv1_model-shard1"]
-    (tmp_path / "ssd_mobilenetv1_model-weights_manifest.json").write_text(json.dumps(manifest))
-    shutil.copyfile(real_weights / "tiny_face_detector_model-shard1", tmp_path / "ssd_mobilenetv1_model-shard1")
+    (tmp_path / "ssd_mobilenetv1_model-weights_manifest.json").write_text(
+        json.dumps(manifest)
+    )
+    shutil.copyfile(
+        real_weights / "tiny_face_detector_model-shard1",
+        tmp_path / "ssd_mobilenetv1_model-shard1",
+    )
     # the files themselves are consistent ...
     assert len(load_weight_map(tmp_path, "ssd_mobilenetv1_model")) == 19
     # ... but belong to another net
     net = SsdMobilenetv1()
-    with pytest.raises(WeightsError, match=r"ssd_mobilenetv1_model\]: tensor '.*' is missing; is this the manifest of another net\?"):
+    with pytest.raises(
+        WeightsError,
+        match=r"ssd_mobilenetv1_model\]: tensor '.*' is missing; is this the manifest of another net\?",
+    ):
         net.load(tmp_path)
     assert not net.is_loaded

@@ -23,7 +23,12 @@ def mtcnn(weights_dir):
 
 
 def _options(o) -> MtcnnOptions:
-    return MtcnnOptions(o["minFaceSize"], o["scaleFactor"], o["maxNumScales"], tuple(o["scoreThresholds"]))
+    return MtcnnOptions(
+        o["minFaceSize"],
+        o["scaleFactor"],
+        o["maxNumScales"],
+        tuple(o["scoreThresholds"]),
+    )
 
 
 @pytest.mark.parametrize("name", golden_cases("mtcnn_"))
@@ -35,13 +40,17 @@ def test_mtcnn_matches_faceapi_js(name, mtcnn, bk, samples_dir):
     assert len(faces) == len(case["detections"])
     for face, ref, pts in zip(faces, case["detections"], case["points5"]):
         for key in ("x", "y", "width", "height"):
-            assert getattr(face.detection.box, key) == pytest.approx(ref["box"][key], abs=BOX_PX)
+            assert getattr(face.detection.box, key) == pytest.approx(
+                ref["box"][key], abs=BOX_PX
+            )
         assert face.detection.score == pytest.approx(ref["score"], abs=SCORE_ATOL)
         np.testing.assert_allclose(face.landmarks5, pts, atol=BOX_PX, rtol=0)
     # each stage's survivors: the same counts as face-api.js's forwardWithStats
     want = case["raw"]["mtcnn_stats"]
     np.testing.assert_allclose(stats["scales"], want["scales"], rtol=1e-12)
-    assert [s.get("numBoxes") for s in stats["stage1"]] == [s.get("numBoxes") for s in want["stage1"]]
+    assert [s.get("numBoxes") for s in stats["stage1"]] == [
+        s.get("numBoxes") for s in want["stage1"]
+    ]
     for key in ("stage2_numInputBoxes", "stage3_numInputBoxes"):
         assert stats.get(key) == want.get(key)
 
@@ -49,15 +58,28 @@ def test_mtcnn_matches_faceapi_js(name, mtcnn, bk, samples_dir):
 def test_detect_all_faces_with_mtcnn_chains(weights_dir, samples_dir):
     case = load_golden("mtcnn_sample1")
     img = make_input(case["input_spec"], samples_dir)
-    faces = fa.detect_all_faces(img, MtcnnOptions()).with_face_landmarks().with_face_descriptors()
+    faces = (
+        fa.detect_all_faces(img, MtcnnOptions())
+        .with_face_landmarks()
+        .with_face_descriptors()
+    )
     assert len(faces) == len(case["detections"])
     for f, pts in zip(faces, case["points5"]):
         assert f.landmarks5.shape == (5, 2) and f.landmarks.positions.shape == (68, 2)
         np.testing.assert_allclose(f.landmarks5, pts, atol=0.5)
-        assert set(f.as_dict()) >= {"box", "score", "landmarks5", "landmarks", "descriptor"}
+        assert set(f.as_dict()) >= {
+            "box",
+            "score",
+            "landmarks5",
+            "landmarks",
+            "descriptor",
+        }
     half = fa.resize_results(faces, img.shape[1] // 2, img.shape[0] // 2)
-    np.testing.assert_allclose(half[0].landmarks5, faces[0].landmarks5 * [(img.shape[1] // 2) / img.shape[1],
-                                                                         (img.shape[0] // 2) / img.shape[0]])
+    np.testing.assert_allclose(
+        half[0].landmarks5,
+        faces[0].landmarks5
+        * [(img.shape[1] // 2) / img.shape[1], (img.shape[0] // 2) / img.shape[0]],
+    )
 
 
 def test_pyramid_matches_hand_computation():
@@ -65,16 +87,21 @@ def test_pyramid_matches_hand_computation():
     scales = pyramid_down(20, 0.709, 100, 150)
     assert scales == pytest.approx([0.6 * 0.709**k for k in range(5)])
     # levels whose floored size is not above 12 are dropped, then at most max_num_scales kept
-    assert select_scales(MtcnnOptions(max_num_scales=2), 100, 150) == pytest.approx(scales[:2])
+    assert select_scales(MtcnnOptions(max_num_scales=2), 100, 150) == pytest.approx(
+        scales[:2]
+    )
     assert select_scales(MtcnnOptions(scale_steps=(0.5, 0.1)), 100, 150) == [0.5]
 
 
 def test_summary_covers_the_three_nets(mtcnn):
     s = mtcnn.summary()
     names = [r.name for r in s.rows]
-    assert names[0] == "pnet/conv1" and "rnet/fc1" in names and names[-1] == "onet/fc2_3"
+    assert (
+        names[0] == "pnet/conv1" and "rnet/fc1" in names and names[-1] == "onet/fc2_3"
+    )
     assert s.total_params == sum(a.size for _, a in mtcnn.iter_params()) - sum(
-        a.size for p, a in mtcnn.iter_params() if "alpha" in p)  # PReLU slopes are not in a layer's params
+        a.size for p, a in mtcnn.iter_params() if "alpha" in p
+    )  # PReLU slopes are not in a layer's params
     onet_fc1 = next(r for r in s.rows if r.name == "onet/fc1")
     assert onet_fc1.shape == (1, 256) and onet_fc1.macs == 1152 * 256
 

@@ -13,8 +13,18 @@ from faceapi_np.image import to_batch
 def test_ssd_param_tree_uses_faceapi_paths(ssd):
     paths = dict(ssd.iter_params())
     assert paths["mobilenetv1/conv_0/filters"].shape == (3, 3, 3, 32)
-    assert paths["mobilenetv1/conv_pairs/12/pointwise_conv/filters"].shape == (1, 1, 1024, 1024)
-    assert paths["prediction_layer/box_predictors/5/class_predictor/filters"].shape == (1, 1, 128, 18)
+    assert paths["mobilenetv1/conv_pairs/12/pointwise_conv/filters"].shape == (
+        1,
+        1,
+        1024,
+        1024,
+    )
+    assert paths["prediction_layer/box_predictors/5/class_predictor/filters"].shape == (
+        1,
+        1,
+        128,
+        18,
+    )
     assert paths["output_layer/extra_dim"].shape == (1, 5118, 4)
     assert all(a.dtype == np.float32 for a in paths.values())
     # face-api.js ignores SSD's int32 graph constants and the preprocessor scalars
@@ -29,7 +39,9 @@ def test_tiny_uses_every_weight(tiny):
 
 def test_ssd_summary_totals(ssd):
     s = ssd.summary()
-    assert s.total_params == 5_535_047  # every tensor but the anchors and unused constants
+    assert (
+        s.total_params == 5_535_047
+    )  # every tensor but the anchors and unused constants
     assert s.total_macs == 3_143_007_488  # 6.29 GFLOP at 512x512
     first, last = s.rows[0], s.rows[-1]
     assert (first.name, first.shape) == ("mobilenetv1/conv_0", (1, 256, 256, 32))
@@ -55,7 +67,12 @@ def test_activations_are_the_forward_pass(ssd, bk):
     assert list(acts)[0] == "mobilenetv1/conv_0"
     assert acts["mobilenetv1/conv_11/pointwise_conv"].shape == (1, 32, 32, 512)
     np.testing.assert_array_equal(acts["output_layer/scores"], bk.to_numpy(scores))
-    assert 0 <= acts["mobilenetv1/conv_5/depthwise_conv"].min() <= acts["mobilenetv1/conv_5/depthwise_conv"].max() <= 6
+    assert (
+        0
+        <= acts["mobilenetv1/conv_5/depthwise_conv"].min()
+        <= acts["mobilenetv1/conv_5/depthwise_conv"].max()
+        <= 6
+    )
 
 
 def test_batch_of_two_equals_two_batches_of_one(tiny, bk):
@@ -109,10 +126,17 @@ def test_face_nets_batch_equals_one_by_one(weights_dir, bk):
     import faceapi_np
 
     rng = np.random.default_rng(3)
-    crops = [rng.uniform(0, 255, (h, w, 3)).astype(np.float32) for h, w in ((60, 45), (90, 90), (33, 70))]
+    crops = [
+        rng.uniform(0, 255, (h, w, 3)).astype(np.float32)
+        for h, w in ((60, 45), (90, 90), (33, 70))
+    ]
     lm = faceapi_np.FaceLandmark68Net().load(weights_dir)
     rec = faceapi_np.FaceRecognitionNet().load(weights_dir)
     together = lm.detect_landmarks(crops, bk), rec.compute_face_descriptors(crops, bk)
     for i, c in enumerate(crops):
-        np.testing.assert_allclose(lm.detect_landmarks([c], bk)[0], together[0][i], atol=1e-5)
-        np.testing.assert_allclose(rec.compute_face_descriptors([c], bk)[0], together[1][i], atol=1e-5)
+        np.testing.assert_allclose(
+            lm.detect_landmarks([c], bk)[0], together[0][i], atol=1e-5
+        )
+        np.testing.assert_allclose(
+            rec.compute_face_descriptors([c], bk)[0], together[1][i], atol=1e-5
+        )

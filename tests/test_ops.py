@@ -25,12 +25,19 @@ def js_iou(box1, box2, is_iou=True):
     width = max(0.0, min(x1 + w1, x2 + w2) - max(x1, x2))
     height = max(0.0, min(y1 + h1, y2 + h2) - max(y1, y2))
     inter = width * height
-    return inter / (w1 * h1 + w2 * h2 - inter) if is_iou else inter / min(w1 * h1, w2 * h2)
+    return (
+        inter / (w1 * h1 + w2 * h2 - inter) if is_iou else inter / min(w1 * h1, w2 * h2)
+    )
 
 
 def js_nms(boxes, scores, iou_threshold, is_iou=True):
     """``src/ops/nonMaxSuppression.ts``: stable ascending sort, pop the best, filter the rest."""
-    order = [i for _, i in sorted(((float(s), i) for i, s in enumerate(scores)), key=lambda c: c[0])]
+    order = [
+        i
+        for _, i in sorted(
+            ((float(s), i) for i, s in enumerate(scores)), key=lambda c: c[0]
+        )
+    ]
     pick = []
     while order:
         curr = order.pop()
@@ -43,21 +50,39 @@ def js_nms(boxes, scores, iou_threshold, is_iou=True):
 def js_ssd_iou(boxes, i, j):
     """``IOU`` of ``src/ssdMobilenetv1/nonMaxSuppression.ts``."""
     bi, bj = [float(v) for v in boxes[i]], [float(v) for v in boxes[j]]
-    ymin_i, xmin_i, ymax_i, xmax_i = min(bi[0], bi[2]), min(bi[1], bi[3]), max(bi[0], bi[2]), max(bi[1], bi[3])
-    ymin_j, xmin_j, ymax_j, xmax_j = min(bj[0], bj[2]), min(bj[1], bj[3]), max(bj[0], bj[2]), max(bj[1], bj[3])
+    ymin_i, xmin_i, ymax_i, xmax_i = (
+        min(bi[0], bi[2]),
+        min(bi[1], bi[3]),
+        max(bi[0], bi[2]),
+        max(bi[1], bi[3]),
+    )
+    ymin_j, xmin_j, ymax_j, xmax_j = (
+        min(bj[0], bj[2]),
+        min(bj[1], bj[3]),
+        max(bj[0], bj[2]),
+        max(bj[1], bj[3]),
+    )
     area_i = (ymax_i - ymin_i) * (xmax_i - xmin_i)
     area_j = (ymax_j - ymin_j) * (xmax_j - xmin_j)
     if area_i <= 0 or area_j <= 0:
         return 0.0
-    inter = max(min(ymax_i, ymax_j) - max(ymin_i, ymin_j), 0.0) * max(min(xmax_i, xmax_j) - max(xmin_i, xmin_j), 0.0)
+    inter = max(min(ymax_i, ymax_j) - max(ymin_i, ymin_j), 0.0) * max(
+        min(xmax_i, xmax_j) - max(xmin_i, xmin_j), 0.0
+    )
     return inter / (area_i + area_j - inter)
 
 
 def js_nms_ssd(boxes, scores, max_output, iou_threshold, score_threshold):
     """The SSD loop as face-api.js writes it, score multiplication and all."""
     output_size = min(max_output, len(boxes))
-    cands = [{"score": float(s), "box": i} for i, s in enumerate(scores) if float(s) > score_threshold]
-    cands.sort(key=functools.cmp_to_key(lambda c1, c2: c2["score"] - c1["score"]))  # stable
+    cands = [
+        {"score": float(s), "box": i}
+        for i, s in enumerate(scores)
+        if float(s) > score_threshold
+    ]
+    cands.sort(
+        key=functools.cmp_to_key(lambda c1, c2: c2["score"] - c1["score"])
+    )  # stable
     selected = []
     for c in cands:
         if len(selected) >= output_size:
@@ -86,7 +111,9 @@ def test_iou_identical_is_one():
 
 def test_iou_disjoint_is_zero():
     assert ops.iou((0, 0, 20, 20), (20, 20, 20, 20)) == 0.0
-    assert ops.iou((0, 0, 20, 20), (20, 0, 20, 20)) == 0.0  # touching edges share no area
+    assert (
+        ops.iou((0, 0, 20, 20), (20, 0, 20, 20)) == 0.0
+    )  # touching edges share no area
     assert ops.iou((0, 0, 2, 2), (5, 5, 1, 1), use_iou=False) == 0.0
 
 
@@ -115,7 +142,9 @@ def test_iou_is_symmetric_and_matches_transcription():
         b = np.concatenate([rng.uniform(0, 10, 2), rng.uniform(0.1, 5, 2)])
         for use_iou in (True, False):
             assert ops.iou(a, b, use_iou) == ops.iou(b, a, use_iou)
-            assert ops.iou(a, b, use_iou) == pytest.approx(js_iou(a, b, use_iou), rel=1e-12, abs=1e-15)
+            assert ops.iou(a, b, use_iou) == pytest.approx(
+                js_iou(a, b, use_iou), rel=1e-12, abs=1e-15
+            )
 
 
 # --- generic NMS ---------------------------------------------------------------------
@@ -126,7 +155,10 @@ FAR = (10, 10, 3, 2)
 
 
 def test_nms_iou_equal_to_threshold_is_kept():
-    assert ops.nms([A, B], [0.9, 0.8], 0.5) == [0, 1]  # face-api.js drops only IoU > threshold
+    assert ops.nms([A, B], [0.9, 0.8], 0.5) == [
+        0,
+        1,
+    ]  # face-api.js drops only IoU > threshold
     assert ops.nms([A, B], [0.9, 0.8], 0.49) == [0]
     assert ops.nms([A, B], [0.8, 0.9], 0.49) == [1]
 
@@ -215,7 +247,13 @@ def test_nms_ssd_max_output():
 
 def test_nms_ssd_sorted_by_score_ties_in_index_order():
     boxes = [(0.1 * i, 0.0, 0.1 * i + 0.05, 0.05) for i in range(5)]  # disjoint
-    assert ops.nms_ssd(boxes, [0.5, 0.7, 0.5, 0.7, 0.5], 100, 0.5, 0.0) == [1, 3, 0, 2, 4]
+    assert ops.nms_ssd(boxes, [0.5, 0.7, 0.5, 0.7, 0.5], 100, 0.5, 0.0) == [
+        1,
+        3,
+        0,
+        2,
+        4,
+    ]
     # among identical boxes with equal scores the lowest index survives
     assert ops.nms_ssd([R, R, R], [0.6, 0.6, 0.6], 100, 0.5, 0.0) == [0]
 
@@ -223,7 +261,11 @@ def test_nms_ssd_sorted_by_score_ties_in_index_order():
 def test_nms_ssd_zero_area_boxes_never_suppress_or_get_suppressed():
     line = (0.0, 0.25, 0.5, 0.25)  # zero width, inside P
     point = (0.25, 0.25, 0.25, 0.25)
-    assert ops.nms_ssd([line, P, point, P], [0.9, 0.8, 0.7, 0.6], 100, 0.5, 0.0) == [0, 1, 2]
+    assert ops.nms_ssd([line, P, point, P], [0.9, 0.8, 0.7, 0.6], 100, 0.5, 0.0) == [
+        0,
+        1,
+        2,
+    ]
     assert ops.nms_ssd([P, line, point], [0.9, 0.8, 0.7], 100, 0.0, 0.0) == [0, 1, 2]
     assert ops.nms_ssd([line, line], [0.9, 0.8], 100, 0.0, 0.0) == [0, 1]
 
@@ -249,7 +291,9 @@ def _random_corners(rng, n, clusters=10):
     centres = rng.uniform(0, 1, (clusters, 2))
     c = centres[rng.integers(0, clusters, n)] + rng.normal(0, 0.03, (n, 2))
     hw = rng.uniform(0.02, 0.2, (n, 2))
-    boxes = np.concatenate([c - hw / 2, c + hw / 2], axis=1)  # (y_min, x_min, y_max, x_max)
+    boxes = np.concatenate(
+        [c - hw / 2, c + hw / 2], axis=1
+    )  # (y_min, x_min, y_max, x_max)
     swap = rng.random(n) < 0.2
     boxes[swap] = boxes[swap][:, [2, 3, 0, 1]]
     flat = rng.random(n) < 0.05
@@ -261,12 +305,22 @@ def _random_corners(rng, n, clusters=10):
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize(
     "max_output,iou_threshold,score_threshold",
-    [(100, 0.5, 0.5), (100, 0.3, 0.1), (20, 0.5, 0.2), (400, 0.0, 0.0), (400, 0.9, 0.05)],
+    [
+        (100, 0.5, 0.5),
+        (100, 0.3, 0.1),
+        (20, 0.5, 0.2),
+        (400, 0.0, 0.0),
+        (400, 0.9, 0.05),
+    ],
 )
-def test_nms_ssd_matches_face_api_js_loop(seed, max_output, iou_threshold, score_threshold):
+def test_nms_ssd_matches_face_api_js_loop(
+    seed, max_output, iou_threshold, score_threshold
+):
     rng = np.random.default_rng(100 + seed)
     boxes, scores = _random_corners(rng, 300)
-    want = js_nms_ssd(boxes.tolist(), scores.tolist(), max_output, iou_threshold, score_threshold)
+    want = js_nms_ssd(
+        boxes.tolist(), scores.tolist(), max_output, iou_threshold, score_threshold
+    )
     got = ops.nms_ssd(boxes, scores, max_output, iou_threshold, score_threshold)
     assert got == want
     assert all(isinstance(i, int) for i in got)
@@ -282,4 +336,6 @@ def test_sigmoid_matches_formula():
     assert ops.sigmoid(0.0) == 0.5
     assert ops.sigmoid(np.log(3.0)) == pytest.approx(0.75, rel=1e-15)
     x32 = np.random.default_rng(1).standard_normal((2, 7, 9)).astype(np.float32) * 5
-    np.testing.assert_allclose(ops.sigmoid(x32), 1 / (1 + np.exp(-x32.astype(np.float64))), rtol=1e-6)
+    np.testing.assert_allclose(
+        ops.sigmoid(x32), 1 / (1 + np.exp(-x32.astype(np.float64))), rtol=1e-6
+    )

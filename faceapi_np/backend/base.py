@@ -42,7 +42,17 @@ class Backend:
         """Bring an array back to the host as a NumPy array."""
         return self.xp.asnumpy(a) if hasattr(self.xp, "asnumpy") else a
 
-    def conv2d(self, x, w, stride: int = 1, padding="same", bias=None, scale=None, residual=None, act=None):
+    def conv2d(
+        self,
+        x,
+        w,
+        stride: int = 1,
+        padding="same",
+        bias=None,
+        scale=None,
+        residual=None,
+        act=None,
+    ):
         """Convolution with a fused epilogue, TF semantics.
 
         ``y = act((conv(x, w) + bias) * scale[0] + scale[1] + residual)``, each term optional.
@@ -64,7 +74,9 @@ class Backend:
         """
         raise NotImplementedError
 
-    def depthwise_conv2d(self, x, w, stride: int = 1, padding="same", bn=None, act=None, input_act=None):
+    def depthwise_conv2d(
+        self, x, w, stride: int = 1, padding="same", bn=None, act=None, input_act=None
+    ):
         """Depthwise convolution (channel multiplier 1) with a fused prologue and epilogue.
 
         ``y = act((dwconv(input_act(x), w) - mean) * inv + offset)`` when ``bn = (mean, inv,
@@ -124,7 +136,17 @@ class KernelBackend(Backend):
         """(size, size, 3) float32 from image (H, W, 3) uint8/float32 placed in a zero square."""
         raise NotImplementedError
 
-    def conv2d(self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None):
+    def conv2d(
+        self,
+        x,
+        w,
+        stride=1,
+        padding="same",
+        bias=None,
+        scale=None,
+        residual=None,
+        act=None,
+    ):
         """See :meth:`Backend.conv2d`."""
         from .geometry import conv_geometry
 
@@ -137,12 +159,18 @@ class KernelBackend(Backend):
         else:
             cols = self._im2col(x, kh, kw, stride, pt, pl, ho, wo)
         y = cols @ w.reshape(kh * kw * cin, cout)  # the BLAS / cuBLAS GEMM
-        self._epilogue(y, None if bias is None else self._f32(bias),
-                       None if scale is None else (self._f32(scale[0]), self._f32(scale[1])),
-                       None if residual is None else self._f32(residual).reshape(-1, cout), act)
+        self._epilogue(
+            y,
+            None if bias is None else self._f32(bias),
+            None if scale is None else (self._f32(scale[0]), self._f32(scale[1])),
+            None if residual is None else self._f32(residual).reshape(-1, cout),
+            act,
+        )
         return y.reshape(n, ho, wo, cout)
 
-    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
+    def depthwise_conv2d(
+        self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None
+    ):
         """See :meth:`Backend.depthwise_conv2d`."""
         from .. import layers
         from .geometry import conv_geometry
@@ -155,7 +183,18 @@ class KernelBackend(Backend):
         kh, kw = w.shape[:2]
         pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
         bn = None if bn is None else tuple(self._f32(v) for v in bn)
-        return self._depthwise(x, self._f32(w[:, :, :, 0]), stride, pt, pl, ho, wo, bn, act, input_act == "relu")
+        return self._depthwise(
+            x,
+            self._f32(w[:, :, :, 0]),
+            stride,
+            pt,
+            pl,
+            ho,
+            wo,
+            bn,
+            act,
+            input_act == "relu",
+        )
 
     def _pool_op(self, x, k, stride, padding, is_max):
         from .geometry import conv_geometry

@@ -17,7 +17,9 @@ import cupy as cp
 
 from ..errors import BackendError
 from .base import Backend, KernelBackend
-from ..kernels import cupy_ops  # noqa: E402  (imports cupy: only when this backend is asked for)
+from ..kernels import (
+    cupy_ops,
+)  # noqa: E402  (imports cupy: only when this backend is asked for)
 
 
 class CupyBackend(KernelBackend):
@@ -43,7 +45,9 @@ class CupyBackend(KernelBackend):
         cupy_ops.conv_epilogue(y, bias, scale, residual, act)
 
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
-        return cupy_ops.depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input)
+        return cupy_ops.depthwise_conv(
+            x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input
+        )
 
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
         return cupy_ops.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
@@ -57,12 +61,23 @@ def create() -> Backend:
     try:
         count = cp.cuda.runtime.getDeviceCount()
     except cp.cuda.runtime.CUDARuntimeError as exc:
-        raise BackendError(f"backend 'cupy' is not usable here: no CUDA device ({exc})") from None
+        raise BackendError(
+            f"backend 'cupy' is not usable here: no CUDA device ({exc})"
+        ) from None
     if count < 1:
         raise BackendError("backend 'cupy' is not usable here: no CUDA device")
     bk = CupyBackend()
-    x = cp.ones((1, 3, 3, 2), cp.float32)  # compile and run each kernel once, so failures show now
-    bk.conv2d(x, cp.ones((3, 3, 2, 2), cp.float32), 2, "same", bias=cp.ones(2, cp.float32), act="relu6")
+    x = cp.ones(
+        (1, 3, 3, 2), cp.float32
+    )  # compile and run each kernel once, so failures show now
+    bk.conv2d(
+        x,
+        cp.ones((3, 3, 2, 2), cp.float32),
+        2,
+        "same",
+        bias=cp.ones(2, cp.float32),
+        act="relu6",
+    )
     bk.depthwise_conv2d(x, cp.ones((3, 3, 2, 1), cp.float32), 1, "same", act="leaky")
     bk.max_pool(x, 2, 2, "same")
     bk.resize_to_square(cp.ones((2, 3, 3), cp.uint8), 4, True)

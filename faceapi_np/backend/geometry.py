@@ -29,7 +29,9 @@ def output_size(size: int, k: int, stride: int, before: int, after: int) -> int:
     return (size + before + after - k) // stride + 1
 
 
-def conv_geometry(h: int, w: int, kh: int, kw: int, stride: int, padding) -> tuple[int, int, int, int]:
+def conv_geometry(
+    h: int, w: int, kh: int, kw: int, stride: int, padding
+) -> tuple[int, int, int, int]:
     """(pad_top, pad_left, out_height, out_width) of a conv or pooling window over (h, w)."""
     (t, b), (l, r) = window_pads(h, w, kh, kw, stride, padding)
     return t, l, output_size(h, kh, stride, t, b), output_size(w, kw, stride, l, r)

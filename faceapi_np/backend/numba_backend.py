@@ -42,13 +42,31 @@ class NumbaBackend(KernelBackend):
 
     def _epilogue(self, y, bias, scale, residual, act):
         sw, sb = (_EMPTY, _EMPTY) if scale is None else scale
-        epilogue.epilogue(y, _EMPTY if bias is None else bias, sw, sb,
-                          _EMPTY2 if residual is None else residual, epilogue.ACT_CODES[act])
+        epilogue.epilogue(
+            y,
+            _EMPTY if bias is None else bias,
+            sw,
+            sb,
+            _EMPTY2 if residual is None else residual,
+            epilogue.ACT_CODES[act],
+        )
 
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn
-        return depthwise.depthwise_conv2d(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset,
-                                          epilogue.ACT_CODES[act], relu_input)
+        return depthwise.depthwise_conv2d(
+            x,
+            w,
+            stride,
+            pad_top,
+            pad_left,
+            ho,
+            wo,
+            mean,
+            inv,
+            offset,
+            epilogue.ACT_CODES[act],
+            relu_input,
+        )
 
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
         return pool.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
@@ -65,7 +83,14 @@ def create() -> Backend:
     """
     bk = NumbaBackend()
     x = np.ones((1, 3, 3, 2), np.float32)
-    bk.conv2d(x, np.ones((3, 3, 2, 2), np.float32), 2, "same", bias=np.ones(2, np.float32), act="relu6")
+    bk.conv2d(
+        x,
+        np.ones((3, 3, 2, 2), np.float32),
+        2,
+        "same",
+        bias=np.ones(2, np.float32),
+        act="relu6",
+    )
     bk.depthwise_conv2d(x, np.ones((3, 3, 2, 1), np.float32), 1, "same", act="leaky")
     bk.max_pool(x, 2, 2, "same")
     bk.resize_to_square(np.ones((2, 3, 3), np.uint8), 4, True)

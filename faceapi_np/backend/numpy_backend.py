@@ -74,7 +74,11 @@ def depthwise_conv2d(x, w, stride: int = 1, padding="same"):
     out = np.zeros((n, ho, wo, c), dtype=np.float32)
     for i in range(kh):
         for j in range(kw):
-            tap = xp_[:, i : i + (ho - 1) * stride + 1 : stride, j : j + (wo - 1) * stride + 1 : stride]
+            tap = xp_[
+                :,
+                i : i + (ho - 1) * stride + 1 : stride,
+                j : j + (wo - 1) * stride + 1 : stride,
+            ]
             out += tap * w[i, j, :, 0]
     return out
 
@@ -86,7 +90,10 @@ def _windows(x, k: int, stride: int, padding, fill):
     ho = output_size(h, k, stride, *pads[0])
     wo = output_size(w, k, stride, *pads[1])
     taps = [
-        (slice(i, i + (ho - 1) * stride + 1, stride), slice(j, j + (wo - 1) * stride + 1, stride))
+        (
+            slice(i, i + (ho - 1) * stride + 1, stride),
+            slice(j, j + (wo - 1) * stride + 1, stride),
+        )
         for i in range(k)
         for j in range(k)
     ]
@@ -110,7 +117,9 @@ def avg_pool(x, k: int, stride: int, padding="valid"):
         total = total + xp_[:, sy, sx]
     if pads == ((0, 0), (0, 0)):
         return total / np.float32(k * k)
-    ones, _, _ = _windows(np.ones((1,) + x.shape[1:3] + (1,), np.float32), k, stride, padding, 0.0)
+    ones, _, _ = _windows(
+        np.ones((1,) + x.shape[1:3] + (1,), np.float32), k, stride, padding, 0.0
+    )
     return total / sum(ones[:, sy, sx] for sy, sx in taps)
 
 
@@ -126,7 +135,9 @@ def conv2d_naive(x, w, stride: int = 1, padding="same"):
     for b in range(n):
         for y in range(ho):
             for xx in range(wo):
-                patch = xp_[b, y * stride : y * stride + kh, xx * stride : xx * stride + kw]
+                patch = xp_[
+                    b, y * stride : y * stride + kh, xx * stride : xx * stride + kw
+                ]
                 for o in range(cout):
                     out[b, y, xx, o] = np.sum(patch * w[:, :, :, o])
     return out.astype(np.float32)
@@ -144,7 +155,9 @@ def depthwise_conv2d_naive(x, w, stride: int = 1, padding="same"):
     for b in range(n):
         for y in range(ho):
             for xx in range(wo):
-                patch = xp_[b, y * stride : y * stride + kh, xx * stride : xx * stride + kw]
+                patch = xp_[
+                    b, y * stride : y * stride + kh, xx * stride : xx * stride + kw
+                ]
                 out[b, y, xx] = np.sum(patch * w[:, :, :, 0], axis=(0, 1))
     return out.astype(np.float32)
 
@@ -157,7 +170,17 @@ class NumpyBackend(Backend):
     def __init__(self):
         super().__init__(np)
 
-    def conv2d(self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None):
+    def conv2d(
+        self,
+        x,
+        w,
+        stride=1,
+        padding="same",
+        bias=None,
+        scale=None,
+        residual=None,
+        act=None,
+    ):
         """See :meth:`Backend.conv2d`."""
         y = conv2d(x, w, stride, padding)
         if bias is not None:
@@ -168,7 +191,9 @@ class NumpyBackend(Backend):
             y = y + residual
         return layers.activate(y, act, self)
 
-    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
+    def depthwise_conv2d(
+        self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None
+    ):
         """See :meth:`Backend.depthwise_conv2d`."""
         y = depthwise_conv2d(layers.activate(x, input_act, self), w, stride, padding)
         if bn is not None:

@@ -36,7 +36,12 @@ class FaceExpressionNet(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         out = extract_features(x, p.dense_blocks, bk, tap)
-        return tap("fc", "fully connected", layers.fully_connected(out, p.fc.weights, p.fc.bias, bk), p.fc)
+        return tap(
+            "fc",
+            "fully connected",
+            layers.fully_connected(out, p.fc.weights, p.fc.bias, bk),
+            p.fc,
+        )
 
     def predict_expressions(self, crops, bk: Backend | None = None) -> list[dict]:
         """One ``{expression: probability}`` dict per face crop, one batch for all.

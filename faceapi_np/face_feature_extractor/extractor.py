@@ -20,7 +20,12 @@ def extract_features(x, blocks, bk, tap=NO_TAP):
     """(N, C) features of an (N, 112, 112, 3) batch of RGB values 0..255."""
     out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
     for i, block in enumerate(blocks):
-        out = tap(f"dense{i}", f"dense block ({len(block.convs) + 1} convs)", dense_block(out, block, bk), block)
+        out = tap(
+            f"dense{i}",
+            f"dense block ({len(block.convs) + 1} convs)",
+            dense_block(out, block, bk),
+            block,
+        )
     # tf.avgPool over the whole 7x7 (tiny: 14x14) map: a global mean
     k = out.shape[1]
     out = tap("avg_pool", f"avg pool {k}x{k}", layers.avg_pool(out, k, 2, bk, "valid"))

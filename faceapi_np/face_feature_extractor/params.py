@@ -32,7 +32,10 @@ def extract_dense_blocks(r: ParamReader, num_blocks: int, convs_per_block: int) 
         else:
             conv0 = take_separable_conv(r, f"dense{b}/conv0", c)
             cout = conv0.bias.shape[0]
-        convs = [take_separable_conv(r, f"dense{b}/conv{i}", cout, cout) for i in range(1, convs_per_block)]
+        convs = [
+            take_separable_conv(r, f"dense{b}/conv{i}", cout, cout)
+            for i in range(1, convs_per_block)
+        ]
         blocks.append(DenseBlockParams(conv0, convs))
         c = cout
     return blocks

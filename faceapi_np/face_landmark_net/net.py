@@ -22,7 +22,9 @@ from . import params as landmark_params
 NUM_POINTS = 68
 
 
-def landmarks_from_output(output, crop_sizes, input_size: int = INPUT_SIZE) -> np.ndarray:
+def landmarks_from_output(
+    output, crop_sizes, input_size: int = INPUT_SIZE
+) -> np.ndarray:
     """Landmarks relative to each face crop (0..1) from the net's raw output.
 
     face-api.js ``postProcess``: the crop of size (w, h) was scaled by
@@ -44,9 +46,14 @@ def landmarks_from_output(output, crop_sizes, input_size: int = INPUT_SIZE) -> n
     for i, (w, h) in enumerate(crop_sizes):
         s = input_size / max(w, h)
         sw, sh = w * s, h * s
-        pad = np.array([abs(sw - sh) / 2 if sw < sh else 0, abs(sw - sh) / 2 if sh < sw else 0], np.float32)
+        pad = np.array(
+            [abs(sw - sh) / 2 if sw < sh else 0, abs(sw - sh) / 2 if sh < sw else 0],
+            np.float32,
+        )
         # float32 steps as tfjs: mul, sub, div
-        result[i] = (out[i] * np.float32(input_size) - pad) / np.array([sw, sh], np.float32)
+        result[i] = (out[i] * np.float32(input_size) - pad) / np.array(
+            [sw, sh], np.float32
+        )
     return result
 
 
@@ -60,7 +67,9 @@ class FaceLandmark68Net(NeuralNetwork):
 
     def extract_params(self, reader):
         """This net's param tree from the weight map (see ``params.py``)."""
-        return landmark_params.extract_params(reader, self.num_blocks, self.convs_per_block, 2 * NUM_POINTS)
+        return landmark_params.extract_params(
+            reader, self.num_blocks, self.convs_per_block, 2 * NUM_POINTS
+        )
 
     def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
         """Raw output for a batch of face crops: (N, 136), relative to the padded square.
@@ -74,7 +83,12 @@ class FaceLandmark68Net(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         out = extract_features(x, p.dense_blocks, bk, tap)
-        return tap("fc", "fully connected", layers.fully_connected(out, p.fc.weights, p.fc.bias, bk), p.fc)
+        return tap(
+            "fc",
+            "fully connected",
+            layers.fully_connected(out, p.fc.weights, p.fc.bias, bk),
+            p.fc,
+        )
 
     def detect_landmarks(self, crops, bk: Backend | None = None) -> np.ndarray:
         """Landmarks of face crops, relative to each crop (N, 68, 2), one batch for all.
@@ -85,7 +99,9 @@ class FaceLandmark68Net(NeuralNetwork):
             Each one face, e.g. from :func:`faceapi_np.extract.extract_face_tensors`.
         """
         bk = bk or get_backend()
-        out = bk.to_numpy(self.forward(to_batch(crops, INPUT_SIZE, center=True, bk=bk), bk))
+        out = bk.to_numpy(
+            self.forward(to_batch(crops, INPUT_SIZE, center=True, bk=bk), bk)
+        )
         return landmarks_from_output(out, [(c.shape[1], c.shape[0]) for c in crops])
 
 

@@ -18,9 +18,13 @@ class FaceProcessorParams:
     fc: FCParams
 
 
-def extract_params(r: ParamReader, num_blocks: int, convs_per_block: int, num_outputs: int) -> FaceProcessorParams:
+def extract_params(
+    r: ParamReader, num_blocks: int, convs_per_block: int, num_outputs: int
+) -> FaceProcessorParams:
     """Read the dense blocks, then ``fc/weights`` (C, num_outputs) and ``fc/bias``."""
     blocks = extract_dense_blocks(r, num_blocks, convs_per_block)
     c = blocks[-1].convs[-1].bias.shape[0]
-    fc = FCParams(r.take("fc/weights", (c, num_outputs)), r.take("fc/bias", (num_outputs,)))
+    fc = FCParams(
+        r.take("fc/weights", (c, num_outputs)), r.take("fc/bias", (num_outputs,))
+    )
     return FaceProcessorParams(blocks, fc)

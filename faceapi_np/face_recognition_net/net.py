@@ -49,16 +49,33 @@ class FaceRecognitionNet(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = tap("conv32_down", "conv 7x7/2 valid + scale + relu",
-                  conv_layer(out, p.conv32_down, bk, stride=2, padding="valid"), p.conv32_down)
-        out = tap("max_pool", "max pool 3x3/2 valid", layers.max_pool(out, 3, 2, bk, "valid"))
+        out = tap(
+            "conv32_down",
+            "conv 7x7/2 valid + scale + relu",
+            conv_layer(out, p.conv32_down, bk, stride=2, padding="valid"),
+            p.conv32_down,
+        )
+        out = tap(
+            "max_pool", "max pool 3x3/2 valid", layers.max_pool(out, 3, 2, bk, "valid")
+        )
         for (name, down), block in zip(RESIDUAL_BLOCKS, p.residuals):
             if down:
                 # the conv path is (H - 3) // 2 + 1 wide before face-api.js pads it
                 n, h, w, _ = out.shape
-                conv_out = (n, (h - 3) // 2 + 1, (w - 3) // 2 + 1, block.conv1.conv.filters.shape[3])
+                conv_out = (
+                    n,
+                    (h - 3) // 2 + 1,
+                    (w - 3) // 2 + 1,
+                    block.conv1.conv.filters.shape[3],
+                )
                 macs = count_macs(block, conv_out)
-                out = tap(name, "residual down (3x3/2 valid, 3x3)", residual_down(out, block, bk), block, macs)
+                out = tap(
+                    name,
+                    "residual down (3x3/2 valid, 3x3)",
+                    residual_down(out, block, bk),
+                    block,
+                    macs,
+                )
             else:
                 out = tap(name, "residual (3x3, 3x3)", residual(out, block, bk), block)
         out = tap("global_avg", "mean over H, W", out.mean(axis=(1, 2)))

@@ -15,10 +15,19 @@ from ..params import ConvParams, ParamReader, take_conv
 
 #: Residual blocks in order: (name, downsamples?) — dlib's ResNet-34-like 'metric' net.
 RESIDUAL_BLOCKS = (
-    ("conv32_1", False), ("conv32_2", False), ("conv32_3", False),
-    ("conv64_down", True), ("conv64_1", False), ("conv64_2", False), ("conv64_3", False),
-    ("conv128_down", True), ("conv128_1", False), ("conv128_2", False),
-    ("conv256_down", True), ("conv256_1", False), ("conv256_2", False),
+    ("conv32_1", False),
+    ("conv32_2", False),
+    ("conv32_3", False),
+    ("conv64_down", True),
+    ("conv64_1", False),
+    ("conv64_2", False),
+    ("conv64_3", False),
+    ("conv128_down", True),
+    ("conv128_1", False),
+    ("conv128_2", False),
+    ("conv256_down", True),
+    ("conv256_1", False),
+    ("conv256_2", False),
     ("conv256_down_out", True),
 )
 
@@ -59,7 +68,13 @@ class FaceRecognitionParams:
 def _conv_layer(r: ParamReader, prefix: str, k: int, cin: int) -> ConvLayerParams:
     conv = take_conv(r, f"{prefix}/conv", k, cin, None)
     c = conv.filters.shape[3]
-    return ConvLayerParams(conv, ScaleParams(r.take(f"{prefix}/scale/weights", (c,)), r.take(f"{prefix}/scale/biases", (c,))))
+    return ConvLayerParams(
+        conv,
+        ScaleParams(
+            r.take(f"{prefix}/scale/weights", (c,)),
+            r.take(f"{prefix}/scale/biases", (c,)),
+        ),
+    )
 
 
 def extract_params(r: ParamReader) -> FaceRecognitionParams:

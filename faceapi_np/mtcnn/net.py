@@ -48,7 +48,9 @@ class Mtcnn(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return mtcnn_params.extract_params(reader)
 
-    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP, stage: str = "onet"):
+    def forward(
+        self, batch, bk: Backend | None = None, tap: Tap = NO_TAP, stage: str = "onet"
+    ):
         """Run one of the three nets on a batch of (transposed, BGR, normalised) inputs.
 
         ``stage`` is ``"pnet"`` (any size >= 12; returns probabilities (N, w, h) and
@@ -70,10 +72,14 @@ class Mtcnn(NeuralNetwork):
 
         bk, tap = get_backend("numpy"), Tap(rows=True)
         for stage, size in STAGE_INPUT.items():
-            self.forward(np.zeros((batch_size, size, size, 3), np.float32), bk, tap, stage)
+            self.forward(
+                np.zeros((batch_size, size, size, 3), np.float32), bk, tap, stage
+            )
         return Summary("Mtcnn", (batch_size, 48, 48, 3), tap.rows)
 
-    def detect(self, image, options: MtcnnOptions | None = None, bk: Backend | None = None):
+    def detect(
+        self, image, options: MtcnnOptions | None = None, bk: Backend | None = None
+    ):
         """All faces with their 5 points, and face-api.js-style per-stage statistics.
 
         Parameters
@@ -92,7 +98,11 @@ class Mtcnn(NeuralNetwork):
         options = options or MtcnnOptions()
         bk = bk or get_backend()
         p = self.params_on(bk)
-        rgb = image if image.dtype == np.uint8 else np.clip(np.round(image), 0, 255).astype(np.uint8)
+        rgb = (
+            image
+            if image.dtype == np.uint8
+            else np.clip(np.round(image), 0, 255).astype(np.uint8)
+        )
         height, width = rgb.shape[:2]
         if min(height, width) < options.min_face_size:
             raise ImageError(
@@ -101,22 +111,36 @@ class Mtcnn(NeuralNetwork):
             )
         t_total = time.perf_counter()
         scales = select_scales(options, height, width)
-        stats = {"scales": scales,
-                 "pyramid": [dict(zip(("height", "width"), size_for_scale(s, height, width))) for s in scales]}
+        stats = {
+            "scales": scales,
+            "pyramid": [
+                dict(zip(("height", "width"), size_for_scale(s, height, width)))
+                for s in scales
+            ],
+        }
         bgr = rgb[:, :, ::-1].astype(np.float32)
         t = time.perf_counter()
-        boxes, scores = stage1(bgr, scales, options.score_thresholds[0], p.pnet, bk, stats)
+        boxes, scores = stage1(
+            bgr, scales, options.score_thresholds[0], p.pnet, bk, stats
+        )
         stats["total_stage1"] = (time.perf_counter() - t) * 1e3
         faces = []
         if len(boxes):
             t = time.perf_counter()
-            boxes, scores = stage2(rgb, boxes, options.score_thresholds[1], p.rnet, bk, stats)
+            boxes, scores = stage2(
+                rgb, boxes, options.score_thresholds[1], p.rnet, bk, stats
+            )
             stats["total_stage2"] = (time.perf_counter() - t) * 1e3
             if len(boxes):
                 t = time.perf_counter()
-                boxes, scores, points = stage3(rgb, boxes, options.score_thresholds[2], p.onet, bk, stats)
+                boxes, scores, points = stage3(
+                    rgb, boxes, options.score_thresholds[2], p.onet, bk, stats
+                )
                 stats["total_stage3"] = (time.perf_counter() - t) * 1e3
-                faces = [self._face(b, s, pts, width, height) for b, s, pts in zip(boxes, scores, points)]
+                faces = [
+                    self._face(b, s, pts, width, height)
+                    for b, s, pts in zip(boxes, scores, points)
+                ]
         stats["total"] = (time.perf_counter() - t_total) * 1e3
         return faces, stats
 
@@ -125,11 +149,16 @@ class Mtcnn(NeuralNetwork):
         """A face as face-api.js builds it: relative rect, then points relative to the box
         and shifted back by the detection's corner (float64, face-api.js's order)."""
         x, y, w, h = (float(v) for v in box)
-        det = FaceDetection(float(score), Box(x / width, y / height, w / width, h / height).rescale(width, height),
-                            (width, height))
+        det = FaceDetection(
+            float(score),
+            Box(x / width, y / height, w / width, h / height).rescale(width, height),
+            (width, height),
+        )
         rel = (points - np.array([x, y])) / np.array([w, h])
         return MtcnnFace(det, rel * np.array([w, h]) + np.array([det.box.x, det.box.y]))
 
-    def locate_faces(self, image, options: MtcnnOptions | None = None, bk: Backend | None = None) -> list[MtcnnFace]:
+    def locate_faces(
+        self, image, options: MtcnnOptions | None = None, bk: Backend | None = None
+    ) -> list[MtcnnFace]:
         """The faces of :meth:`detect`, without the statistics."""
         return self.detect(image, options, bk)[0]

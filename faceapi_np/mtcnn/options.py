@@ -40,17 +40,39 @@ class MtcnnOptions:
 
     def __post_init__(self):
         if not _number(self.min_face_size) or self.min_face_size <= 0:
-            raise OptionsError(f"MtcnnOptions: min_face_size must be a positive number of pixels, got {self.min_face_size!r}")
+            raise OptionsError(
+                f"MtcnnOptions: min_face_size must be a positive number of pixels, got {self.min_face_size!r}"
+            )
         if not _number(self.scale_factor) or not 0 < self.scale_factor < 1:
-            raise OptionsError(f"MtcnnOptions: scale_factor must be a number between 0 and 1, got {self.scale_factor!r}")
-        if not isinstance(self.max_num_scales, int) or isinstance(self.max_num_scales, bool) or self.max_num_scales < 1:
-            raise OptionsError(f"MtcnnOptions: max_num_scales must be a positive integer, got {self.max_num_scales!r}")
+            raise OptionsError(
+                f"MtcnnOptions: scale_factor must be a number between 0 and 1, got {self.scale_factor!r}"
+            )
+        if (
+            not isinstance(self.max_num_scales, int)
+            or isinstance(self.max_num_scales, bool)
+            or self.max_num_scales < 1
+        ):
+            raise OptionsError(
+                f"MtcnnOptions: max_num_scales must be a positive integer, got {self.max_num_scales!r}"
+            )
         t = self.score_thresholds
-        if not isinstance(t, (tuple, list)) or len(t) != 3 or not all(_number(v) and 0 <= v <= 1 for v in t):
-            raise OptionsError(f"MtcnnOptions: score_thresholds must be three numbers in [0, 1], got {t!r}")
+        if (
+            not isinstance(t, (tuple, list))
+            or len(t) != 3
+            or not all(_number(v) and 0 <= v <= 1 for v in t)
+        ):
+            raise OptionsError(
+                f"MtcnnOptions: score_thresholds must be three numbers in [0, 1], got {t!r}"
+            )
         object.__setattr__(self, "score_thresholds", tuple(float(v) for v in t))
         s = self.scale_steps
         if s is not None:
-            if not isinstance(s, (tuple, list)) or not s or not all(_number(v) and v > 0 for v in s):
-                raise OptionsError(f"MtcnnOptions: scale_steps must be a list of positive numbers, got {s!r}")
+            if (
+                not isinstance(s, (tuple, list))
+                or not s
+                or not all(_number(v) and v > 0 for v in s)
+            ):
+                raise OptionsError(
+                    f"MtcnnOptions: scale_steps must be a list of positive numbers, got {s!r}"
+                )
             object.__setattr__(self, "scale_steps", tuple(float(v) for v in s))

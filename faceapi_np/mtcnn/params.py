@@ -85,19 +85,35 @@ def extract_params(r: ParamReader) -> MtcnnParams:
     """Build the three nets' param trees, checking every shape."""
     p_trunk = _trunk(r, "pnet", (3, 3, 3))
     pc = p_trunk.convs[-1].filters.shape[3]
-    pnet = PNetParams(p_trunk, take_conv(r, "pnet/conv4_1", 1, pc, 2, "weights", "bias"),
-                      take_conv(r, "pnet/conv4_2", 1, pc, 4, "weights", "bias"))
+    pnet = PNetParams(
+        p_trunk,
+        take_conv(r, "pnet/conv4_1", 1, pc, 2, "weights", "bias"),
+        take_conv(r, "pnet/conv4_2", 1, pc, 4, "weights", "bias"),
+    )
     r_trunk = _trunk(r, "rnet", (3, 3, 2))
     fc1 = _fc(r, "rnet/fc1", None, None)
     h = fc1.weights.shape[1]
-    rnet = RNetParams(r_trunk, fc1, r.take("rnet/prelu4_alpha", (h,)), _fc(r, "rnet/fc2_1", h, 2),
-                      _fc(r, "rnet/fc2_2", h, 4))
+    rnet = RNetParams(
+        r_trunk,
+        fc1,
+        r.take("rnet/prelu4_alpha", (h,)),
+        _fc(r, "rnet/fc2_1", h, 2),
+        _fc(r, "rnet/fc2_2", h, 4),
+    )
     o_trunk = _trunk(r, "onet", (3, 3, 3))
     oc = o_trunk.convs[-1].filters.shape[3]
     conv4 = take_conv(r, "onet/conv4", 2, oc, None, "weights", "bias")
     c4 = conv4.filters.shape[3]
     fc1 = _fc(r, "onet/fc1", None, None)
     h = fc1.weights.shape[1]
-    onet = ONetParams(o_trunk, conv4, r.take("onet/prelu4_alpha", (c4,)), fc1, r.take("onet/prelu5_alpha", (h,)),
-                      _fc(r, "onet/fc2_1", h, 2), _fc(r, "onet/fc2_2", h, 4), _fc(r, "onet/fc2_3", h, 10))
+    onet = ONetParams(
+        o_trunk,
+        conv4,
+        r.take("onet/prelu4_alpha", (c4,)),
+        fc1,
+        r.take("onet/prelu5_alpha", (h,)),
+        _fc(r, "onet/fc2_1", h, 2),
+        _fc(r, "onet/fc2_2", h, 4),
+        _fc(r, "onet/fc2_3", h, 10),
+    )
     return MtcnnParams(pnet, rnet, onet)

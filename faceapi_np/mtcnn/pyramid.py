@@ -14,7 +14,9 @@ CELL_SIZE = 12  # P-Net's window
 CELL_STRIDE = 2  # P-Net's output stride
 
 
-def pyramid_down(min_face_size: float, scale_factor: float, height: int, width: int) -> list[float]:
+def pyramid_down(
+    min_face_size: float, scale_factor: float, height: int, width: int
+) -> list[float]:
     """Scales from ``12 / min_face_size`` down by ``scale_factor`` (``pyramidDown``)."""
     m = CELL_SIZE / min_face_size
     scales, min_layer, exp = [], min(height, width) * m, 0
@@ -32,6 +34,8 @@ def size_for_scale(scale: float, height: int, width: int) -> tuple[int, int]:
 
 def select_scales(options, height: int, width: int) -> list[float]:
     """The pyramid levels MTCNN runs P-Net on (``Mtcnn.forwardInput``)."""
-    scales = options.scale_steps or pyramid_down(options.min_face_size, options.scale_factor, height, width)
+    scales = options.scale_steps or pyramid_down(
+        options.min_face_size, options.scale_factor, height, width
+    )
     kept = [s for s in scales if min(size_for_scale(s, height, width)) > CELL_SIZE]
     return kept[: options.max_num_scales]

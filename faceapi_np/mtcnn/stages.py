@@ -53,7 +53,9 @@ def calibrate(boxes, regions) -> np.ndarray:
     """``Box.calibrate``: move each edge by its regression times the box size, square, round."""
     x, y, w, h = boxes.T
     r = np.asarray(regions, np.float64).reshape(-1, 4)
-    return to_square_and_round(x + r[:, 0] * w, y + r[:, 1] * h, (x + w) + r[:, 2] * w, (y + h) + r[:, 3] * h)
+    return to_square_and_round(
+        x + r[:, 0] * w, y + r[:, 1] * h, (x + w) + r[:, 2] * w, (y + h) + r[:, 3] * h
+    )
 
 
 def normalize(x):
@@ -77,18 +79,28 @@ def stage1(bgr, scales, threshold: float, params, bk, stats: dict):
     stats["stage1"] = []
     for scale in scales:
         h, w = size_for_scale(scale, height, width)
-        level = normalize(resize_bilinear(bgr[None], h, w)).transpose(0, 2, 1, 3)  # (1, w, h, 3)
+        level = normalize(resize_bilinear(bgr[None], h, w)).transpose(
+            0, 2, 1, 3
+        )  # (1, w, h, 3)
         prob, regions = pnet(bk.asarray(np.ascontiguousarray(level)), params, bk)
-        prob, regions = bk.to_numpy(prob)[0], bk.to_numpy(regions)[0]  # rows: image x, cols: image y
+        prob, regions = (
+            bk.to_numpy(prob)[0],
+            bk.to_numpy(regions)[0],
+        )  # rows: image x, cols: image y
         ys, xs = np.nonzero(prob >= threshold)
         entry = {"scale": scale}  # face-api.js adds numBoxes only for levels with boxes
         stats["stage1"].append(entry)
         if not len(ys):
             continue
-        cells = np.stack([
-            _round((ys * CELL_STRIDE + 1) / scale), _round((xs * CELL_STRIDE + 1) / scale),
-            _round((ys * CELL_STRIDE + CELL_SIZE) / scale), _round((xs * CELL_STRIDE + CELL_SIZE) / scale),
-        ], axis=1)  # left, top, right, bottom
+        cells = np.stack(
+            [
+                _round((ys * CELL_STRIDE + 1) / scale),
+                _round((xs * CELL_STRIDE + 1) / scale),
+                _round((ys * CELL_STRIDE + CELL_SIZE) / scale),
+                _round((xs * CELL_STRIDE + CELL_SIZE) / scale),
+            ],
+            axis=1,
+        )  # left, top, right, bottom
         scores = prob[ys, xs].astype(np.float64)
         keep = nms(np.c_[cells[:, :2], cells[:, 2:] - cells[:, :2]], scores, 0.5)
         entry["numBoxes"] = len(keep)
@@ -97,12 +109,20 @@ def stage1(bgr, scales, threshold: float, params, bk, stats: dict):
         all_regions.append(regions[ys, xs].astype(np.float64)[keep])
     if not all_cells:
         return np.zeros((0, 4)), np.zeros(0)
-    cells, scores, regions = np.concatenate(all_cells), np.concatenate(all_scores), np.concatenate(all_regions)
+    cells, scores, regions = (
+        np.concatenate(all_cells),
+        np.concatenate(all_scores),
+        np.concatenate(all_regions),
+    )
     keep = nms(np.c_[cells[:, :2], cells[:, 2:] - cells[:, :2]], scores, 0.7)
     cells, regions = cells[keep], regions[keep]
     cw, ch = cells[:, 2] - cells[:, 0], cells[:, 3] - cells[:, 1]
-    boxes = to_square_and_round(cells[:, 0] + regions[:, 0] * cw, cells[:, 1] + regions[:, 1] * ch,
-                                cells[:, 2] + regions[:, 2] * cw, cells[:, 3] + regions[:, 3] * ch)
+    boxes = to_square_and_round(
+        cells[:, 0] + regions[:, 0] * cw,
+        cells[:, 1] + regions[:, 1] * ch,
+        cells[:, 2] + regions[:, 2] * cw,
+        cells[:, 3] + regions[:, 3] * ch,
+    )
     return boxes, scores[keep]
 
 
@@ -128,7 +148,9 @@ def extract_patches(rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray
         region = np.zeros((max(sh, 1), max(sw, 1), 3), np.float64)
         ys = slice(max(fy0, 0), min(fy0 + sh, height))
         xs = slice(max(fx0, 0), min(fx0 + sw, width))
-        region[ys.start - fy0 : ys.stop - fy0, xs.start - fx0 : xs.stop - fx0] = rgb[ys, xs]
+        region[ys.start - fy0 : ys.stop - fy0, xs.start - fx0 : xs.stop - fx0] = rgb[
+            ys, xs
+        ]
         patch = _canvas_resize(region, size)
         out[k] = normalize(patch[:, :, ::-1].transpose(1, 0, 2).astype(np.float32))
     return out
@@ -167,7 +189,9 @@ def stage2(rgb, boxes, threshold: float, params, bk, stats: dict):
 def stage3(rgb, boxes, threshold: float, params, bk, stats: dict):
     """O-Net on 48x48 patches; threshold, calibrate, NMS ('Min', 0.7); 5 points per face."""
     stats["stage3_numInputBoxes"] = len(boxes)
-    prob, regions, points = onet(bk.asarray(extract_patches(rgb, boxes, 48)), params, bk)
+    prob, regions, points = onet(
+        bk.asarray(extract_patches(rgb, boxes, 48)), params, bk
+    )
     prob = bk.to_numpy(prob).astype(np.float64)
     regions, points = bk.to_numpy(regions), bk.to_numpy(points).astype(np.float64)
     idx = np.nonzero(prob > threshold)[0]
@@ -181,4 +205,3 @@ def stage3(rgb, boxes, threshold: float, params, bk, stats: dict):
     xs = pts[:, :5] * (final[:, 2:3] + 1) + final[:, 0:1]
     ys = pts[:, 5:] * (final[:, 3:4] + 1) + final[:, 1:2]
     return final, prob[idx][keep], np.stack([xs, ys], axis=2)
-

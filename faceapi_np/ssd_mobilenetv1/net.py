@@ -52,14 +52,20 @@ class SsdMobilenetv1(NeuralNetwork):
         p = self.params_on(bk)
         x = x * bk.xp.float32(INPUT_SCALE) - bk.xp.float32(1)  # 0..255 -> [-1, 1]
         out, conv11 = mobilenet_v1(x, p.mobilenetv1, bk, tap)
-        box_pred, class_pred = prediction_layer(out, conv11, p.prediction_layer, bk, tap)
+        box_pred, class_pred = prediction_layer(
+            out, conv11, p.prediction_layer, bk, tap
+        )
         boxes, scores = output_layer(box_pred, class_pred, p.output_layer, bk)
         tap("output_layer/boxes", "decode boxes", boxes)
         tap("output_layer/scores", "sigmoid", scores)
         return boxes, scores
 
-    def locate_faces(self, image, options: SsdMobilenetv1Options | None = None,
-                     bk: Backend | None = None) -> list[FaceDetection]:
+    def locate_faces(
+        self,
+        image,
+        options: SsdMobilenetv1Options | None = None,
+        bk: Backend | None = None,
+    ) -> list[FaceDetection]:
         """Detect faces in one RGB image (H, W, 3); boxes in its pixels, best first.
 
         Mirrors ``SsdMobilenetv1.locateFaces``: NMS with IoU 0.5, then each box is clipped
@@ -68,17 +74,28 @@ class SsdMobilenetv1(NeuralNetwork):
         options = options or SsdMobilenetv1Options()
         bk = bk or get_backend()
         height, width = image.shape[:2]
-        boxes, scores = self.forward(to_batch([image], INPUT_SIZE, center=False, bk=bk), bk)
+        boxes, scores = self.forward(
+            to_batch([image], INPUT_SIZE, center=False, bk=bk), bk
+        )
         boxes = bk.to_numpy(boxes[0]).astype(np.float64)
         scores = bk.to_numpy(scores[0]).astype(np.float64)
-        keep = nms_ssd(boxes, scores, options.max_results, IOU_THRESHOLD, options.min_confidence)
+        keep = nms_ssd(
+            boxes, scores, options.max_results, IOU_THRESHOLD, options.min_confidence
+        )
         rw, rh = reshaped_size(width, height, INPUT_SIZE)
-        pad_x, pad_y = INPUT_SIZE / rw, INPUT_SIZE / rh  # square -> image, in image units
+        pad_x, pad_y = (
+            INPUT_SIZE / rw,
+            INPUT_SIZE / rh,
+        )  # square -> image, in image units
         faces = []
         for i in keep:
             y_min, x_min, y_max, x_max = boxes[i]
             top, bottom = max(0.0, y_min) * pad_y, min(1.0, y_max) * pad_y
             left, right = max(0.0, x_min) * pad_x, min(1.0, x_max) * pad_x
             rel = Box(left, top, right - left, bottom - top)
-            faces.append(FaceDetection(float(scores[i]), rel.rescale(width, height), (width, height)))
+            faces.append(
+                FaceDetection(
+                    float(scores[i]), rel.rescale(width, height), (width, height)
+                )
+            )
         return faces

@@ -33,4 +33,6 @@ class SsdMobilenetv1Options:
             )
         m = self.max_results
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-            raise OptionsError(f"SsdMobilenetv1Options: max_results must be a positive integer, got {m!r}")
+            raise OptionsError(
+                f"SsdMobilenetv1Options: max_results must be a positive integer, got {m!r}"
+            )

@@ -85,9 +85,13 @@ class SsdMobilenetv1Params:
     output_layer: OutputLayerParams
 
 
-def _pointwise(r: ParamReader, scope: str, idx: int, cin: int | None) -> PointwiseConvParams:
+def _pointwise(
+    r: ParamReader, scope: str, idx: int, cin: int | None
+) -> PointwiseConvParams:
     filters = r.take(f"{scope}/Conv2d_{idx}_pointwise/weights", (None, None, cin, None))
-    offset = r.take(f"{scope}/Conv2d_{idx}_pointwise/convolution_bn_offset", (filters.shape[3],))
+    offset = r.take(
+        f"{scope}/Conv2d_{idx}_pointwise/convolution_bn_offset", (filters.shape[3],)
+    )
     return PointwiseConvParams(filters, offset)
 
 
@@ -120,8 +124,24 @@ def extract_params(r: ParamReader) -> SsdMobilenetv1Params:
             head_channels.append(c)
     predictors = [
         BoxPredictorParams(
-            take_conv(r, f"Prediction/BoxPredictor_{i}/BoxEncodingPredictor", 1, cin, None, "weights", "biases"),
-            take_conv(r, f"Prediction/BoxPredictor_{i}/ClassPredictor", 1, cin, None, "weights", "biases"),
+            take_conv(
+                r,
+                f"Prediction/BoxPredictor_{i}/BoxEncodingPredictor",
+                1,
+                cin,
+                None,
+                "weights",
+                "biases",
+            ),
+            take_conv(
+                r,
+                f"Prediction/BoxPredictor_{i}/ClassPredictor",
+                1,
+                cin,
+                None,
+                "weights",
+                "biases",
+            ),
         )
         for i, cin in enumerate(head_channels)
     ]

@@ -17,13 +17,21 @@ from ..net import NO_TAP, NeuralNetwork, Tap
 from ..ops import nms, sigmoid
 from ..results import Box, FaceDetection
 from . import params as tiny_params
-from .const import BOX_ANCHORS, BOX_ENCODING_SIZE, INPUT_DIVISOR, IOU_THRESHOLD, MEAN_RGB
+from .const import (
+    BOX_ANCHORS,
+    BOX_ENCODING_SIZE,
+    INPUT_DIVISOR,
+    IOU_THRESHOLD,
+    MEAN_RGB,
+)
 from .options import TinyFaceDetectorOptions
 
 
 def separable_conv_layer(x, p, bk):
     """Pad 1, separable 3x3 'valid' conv, bias, leaky ReLU (``tinyYolov2/depthwiseSeparableConv.ts``)."""
-    return layers.separable_conv2d(x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, 1, 1, act="leaky")
+    return layers.separable_conv2d(
+        x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, 1, 1, act="leaky"
+    )
 
 
 def decode_grid(grid, input_width: int, input_height: int, score_threshold: float):
@@ -47,7 +55,9 @@ def decode_grid(grid, input_width: int, input_height: int, score_threshold: floa
         In row, column, anchor order.
     """
     cells = grid.shape[0]
-    g = grid.reshape(cells, cells, len(BOX_ANCHORS), BOX_ENCODING_SIZE).astype(np.float64)
+    g = grid.reshape(cells, cells, len(BOX_ANCHORS), BOX_ENCODING_SIZE).astype(
+        np.float64
+    )
     side = max(input_width, input_height)
     corr_x, corr_y = side / input_width, side / input_height
     scores = sigmoid(g[..., 4])
@@ -88,17 +98,34 @@ class TinyFaceDetector(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         x = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 1, "valid", act="leaky")
+        out = layers.conv2d(
+            x, p.conv0.filters, p.conv0.bias, bk, 1, "valid", act="leaky"
+        )
         out = tap("conv0", "conv 3x3 valid + bias + leaky", out, p.conv0)
         for i, conv in enumerate(p.separable_convs, start=1):
-            out = tap(f"conv{i}/max_pool", "max pool 2x2/2", layers.max_pool(out, 2, 2, bk, "same"))
-            out = tap(f"conv{i}", "separable 3x3 + bias + leaky", separable_conv_layer(out, conv, bk), conv)
-        out = tap("conv8/max_pool", "max pool 2x2/1", layers.max_pool(out, 2, 1, bk, "same"))
+            out = tap(
+                f"conv{i}/max_pool",
+                "max pool 2x2/2",
+                layers.max_pool(out, 2, 2, bk, "same"),
+            )
+            out = tap(
+                f"conv{i}",
+                "separable 3x3 + bias + leaky",
+                separable_conv_layer(out, conv, bk),
+                conv,
+            )
+        out = tap(
+            "conv8/max_pool", "max pool 2x2/1", layers.max_pool(out, 2, 1, bk, "same")
+        )
         out = layers.conv2d(out, p.conv8.filters, p.conv8.bias, bk, 1, "valid")
         return tap("conv8", "conv 1x1 + bias", out, p.conv8)
 
-    def locate_faces(self, image, options: TinyFaceDetectorOptions | None = None,
-                     bk: Backend | None = None) -> list[FaceDetection]:
+    def locate_faces(
+        self,
+        image,
+        options: TinyFaceDetectorOptions | None = None,
+        bk: Backend | None = None,
+    ) -> list[FaceDetection]:
         """Detect faces in one RGB image (H, W, 3); boxes in its pixels, best first.
 
         Mirrors ``TinyYolov2Base.detect`` + ``TinyFaceDetector.locateFaces``: decode the
@@ -108,8 +135,12 @@ class TinyFaceDetector(NeuralNetwork):
         bk = bk or get_backend()
         height, width = image.shape[:2]
         size = options.input_size
-        grid = bk.to_numpy(self.forward(to_batch([image], size, center=False, bk=bk), bk))[0]
-        boxes, scores = decode_grid(grid, *reshaped_size(width, height, size), options.score_threshold)
+        grid = bk.to_numpy(
+            self.forward(to_batch([image], size, center=False, bk=bk), bk)
+        )[0]
+        boxes, scores = decode_grid(
+            grid, *reshaped_size(width, height, size), options.score_threshold
+        )
         keep = nms(boxes * size, scores, IOU_THRESHOLD)
         faces = []
         for i in keep:
@@ -117,5 +148,9 @@ class TinyFaceDetector(NeuralNetwork):
             # round trip is reproduced so the last bits agree.
             absolute = Box(*boxes[i]).rescale(width, height)
             rel = absolute.rescale(1.0 / width, 1.0 / height)
-            faces.append(FaceDetection(float(scores[i]), rel.rescale(width, height), (width, height)))
+            faces.append(
+                FaceDetection(
+                    float(scores[i]), rel.rescale(width, height), (width, height)
+                )
+            )
         return faces

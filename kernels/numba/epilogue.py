@@ -40,7 +40,11 @@ def activate(v, act):
 def epilogue(y, bias, scale_w, scale_b, residual, act):
     """In place on ``y`` (M, C); zero-length ``bias``/``scale_w``/``residual`` mean 'absent'."""
     m, c = y.shape
-    has_bias, has_scale, has_res = bias.shape[0] > 0, scale_w.shape[0] > 0, residual.shape[0] > 0
+    has_bias, has_scale, has_res = (
+        bias.shape[0] > 0,
+        scale_w.shape[0] > 0,
+        residual.shape[0] > 0,
+    )
     for i in prange(m):
         for j in range(c):
             v = y[i, j]

@@ -49,44 +49,106 @@ WIDE_CROP = [0, 60, 1920, 510]  # sample2, 1920 x 450: all three faces
 #             t = floor(cy - s*h/2), r = l + round(s*w), b = t + round(s*h);
 #   "wide":   centred on the box, 1.5 h wide and 1.15 h high.
 FACE_CROPS = {
-    "crop1": {"sample": "sample1.jpg", "crop": [414, 354, 591, 593]},  # det 0 exact, 177x239
-    "crop2": {"sample": "sample2.jpg", "crop": [1447, 153, 1640, 395]},  # det 0 exact, 193x242
-    "crop3": {"sample": "sample4.jpg", "crop": [241, 160, 435, 454]},  # det 1 x1.2, 194x294
-    "crop4": {"sample": "sample5.jpg", "crop": [771, 87, 958, 341]},  # det 0 x1.2, 187x254
-    "crop5": {"sample": "sample3.jpg", "crop": [481, 308, 888, 620]},  # det 0 wide, 407x312
+    "crop1": {
+        "sample": "sample1.jpg",
+        "crop": [414, 354, 591, 593],
+    },  # det 0 exact, 177x239
+    "crop2": {
+        "sample": "sample2.jpg",
+        "crop": [1447, 153, 1640, 395],
+    },  # det 0 exact, 193x242
+    "crop3": {
+        "sample": "sample4.jpg",
+        "crop": [241, 160, 435, 454],
+    },  # det 1 x1.2, 194x294
+    "crop4": {
+        "sample": "sample5.jpg",
+        "crop": [771, 87, 958, 341],
+    },  # det 0 x1.2, 187x254
+    "crop5": {
+        "sample": "sample3.jpg",
+        "crop": [481, 308, 888, 620],
+    },  # det 0 wide, 407x312
     # det 3 exact (145x243), resized to 64x107: the photos have no face under 112 px
-    "crop6": {"sample": "sample4.jpg", "crop": [1276, 143, 1421, 386], "resize": [64, 107]},
-    "crop7": {"sample": "sample6.jpg", "crop": [196, 394, 511, 830]},  # det 3 x1.5, 315x436
-    "crop8": {"sample": "sample5.jpg", "crop": [376, 859, 548, 1159]},  # det 4 exact, 172x300
+    "crop6": {
+        "sample": "sample4.jpg",
+        "crop": [1276, 143, 1421, 386],
+        "resize": [64, 107],
+    },
+    "crop7": {
+        "sample": "sample6.jpg",
+        "crop": [196, 394, 511, 830],
+    },  # det 3 x1.5, 315x436
+    "crop8": {
+        "sample": "sample5.jpg",
+        "crop": [376, 859, 548, 1159],
+    },  # det 4 exact, 172x300
 }
 CROP_TASKS = ("landmarks68", "landmarks68tiny", "descriptor", "expression", "agegender")
 
 # MTCNN runs on the photos resized to 710 px wide (Pillow BILINEAR), height
 # round(710 * h / 1920) of the 1920-px-wide photo: full-size photos with minFaceSize 20
 # are slow in the tool.
-MTCNN_710 = {f"sample{i}": [710, h] for i, h in
-             zip(range(1, 7), (473, 506, 499, 535, 517, 568))}
+MTCNN_710 = {
+    f"sample{i}": [710, h] for i, h in zip(range(1, 7), (473, 506, 499, 535, 517, 568))
+}
 # sample1 around SSD detection 0 (box 414, 355, 177, 240; centre 502.5, 475): a 300x360
 # region, halved to 150x180, so the face is about 88x120 px.
-MTCNN_SMALL_CROP = {"sample": "sample1.jpg", "crop": [352, 295, 652, 655], "resize": [150, 180]}
+MTCNN_SMALL_CROP = {
+    "sample": "sample1.jpg",
+    "crop": [352, 295, 652, 655],
+    "resize": [150, 180],
+}
 
 
 def _case(name, task, spec, options=None, raw=False):
-    return {"case": name, "task": task, "input_spec": spec, "cli": options or [], "raw": raw}
+    return {
+        "case": name,
+        "task": task,
+        "input_spec": spec,
+        "cli": options or [],
+        "raw": raw,
+    }
 
 
 def _cases() -> list[dict]:
     c = []
     for i in range(1, 7):
-        c.append(_case(f"ssd_sample{i}", "ssd", {"sample": f"sample{i}.jpg"}, raw=i in (1, 4)))
-    c.append(_case("ssd_sample2_minconf03", "ssd", {"sample": "sample2.jpg"},
-                   ["--min-confidence", "0.3", "--max-results", "10"]))
+        c.append(
+            _case(
+                f"ssd_sample{i}", "ssd", {"sample": f"sample{i}.jpg"}, raw=i in (1, 4)
+            )
+        )
+    c.append(
+        _case(
+            "ssd_sample2_minconf03",
+            "ssd",
+            {"sample": "sample2.jpg"},
+            ["--min-confidence", "0.3", "--max-results", "10"],
+        )
+    )
     for i in range(1, 7):
-        c.append(_case(f"tiny_sample{i}", "tiny", {"sample": f"sample{i}.jpg"}, raw=True))
-    c.append(_case("tiny_sample3_320", "tiny", {"sample": "sample3.jpg"},
-                   ["--input-size", "320", "--score-threshold", "0.3"], raw=True))
-    c.append(_case("tiny_sample5_608", "tiny", {"sample": "sample5.jpg"},
-                   ["--input-size", "608"], raw=True))
+        c.append(
+            _case(f"tiny_sample{i}", "tiny", {"sample": f"sample{i}.jpg"}, raw=True)
+        )
+    c.append(
+        _case(
+            "tiny_sample3_320",
+            "tiny",
+            {"sample": "sample3.jpg"},
+            ["--input-size", "320", "--score-threshold", "0.3"],
+            raw=True,
+        )
+    )
+    c.append(
+        _case(
+            "tiny_sample5_608",
+            "tiny",
+            {"sample": "sample5.jpg"},
+            ["--input-size", "608"],
+            raw=True,
+        )
+    )
     shapes = {
         "tall": {"sample": "sample3.jpg", "crop": TALL_CROP},
         "wide": {"sample": "sample2.jpg", "crop": WIDE_CROP},
@@ -112,20 +174,38 @@ def _cases() -> list[dict]:
 
     c.append(_case("ssd_synth_a", "ssd", synth(1, 97, 131), ssd_low("0.03"), raw=True))
     c.append(_case("ssd_synth_b", "ssd", synth(2, 200, 150), ssd_low("0.02"), raw=True))
-    c.append(_case("tiny_synth_a", "tiny", synth(3, 64, 64), tiny_low("0.01"), raw=True))
-    c.append(_case("tiny_synth_b", "tiny", synth(4, 45, 77),
-                   ["--input-size", "128"] + tiny_low("0.002"), raw=True))
-    c.append(_case("tiny_synth_c", "tiny", synth(5, 300, 300, "uint8"),
-                   ["--input-size", "224"] + tiny_low("0.002"), raw=True))
+    c.append(
+        _case("tiny_synth_a", "tiny", synth(3, 64, 64), tiny_low("0.01"), raw=True)
+    )
+    c.append(
+        _case(
+            "tiny_synth_b",
+            "tiny",
+            synth(4, 45, 77),
+            ["--input-size", "128"] + tiny_low("0.002"),
+            raw=True,
+        )
+    )
+    c.append(
+        _case(
+            "tiny_synth_c",
+            "tiny",
+            synth(5, 300, 300, "uint8"),
+            ["--input-size", "224"] + tiny_low("0.002"),
+            raw=True,
+        )
+    )
 
     # Per-crop nets: face crops of the photos and noise tensors, all with raw outputs.
     crop_inputs = dict(FACE_CROPS)
-    crop_inputs.update({
-        "synth_face_a": synth(11, 112, 112),
-        "synth_face_b": synth(12, 150, 150),
-        "synth_face_c": synth(13, 131, 97),  # 97 wide, 131 high
-        "synth_face_d": synth(14, 160, 200, "uint8"),  # 200 wide, 160 high
-    })
+    crop_inputs.update(
+        {
+            "synth_face_a": synth(11, 112, 112),
+            "synth_face_b": synth(12, 150, 150),
+            "synth_face_c": synth(13, 131, 97),  # 97 wide, 131 high
+            "synth_face_d": synth(14, 160, 200, "uint8"),  # 200 wide, 160 high
+        }
+    )
     for name, spec in crop_inputs.items():
         for task in CROP_TASKS:
             c.append(_case(f"{task}_{name}", task, spec, raw=True))
@@ -134,8 +214,14 @@ def _cases() -> list[dict]:
     for i in range(1, 7):
         c.append(_case(f"all_ssd_sample{i}", "all-ssd", {"sample": f"sample{i}.jpg"}))
     for i in (1, 4):
-        c.append(_case(f"all_tiny_tinylm_sample{i}", "all-tiny", {"sample": f"sample{i}.jpg"},
-                       ["--tiny-landmarks"]))
+        c.append(
+            _case(
+                f"all_tiny_tinylm_sample{i}",
+                "all-tiny",
+                {"sample": f"sample{i}.jpg"},
+                ["--tiny-landmarks"],
+            )
+        )
     c.append(_case("all_tiny_sample2", "all-tiny", {"sample": "sample2.jpg"}))
 
     # MTCNN (detections + 5 points), all with the per-stage statistics.
@@ -144,14 +230,42 @@ def _cases() -> list[dict]:
 
     for i in range(1, 7):
         c.append(_case(f"mtcnn_sample{i}", "mtcnn", s710(f"sample{i}"), raw=True))
-    c.append(_case("mtcnn_sample2_minface40", "mtcnn", s710("sample2"),
-                   ["--min-face-size", "40"], raw=True))
-    c.append(_case("mtcnn_sample4_thresholds", "mtcnn", s710("sample4"),
-                   ["--score-thresholds", "0.5,0.6,0.6"], raw=True))
-    c.append(_case("mtcnn_sample5_scales", "mtcnn", s710("sample5"),
-                   ["--scale-factor", "0.8", "--max-num-scales", "4"], raw=True))
-    c.append(_case("mtcnn_sample3_full", "mtcnn", {"sample": "sample3.jpg"},
-                   ["--min-face-size", "80"], raw=True))
+    c.append(
+        _case(
+            "mtcnn_sample2_minface40",
+            "mtcnn",
+            s710("sample2"),
+            ["--min-face-size", "40"],
+            raw=True,
+        )
+    )
+    c.append(
+        _case(
+            "mtcnn_sample4_thresholds",
+            "mtcnn",
+            s710("sample4"),
+            ["--score-thresholds", "0.5,0.6,0.6"],
+            raw=True,
+        )
+    )
+    c.append(
+        _case(
+            "mtcnn_sample5_scales",
+            "mtcnn",
+            s710("sample5"),
+            ["--scale-factor", "0.8", "--max-num-scales", "4"],
+            raw=True,
+        )
+    )
+    c.append(
+        _case(
+            "mtcnn_sample3_full",
+            "mtcnn",
+            {"sample": "sample3.jpg"},
+            ["--min-face-size", "80"],
+            raw=True,
+        )
+    )
     c.append(_case("mtcnn_crop_small", "mtcnn", MTCNN_SMALL_CROP, raw=True))
     return c
 
@@ -188,12 +302,26 @@ RESULT_KEYS = {
 # face-api.js's MTCNN statistics (raw.mtcnn_stats): the keys kept in the goldens. The
 # others are Date.now() differences in ms (MTCNN_STATS_TIMES), different on every run,
 # and are dropped so that regenerating gives the same bytes.
-MTCNN_STATS_KEEP = ("scales", "pyramid", "stage1", "stage2_numInputBoxes",
-                    "stage3_numInputBoxes")
-MTCNN_STATS_TIMES = ("stage1_nms", "total_stage1", "stage2_extractImagePatches",
-                     "stage2_rnet", "stage2_nms", "total_stage2",
-                     "stage3_extractImagePatches", "stage3_onet", "stage3_nms",
-                     "total_stage3", "total")
+MTCNN_STATS_KEEP = (
+    "scales",
+    "pyramid",
+    "stage1",
+    "stage2_numInputBoxes",
+    "stage3_numInputBoxes",
+)
+MTCNN_STATS_TIMES = (
+    "stage1_nms",
+    "total_stage1",
+    "stage2_extractImagePatches",
+    "stage2_rnet",
+    "stage2_nms",
+    "total_stage2",
+    "stage3_extractImagePatches",
+    "stage3_onet",
+    "stage3_nms",
+    "total_stage3",
+    "total",
+)
 MTCNN_STAGE1_KEEP = ("scale", "numBoxes")  # per scale; "pnet" and "nms" are times
 
 
@@ -208,7 +336,9 @@ def _mtcnn_stats(stats: dict) -> dict:
         for s in out["stage1"]:
             unknown = set(s) - set(MTCNN_STAGE1_KEEP) - {"pnet", "nms"}
             if unknown:
-                raise ValueError(f"raw mtcnn_stats.stage1: unexpected keys {sorted(unknown)}")
+                raise ValueError(
+                    f"raw mtcnn_stats.stage1: unexpected keys {sorted(unknown)}"
+                )
             stage1.append({k: v for k, v in s.items() if k in MTCNN_STAGE1_KEEP})
         out["stage1"] = stage1
     return out
@@ -243,7 +373,9 @@ def _convert_raw(raw: dict) -> dict:
         if missing:
             raise ValueError(f"raw {key}: missing {missing}")
         if "shape" in sub and list(sub["shape"]) != conv[arrays[0]]["shape"]:
-            raise ValueError(f"raw {key}: shape {sub['shape']} != {conv[arrays[0]]['shape']}")
+            raise ValueError(
+                f"raw {key}: shape {sub['shape']} != {conv[arrays[0]]['shape']}"
+            )
         out[key] = conv
     return out
 
@@ -259,15 +391,23 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
     a = make_input(case["input_spec"], samples_dir)
     npy = tmp / f"{case['case']}.npy"
     np.save(npy, a)
-    proc = subprocess.run(command_for(case, str(npy)), cwd=ref, capture_output=True, text=True)
+    proc = subprocess.run(
+        command_for(case, str(npy)), cwd=ref, capture_output=True, text=True
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"{case['case']}: tool exited {proc.returncode}:\n{proc.stderr}")
+        raise RuntimeError(
+            f"{case['case']}: tool exited {proc.returncode}:\n{proc.stderr}"
+        )
     res = json.loads(proc.stdout)
     npy.unlink()
 
     inp = res["input"]
-    if [inp["height"], inp["width"]] != list(a.shape[:2]) or inp["dtype"] != a.dtype.name:
-        raise RuntimeError(f"{case['case']}: tool saw {inp}, expected {a.shape} {a.dtype}")
+    if [inp["height"], inp["width"]] != list(a.shape[:2]) or inp[
+        "dtype"
+    ] != a.dtype.name:
+        raise RuntimeError(
+            f"{case['case']}: tool saw {inp}, expected {a.shape} {a.dtype}"
+        )
     if res["task"] != case["task"]:
         raise RuntimeError(f"{case['case']}: tool ran task {res['task']!r}")
 
@@ -280,14 +420,23 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
         "input_dtype": a.dtype.name,
         "task": case["task"],
         "options": res["options"],
-        "versions": {k: res[k] for k in ("faceapi_version", "tfjs_core_version",
-                                         "backend", "node_version")},
+        "versions": {
+            k: res[k]
+            for k in ("faceapi_version", "tfjs_core_version", "backend", "node_version")
+        },
     }
     if case["task"] in ("ssd", "tiny"):
-        detections = [{"box": {k: d["box"][k] for k in ("x", "y", "width", "height")},
-                       "score": d["score"]} for d in res["detections"]]
+        detections = [
+            {
+                "box": {k: d["box"][k] for k in ("x", "y", "width", "height")},
+                "score": d["score"],
+            }
+            for d in res["detections"]
+        ]
         for d, b, s in zip(detections, res["boxes"], res["scores"]):
-            assert [d["box"][k] for k in ("x", "y", "width", "height")] == b and d["score"] == s
+            assert [d["box"][k] for k in ("x", "y", "width", "height")] == b and d[
+                "score"
+            ] == s
         golden["detections"] = detections
     elif case["task"] == "mtcnn":
         # As printed; "faces" (detection + 5-point landmarks, unshifted landmarks,
@@ -298,8 +447,9 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
         n = len(res["detections"])
         assert len(res["boxes"]) == len(res["scores"]) == len(res["points5"]) == n
         assert len(res["faces"]) == n
-        for d, b, s, p, f in zip(res["detections"], res["boxes"], res["scores"],
-                                 res["points5"], res["faces"]):
+        for d, b, s, p, f in zip(
+            res["detections"], res["boxes"], res["scores"], res["points5"], res["faces"]
+        ):
             assert [d["box"][k] for k in ("x", "y", "width", "height")] == b
             assert d["score"] == s
             assert len(p) == 5 and all(len(xy) == 2 for xy in p)
@@ -342,15 +492,32 @@ def write_golden(golden: dict, out_dir: Path) -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ref", type=Path, default=DEFAULT_REF,
-                    help=f"reference tool folder (default {DEFAULT_REF})")
-    ap.add_argument("--samples", type=Path, default=None,
-                    help="sample photos folder (default: faceapi_np.samples' own, fetched "
-                         "if missing)")
-    ap.add_argument("--only", action="append", default=[], metavar="CASE",
-                    help="regenerate only this case (repeatable, or comma-separated)")
-    ap.add_argument("--jobs", type=int, default=2, help="tool processes at once (default 2)")
-    ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: here)")
+    ap.add_argument(
+        "--ref",
+        type=Path,
+        default=DEFAULT_REF,
+        help=f"reference tool folder (default {DEFAULT_REF})",
+    )
+    ap.add_argument(
+        "--samples",
+        type=Path,
+        default=None,
+        help="sample photos folder (default: faceapi_np.samples' own, fetched "
+        "if missing)",
+    )
+    ap.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="CASE",
+        help="regenerate only this case (repeatable, or comma-separated)",
+    )
+    ap.add_argument(
+        "--jobs", type=int, default=2, help="tool processes at once (default 2)"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=HERE, help="output folder (default: here)"
+    )
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     args = ap.parse_args(argv)
 
@@ -380,8 +547,11 @@ def main(argv=None) -> int:
             t = time.monotonic()
             golden = run_case(case, ref, samples_dir, Path(tmpdir))
             path = write_golden(golden, args.out)
-            print(f"{case['case']:28s} {summary(golden):24s} "
-                  f"{time.monotonic() - t:6.1f} s  -> {path.name}", flush=True)
+            print(
+                f"{case['case']:28s} {summary(golden):24s} "
+                f"{time.monotonic() - t:6.1f} s  -> {path.name}",
+                flush=True,
+            )
 
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             for f in [pool.submit(one, c) for c in todo]:
