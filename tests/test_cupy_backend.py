@@ -44,6 +44,53 @@ def test_cuda_source_compiles(source, arch, tmp_path):
     assert ".entry" in (tmp_path / "k.ptx").read_text()
 
 
+def _nvrtc():
+    """The NVRTC library (the compiler CuPy's RawModule uses), or None."""
+    import ctypes
+    import importlib.util
+
+    spec = importlib.util.find_spec("nvidia")
+    for root in spec.submodule_search_locations if spec else []:
+        for lib in sorted(Path(root).glob("cu*/lib/libnvrtc.so*")):
+            return ctypes.CDLL(str(lib))
+    return None
+
+
+@pytest.mark.parametrize("arch", ["compute_80", "compute_90"])
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_cuda_source_compiles_with_nvrtc(source, arch):
+    """Compile each kernel file exactly as cupy.RawModule will on a GPU machine.
+
+    NVRTC has no host headers, so it catches what nvcc lets pass (e.g. ``INFINITY``).
+    """
+    import ctypes
+
+    lib = _nvrtc()
+    if lib is None:
+        pytest.skip("NVRTC (the nvidia-cuda-nvrtc package) is not installed")
+    prog = ctypes.c_void_p()
+    assert (
+        lib.nvrtcCreateProgram(
+            ctypes.byref(prog), source.read_bytes(), source.name.encode(), 0, None, None
+        )
+        == 0
+    )
+    opts = [
+        b"--std=c++14",
+        b"-I" + str(CUDA_DIR).encode(),
+        b"--gpu-architecture=" + arch.encode(),
+    ]
+    status = lib.nvrtcCompileProgram(
+        prog, len(opts), (ctypes.c_char_p * len(opts))(*opts)
+    )
+    size = ctypes.c_size_t()
+    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetProgramLog(prog, log)
+    lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    assert status == 0, log.value.decode()
+
+
 @pytest.fixture
 def standin_cupy(monkeypatch):
     """The cupy backend, built on the NumPy stand-in, removed again afterwards."""

@@ -10,7 +10,7 @@ extern "C" __global__ void pool2d(const float* x, float* y, int n, int h, int w,
         int ox = (int)((i / c) % wo);
         int oy = (int)((i / ((long long)c * wo)) % ho);
         int b = (int)(i / ((long long)c * wo * ho));
-        float acc = is_max ? -INFINITY : 0.0f;
+        float acc = is_max ? __int_as_float(0xff800000) : 0.0f;  // -inf without math.h (NVRTC)
         int count = 0;
         for (int ky = 0; ky < k; ++ky) {
             int iy = oy * stride - pad_top + ky;
