@@ -117,15 +117,16 @@ def _analyse(path: str, args, options):
     landmarks, descriptors = getattr(args, "landmarks", None), getattr(
         args, "descriptors", False
     )
+    source = load_image(path, exif=not args.no_exif)
     if crops:
-        img = load_image(path)
+        img = source
         h, w = img.shape[:2]
         face = FaceResult(
             FaceDetection(1.0, Box(0.0, 0.0, float(w), float(h)), (w, h)), image=img
         )
         faces = FaceResults([face], img, get_backend().name)
     else:
-        faces = detect_all_faces(path, options)
+        faces = detect_all_faces(source, options)
     if landmarks or (descriptors and not crops):  # face-api.js aligns before describing
         faces = faces.with_face_landmarks(use_tiny=landmarks == "tiny")
     if getattr(args, "expressions", False):
@@ -493,6 +494,11 @@ def build_parser() -> argparse.ArgumentParser:
             choices=("faceapi", "similarity"),
             default="faceapi",
             help="face crop for descriptors: face-api.js's box, or the same box with rotation undone",
+        )
+        q.add_argument(
+            "--no-exif",
+            action="store_true",
+            help="ignore EXIF orientation (keep the pixels as stored, as a plain decoder does)",
         )
         q.add_argument("--backend", help="compute backend (numpy; default: automatic)")
 

@@ -22,13 +22,12 @@ from .errors import ImageError
 MAX_PIXELS = 100_000_000
 
 
-def _from_pil(img) -> np.ndarray:
+def _from_pil(img, exif: bool = True) -> np.ndarray:
     from PIL import ImageOps
 
     try:
-        img = ImageOps.exif_transpose(
-            img
-        )  # face-api.js users see the photo upright too
+        if exif:  # a browser shows the photo upright, so face-api.js's users see it so
+            img = ImageOps.exif_transpose(img)
         if img.mode.startswith("I"):
             # 16-bit (or 32-bit integer) grayscale: scale to 8 bits as a browser decodes
             # it, rather than letting convert("RGB") clip everything above 255
@@ -80,15 +79,19 @@ def _check_array(arr: np.ndarray) -> np.ndarray:
     raise ImageError(f"image arrays must be uint8 or float, got dtype {arr.dtype}")
 
 
-def load_image(src) -> np.ndarray:
+def load_image(src, exif: bool = True) -> np.ndarray:
     """Load an image as an RGB array.
 
     Parameters
     ----------
     src : str | os.PathLike | bytes | PIL.Image.Image | numpy.ndarray
-        A file path (any format Pillow reads, or a ``.npy`` pixel array), encoded file bytes (PNG, JPEG, ...), a Pillow image or an array of
-        shape (H, W), (H, W, 3) or (H, W, 4). EXIF orientation is applied; grayscale is
-        replicated to three channels; alpha is dropped.
+        A file path (any format Pillow reads, or a ``.npy`` pixel array), encoded file
+        bytes (PNG, JPEG, ...), a Pillow image or an array of shape (H, W), (H, W, 3) or
+        (H, W, 4). Grayscale is replicated to three channels; alpha is dropped.
+    exif : bool
+        Apply the EXIF orientation (default), as a browser displays the photo. False keeps
+        the pixels as stored, as a plain decoder (e.g. face-api.js in Node with jpeg-js)
+        reads them.
 
     Returns
     -------
@@ -101,7 +104,7 @@ def load_image(src) -> np.ndarray:
     from PIL import Image
 
     if isinstance(src, Image.Image):
-        return _from_pil(src)
+        return _from_pil(src, exif)
     if isinstance(src, (bytes, bytearray, memoryview)):
         if len(src) == 0:
             raise ImageError("image bytes are empty")
@@ -130,7 +133,7 @@ def load_image(src) -> np.ndarray:
     try:
         with Image.open(fp) as img:
             img.load()
-            return _from_pil(img)
+            return _from_pil(img, exif)
     except ImageError as exc:
         raise ImageError(f"{name}: {exc}") from None
     except Image.DecompressionBombError as exc:

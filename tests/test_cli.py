@@ -339,3 +339,18 @@ def test_a_folder_stands_for_its_images(weights_dir, samples_dir, tmp_path, caps
         str(tmp_path / "sample1.jpg"),
         str(tmp_path / "sample2.jpg"),
     ]
+
+
+def test_no_exif_keeps_the_stored_orientation(weights_dir, tmp_path, capsys):
+    """EXIF orientation 6 (rotate 90°): applied by default, kept as stored with --no-exif."""
+    img = Image.new("RGB", (60, 40), (120, 90, 60))
+    exif = img.getexif()
+    exif[274] = 6
+    path = tmp_path / "rotated.jpg"
+    img.save(path, exif=exif)
+    assert main(["detect", str(path), "--json", "--detector", "tiny"]) == 0
+    upright = json.loads(capsys.readouterr().out)
+    assert main(["detect", str(path), "--json", "--detector", "tiny", "--no-exif"]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    assert (upright["width"], upright["height"]) == (40, 60)
+    assert (stored["width"], stored["height"]) == (60, 40)
