@@ -15,6 +15,38 @@ is first asked for.
 
 __version__ = "0.1.0"
 
+
+def _bind_source_kernels() -> None:
+    """Make ``faceapi_np.kernels`` importable when running from a source tree.
+
+    An installed package carries the top-level ``kernels/`` folder inside itself (setup.py
+    maps it there). A plain checkout on ``PYTHONPATH``, or an editable install by a
+    setuptools that does not honour ``package_dir``, has ``kernels/`` only beside the
+    package; without this the numba backend would not find its kernels.
+    """
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    source = here.parent / "kernels"
+    name = f"{__name__}.kernels"
+    if name in sys.modules or (here / "kernels").is_dir():
+        return
+    if not (source / "__init__.py").is_file():
+        return
+    spec = importlib.util.spec_from_file_location(
+        name, source / "__init__.py", submodule_search_locations=[str(source)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)  # kernels/__init__.py imports nothing heavy
+
+
+_bind_source_kernels()
+
+from . import nets
+from .age_gender_net import AgeGenderNet
 from .api import (
     FaceResults,
     compute_face_descriptors,
@@ -30,21 +62,20 @@ from .errors import (
     ImageError,
     InputError,
     OptionsError,
+    OutputError,
     WeightsError,
 )
 from .extract import extract_face_tensors, extract_faces
-from .age_gender_net import AgeGenderNet
 from .face_expression_net import EXPRESSIONS, FaceExpressionNet
 from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
 from .face_recognition_net import FaceRecognitionNet
 from .image import load_image
 from .landmarks import FaceLandmarks68
-from .mtcnn import Mtcnn, MtcnnOptions
 from .matching import FaceMatch, FaceMatcher, LabeledFaceDescriptors, euclidean_distance
+from .mtcnn import Mtcnn, MtcnnOptions
 from .results import Box, FaceDetection, FaceResult, resize_results
 from .ssd_mobilenetv1 import SsdMobilenetv1, SsdMobilenetv1Options
 from .tiny_face_detector import TinyFaceDetector, TinyFaceDetectorOptions
-from . import nets
 
 __all__ = [
     "__version__",
@@ -70,6 +101,7 @@ __all__ = [
     "ImageError",
     "InputError",
     "OptionsError",
+    "OutputError",
     "SsdMobilenetv1",
     "SsdMobilenetv1Options",
     "TinyFaceDetector",

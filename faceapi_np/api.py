@@ -22,9 +22,9 @@ from .errors import InputError, OptionsError
 from .extract import face_region, rotated_face_crop
 from .image import load_image
 from .landmarks import FaceLandmarks68
+from .mtcnn import MtcnnOptions
 from .nets import get_net
 from .results import FaceResult
-from .mtcnn import MtcnnOptions
 from .ssd_mobilenetv1 import SsdMobilenetv1Options
 from .tiny_face_detector import TinyFaceDetectorOptions
 
@@ -53,7 +53,7 @@ class FaceResults(list):
         self.image = image
         self.backend = backend
 
-    def _new(self, items) -> "FaceResults":
+    def _new(self, items) -> FaceResults:
         return FaceResults(items, self.image, self.backend)
 
     def _need_image(self, step: str):
@@ -65,7 +65,7 @@ class FaceResults(list):
 
     def with_face_landmarks(
         self, use_tiny: bool = False, backend: str | None = None
-    ) -> "FaceResults":
+    ) -> FaceResults:
         """Add 68-point landmarks to every face (face-api.js ``withFaceLandmarks``).
 
         Each detection box is cut out of the image (clipped and floored as face-api.js
@@ -89,7 +89,7 @@ class FaceResults(list):
 
     def with_face_descriptors(
         self, alignment: str = "faceapi", backend: str | None = None
-    ) -> "FaceResults":
+    ) -> FaceResults:
         """Add a 128-D descriptor to every face (face-api.js ``withFaceDescriptors``).
 
         Needs landmarks. ``alignment="faceapi"`` crops face-api.js's dlib-style square box
@@ -99,20 +99,14 @@ class FaceResults(list):
         FaceRecognitionNet as one batch.
         """
         if alignment not in ALIGNMENTS:
-            raise OptionsError(
-                f"alignment must be one of {ALIGNMENTS}, got {alignment!r}"
-            )
+            raise OptionsError(f"alignment must be one of {ALIGNMENTS}, got {alignment!r}")
         if not self:
             return self._new([])
         if any(r.landmarks is None for r in self):
-            raise InputError(
-                "descriptors need landmarks: call with_face_landmarks() first"
-            )
+            raise InputError("descriptors need landmarks: call with_face_landmarks() first")
         self._need_image("with_face_descriptors")
         bk = get_backend(backend)
-        crops = [
-            face_crop_for_descriptor(self.image, r.landmarks, alignment) for r in self
-        ]
+        crops = [face_crop_for_descriptor(self.image, r.landmarks, alignment) for r in self]
         descriptors = get_net("recognition").compute_face_descriptors(crops, bk)
         return self._new([replace(r, descriptor=d) for r, d in zip(self, descriptors)])
 
@@ -123,13 +117,11 @@ class FaceResults(list):
         size = (self.image.shape[1], self.image.shape[0])
         crops = []
         for r in self:
-            b = face_region(
-                size, r.aligned_rect if r.landmarks is not None else r.detection
-            )
+            b = face_region(size, r.aligned_rect if r.landmarks is not None else r.detection)
             crops.append(self.image[b.y : b.y + b.height, b.x : b.x + b.width])
         return crops
 
-    def with_face_expressions(self, backend: str | None = None) -> "FaceResults":
+    def with_face_expressions(self, backend: str | None = None) -> FaceResults:
         """Add the 7 expression probabilities to every face (face-api.js ``withFaceExpressions``).
 
         Each face is cut at its aligned rect when landmarks were found, else at its
@@ -137,12 +129,10 @@ class FaceResults(list):
         """
         if not self:
             return self._new([])
-        preds = get_net("expression").predict_expressions(
-            self._face_crops(), get_backend(backend)
-        )
+        preds = get_net("expression").predict_expressions(self._face_crops(), get_backend(backend))
         return self._new([replace(r, expressions=p) for r, p in zip(self, preds)])
 
-    def with_age_and_gender(self, backend: str | None = None) -> "FaceResults":
+    def with_age_and_gender(self, backend: str | None = None) -> FaceResults:
         """Add age and gender to every face (face-api.js ``withAgeAndGender``); crops as
         :meth:`with_face_expressions`, one AgeGenderNet batch."""
         if not self:
@@ -157,9 +147,7 @@ class FaceResults(list):
         return [r.as_dict() for r in self]
 
 
-def face_crop_for_descriptor(
-    image, landmarks: FaceLandmarks68, alignment: str = "faceapi"
-):
+def face_crop_for_descriptor(image, landmarks: FaceLandmarks68, alignment: str = "faceapi"):
     """The face crop the recognition net sees for a face with these (image-pixel) landmarks."""
     box = landmarks.align(use_dlib=True)
     if alignment == "similarity":
@@ -209,9 +197,7 @@ def detect_all_faces(image, options=None, backend: str | None = None) -> FaceRes
     return FaceResults(faces, img, bk.name)
 
 
-def detect_single_face(
-    image, options=None, backend: str | None = None
-) -> FaceResult | None:
+def detect_single_face(image, options=None, backend: str | None = None) -> FaceResult | None:
     """The highest-scoring face in an image, or None when there is none.
 
     face-api.js's ``detectSingleFace`` runs the full detection and keeps the best score;

@@ -57,9 +57,7 @@ class OpTimer:
                 try:
                     return _fn(*a, **k)
                 finally:
-                    self.totals[_op] = (
-                        self.totals.get(_op, 0.0) + time.perf_counter() - t
-                    )
+                    self.totals[_op] = self.totals.get(_op, 0.0) + time.perf_counter() - t
 
             setattr(self.bk, op, timed)
         return self
@@ -96,9 +94,7 @@ def bench_net(bk, net_name: str, batch: int, repeat: int, ops: bool) -> dict:
     key, size = NETS[net_name]
     net = get_net(key)
     x = bk.asarray(
-        np.random.default_rng(0)
-        .uniform(0, 255, (batch, size, size, 3))
-        .astype(np.float32)
+        np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
     )
     sync = getattr(bk, "synchronize", lambda: None)
 
@@ -121,9 +117,7 @@ def bench_net(bk, net_name: str, batch: int, repeat: int, ops: bool) -> dict:
                 total = (time.perf_counter() - t) * 1e3
             for op, s in timer.totals.items():
                 per_op[op] = per_op.get(op, 0.0) + s * 1e3
-            per_op["other"] = (
-                per_op.get("other", 0.0) + total - sum(timer.totals.values()) * 1e3
-            )
+            per_op["other"] = per_op.get("other", 0.0) + total - sum(timer.totals.values()) * 1e3
         n = max(1, repeat // 2)
         result["ops_ms"] = {op: v / n for op, v in per_op.items()}
     return result
@@ -138,9 +132,7 @@ def bench_chain(bk, repeat: int) -> dict:
 
     photo = Image.open(samples.sample_path("sample5.jpg")).convert("RGB")
     photo = np.asarray(
-        photo.resize(
-            (710, round(photo.height * 710 / photo.width)), Image.Resampling.LANCZOS
-        )
+        photo.resize((710, round(photo.height * 710 / photo.width)), Image.Resampling.LANCZOS)
     )
     faces = []
 
@@ -168,10 +160,7 @@ def bench_gallery(repeat: int) -> dict:
     rng = np.random.default_rng(0)
     refs = rng.normal(0, 0.1, (GALLERY_SIZE, 128)).astype(np.float32)
     matcher = FaceMatcher(
-        [
-            LabeledFaceDescriptors(f"id{i}", refs[i * 100 : (i + 1) * 100])
-            for i in range(1000)
-        ]
+        [LabeledFaceDescriptors(f"id{i}", refs[i * 100 : (i + 1) * 100]) for i in range(1000)]
     )
     query = rng.normal(0, 0.1, 128).astype(np.float32)
     return {"what": "gallery", "descriptors": GALLERY_SIZE} | _time(
@@ -222,8 +211,7 @@ def _print_table(rows: list[dict], ops: bool) -> None:
         )
         if ops and "ops_ms" in r:
             parts = ", ".join(
-                f"{k} {v:.2f}"
-                for k, v in sorted(r["ops_ms"].items(), key=lambda kv: -kv[1])
+                f"{k} {v:.2f}" for k, v in sorted(r["ops_ms"].items(), key=lambda kv: -kv[1])
             )
             print(f"{'':<8}   ops ms: {parts}")
 
@@ -241,15 +229,9 @@ def main(argv=None) -> int:
         default="numpy,numba,cupy",
         help="comma-separated (default: numpy,numba,cupy)",
     )
-    p.add_argument(
-        "--nets", default=",".join(NETS), help=f"comma-separated, from {','.join(NETS)}"
-    )
-    p.add_argument(
-        "--batch", default="1,8", help="batch sizes for the face nets (detectors: 1)"
-    )
-    p.add_argument(
-        "--repeat", type=int, default=10, help="timed runs after warm-up (10)"
-    )
+    p.add_argument("--nets", default=",".join(NETS), help=f"comma-separated, from {','.join(NETS)}")
+    p.add_argument("--batch", default="1,8", help="batch sizes for the face nets (detectors: 1)")
+    p.add_argument("--repeat", type=int, default=10, help="timed runs after warm-up (10)")
     p.add_argument("--ops", action="store_true", help="also time each op type")
     p.add_argument(
         "--no-chain",
@@ -274,7 +256,7 @@ def main(argv=None) -> int:
             print(f"skipping backend {name}: {exc}", file=sys.stderr)
     for bk in backends:
         for net in nets:
-            for batch in ([1] if net in DETECTORS else batches):
+            for batch in [1] if net in DETECTORS else batches:
                 rows.append(bench_net(bk, net, batch, args.repeat, args.ops))
     info = machine_info()
     print(

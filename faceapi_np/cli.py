@@ -62,9 +62,7 @@ def _expand_images(paths: list[str]) -> list[str]:
     out = []
     for p in paths:
         if Path(p).is_dir():
-            out += sorted(
-                str(f) for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES
-            )
+            out += sorted(str(f) for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
         else:
             out.append(p)
     return out
@@ -87,9 +85,7 @@ def _options(args):
             args.max_num_scales,
             tuple(args.score_thresholds),
         )
-    return SsdMobilenetv1Options(
-        min_confidence=args.min_confidence, max_results=args.max_results
-    )
+    return SsdMobilenetv1Options(min_confidence=args.min_confidence, max_results=args.max_results)
 
 
 def _out_path(out: str | None, image: str, many: bool) -> Path | None:
@@ -114,16 +110,12 @@ def _analyse(path: str, args, options):
     from .results import Box, FaceDetection, FaceResult
 
     crops = getattr(args, "crops", False)
-    landmarks, descriptors = getattr(args, "landmarks", None), getattr(
-        args, "descriptors", False
-    )
+    landmarks, descriptors = getattr(args, "landmarks", None), getattr(args, "descriptors", False)
     source = load_image(path, exif=not args.no_exif)
     if crops:
         img = source
         h, w = img.shape[:2]
-        face = FaceResult(
-            FaceDetection(1.0, Box(0.0, 0.0, float(w), float(h)), (w, h)), image=img
-        )
+        face = FaceResult(FaceDetection(1.0, Box(0.0, 0.0, float(w), float(h)), (w, h)), image=img)
         faces = FaceResults([face], img, get_backend().name)
     else:
         faces = detect_all_faces(source, options)
@@ -153,9 +145,7 @@ def _describe(face) -> list[str]:
         name, p = face.top_expression
         parts.append(f"{name} ({p:.2f})")
     if face.age is not None:
-        parts.append(
-            f"{face.age:.0f} years, {face.gender} ({face.gender_probability:.2f})"
-        )
+        parts.append(f"{face.age:.0f} years, {face.gender} ({face.gender_probability:.2f})")
     return parts
 
 
@@ -233,14 +223,10 @@ def cmd_detect(args) -> int:
                 )
         if args.out:
             if args.expressions or args.age_gender:
-                picture = draw_labels(
-                    faces.image, faces, ["  ".join(_describe(f)) for f in faces]
-                )
+                picture = draw_labels(faces.image, faces, ["  ".join(_describe(f)) for f in faces])
             else:
                 picture = draw_detections(faces.image, faces)
-            run.save(
-                draw_face_landmarks(picture, faces) if args.landmarks else picture, path
-            )
+            run.save(draw_face_landmarks(picture, faces) if args.landmarks else picture, path)
     return run.status
 
 
@@ -268,9 +254,7 @@ def cmd_enroll(args) -> int:
     else:
         entries, threshold = {}, args.threshold
     entries[args.label] = entries.get(args.label, []) + new
-    FaceMatcher(
-        [LabeledFaceDescriptors(k, v) for k, v in entries.items()], threshold
-    ).save(args.db)
+    FaceMatcher([LabeledFaceDescriptors(k, v) for k, v in entries.items()], threshold).save(args.db)
     total = len(entries[args.label])
     print(
         f"enrolled {len(new)} face{'s' if len(new) != 1 else ''} as {args.label!r} "
@@ -285,9 +269,7 @@ def cmd_identify(args) -> int:
     from .matching import FaceMatcher
 
     matcher = FaceMatcher.load(args.db)
-    threshold = (
-        args.threshold if args.threshold is not None else matcher.distance_threshold
-    )
+    threshold = args.threshold if args.threshold is not None else matcher.distance_threshold
     matcher = FaceMatcher(matcher.labeled_descriptors, threshold)
     options = _options(args)
     args.landmarks, args.descriptors = args.landmarks or "full", True
@@ -374,12 +356,8 @@ def cmd_demo(args) -> int:
 
     # The query: sample1 mirrored, turned and scaled, with a stranger from sample3 pasted in
     query = Image.open(photo).convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    query = query.rotate(
-        8, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(40, 40, 40)
-    )
-    query = query.resize(
-        (query.width * 2 // 3, query.height * 2 // 3), Image.Resampling.LANCZOS
-    )
+    query = query.rotate(8, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(40, 40, 40))
+    query = query.resize((query.width * 2 // 3, query.height * 2 // 3), Image.Resampling.LANCZOS)
     stranger = detect_all_faces(samples.sample_path("sample3.jpg"))[0].box
     patch = (
         Image.open(samples.sample_path("sample3.jpg"))
@@ -394,16 +372,10 @@ def cmd_demo(args) -> int:
         )
     )
     query.paste(patch, (20, query.height - patch.height - 20))
-    faces = (
-        detect_all_faces(np.asarray(query))
-        .with_face_landmarks()
-        .with_face_descriptors()
-    )
+    faces = detect_all_faces(np.asarray(query)).with_face_landmarks().with_face_descriptors()
     matches = matcher.find_best_matches([f.descriptor for f in faces])
     draw_labels(faces.image, faces, [str(m) for m in matches]).save(args.out)
-    print(
-        f"gallery: {len(names)} people enrolled from {photo.name} ({', '.join(names)})"
-    )
+    print(f"gallery: {len(names)} people enrolled from {photo.name} ({', '.join(names)})")
     print(
         f"query: {photo.name} mirrored, turned 8 degrees, scaled 2/3, plus a stranger from sample3.jpg"
     )
@@ -425,9 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def detector_flags(q):
-        q.add_argument(
-            "images", nargs="+", metavar="IMAGE", help="image files, or folders of them"
-        )
+        q.add_argument("images", nargs="+", metavar="IMAGE", help="image files, or folders of them")
         q.add_argument(
             "--detector",
             choices=("ssd", "tiny", "mtcnn"),
@@ -521,24 +491,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the 7 expression probabilities of each face",
     )
-    d.add_argument(
-        "--age-gender", action="store_true", help="add age and gender of each face"
-    )
-    d.add_argument(
-        "--json", action="store_true", help="print one JSON object per image"
-    )
-    d.add_argument(
-        "--out", help="write the annotated image here (a folder when several images)"
-    )
+    d.add_argument("--age-gender", action="store_true", help="add age and gender of each face")
+    d.add_argument("--json", action="store_true", help="print one JSON object per image")
+    d.add_argument("--out", help="write the annotated image here (a folder when several images)")
     d.set_defaults(func=cmd_detect)
 
-    e = sub.add_parser(
-        "enroll", help="add labelled faces (one per image) to a gallery JSON"
-    )
+    e = sub.add_parser("enroll", help="add labelled faces (one per image) to a gallery JSON")
     e.add_argument("--label", required=True, help="the person's name")
-    e.add_argument(
-        "--db", required=True, help="gallery JSON (face-api.js FaceMatcher format)"
-    )
+    e.add_argument("--db", required=True, help="gallery JSON (face-api.js FaceMatcher format)")
     e.add_argument(
         "--threshold",
         type=float,
@@ -568,12 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="landmark net used for alignment (full)",
     )
-    i.add_argument(
-        "--json", action="store_true", help="print one JSON object per image"
-    )
-    i.add_argument(
-        "--out", help="write the labelled image here (a folder when several images)"
-    )
+    i.add_argument("--json", action="store_true", help="print one JSON object per image")
+    i.add_argument("--out", help="write the labelled image here (a folder when several images)")
     detector_flags(i)
     i.set_defaults(func=cmd_identify)
 
@@ -585,18 +541,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     w.set_defaults(func=cmd_weights)
 
-    s = sub.add_parser(
-        "summary", help="print a net's layers, shapes, parameters and mult-adds"
-    )
+    s = sub.add_parser("summary", help="print a net's layers, shapes, parameters and mult-adds")
     s.add_argument("net", help="ssd, tiny, landmarks, landmarks_tiny or recognition")
     s.add_argument("--input-size", type=int, default=None)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_summary)
 
     # `bench` has its own parser (faceapi_np/bench.py); main() hands it the rest of argv
-    sub.add_parser(
-        "bench", help="time every net on every backend (see 'faceapi-np bench --help')"
-    )
+    sub.add_parser("bench", help="time every net on every backend (see 'faceapi-np bench --help')")
 
     m = sub.add_parser(
         "demo",

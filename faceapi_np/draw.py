@@ -26,9 +26,7 @@ def _to_pil(image):
         return image.convert("RGB")
     arr = load_image(image)
     return Image.fromarray(
-        np.clip(np.round(arr), 0, 255).astype(np.uint8)
-        if arr.dtype != np.uint8
-        else arr
+        np.clip(np.round(arr), 0, 255).astype(np.uint8) if arr.dtype != np.uint8 else arr
     )
 
 
@@ -64,9 +62,7 @@ def draw_box(
         tw, th = right - left, bottom - top
         pad = max(3, th // 4)
         ty = max(0, y0 - th - 2 * pad)
-        draw.rectangle(
-            [x0, ty, x0 + tw + 2 * pad, ty + th + 2 * pad], fill=LABEL_BACKGROUND
-        )
+        draw.rectangle([x0, ty, x0 + tw + 2 * pad, ty + th + 2 * pad], fill=LABEL_BACKGROUND)
         draw.text((x0 + pad, ty + pad - top), label, fill=LABEL_COLOR, font=font)
 
 
@@ -116,9 +112,7 @@ _OUTLINES = (
 )
 
 
-def draw_face_landmarks(
-    image, results, draw_lines: bool = True, draw_points: bool = True
-):
+def draw_face_landmarks(image, results, draw_lines: bool = True, draw_points: bool = True):
     """A copy of ``image`` with each face's 68 landmarks drawn (``faceapi.draw.drawFaceLandmarks``).
 
     ``results`` are FaceResults (or FaceLandmarks68 objects in image pixels).
@@ -143,9 +137,7 @@ def draw_face_landmarks(
         if draw_points:
             rad = max(1.0, width / 2)
             for x, y in lm.positions:
-                draw.ellipse(
-                    [x - rad, y - rad, x + rad, y + rad], fill=LANDMARK_POINT_COLOR
-                )
+                draw.ellipse([x - rad, y - rad, x + rad, y + rad], fill=LANDMARK_POINT_COLOR)
     return out
 
 

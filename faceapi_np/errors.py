@@ -30,5 +30,9 @@ class FetchError(FaceApiError):
     """Downloading the weights or sample photos failed or gave files with wrong checksums."""
 
 
+class OutputError(FaceApiError):
+    """A result could not be written: missing folder, read-only place, a folder in the way."""
+
+
 class BackendError(FaceApiError):
     """An unknown compute backend was asked for, or it cannot run here."""

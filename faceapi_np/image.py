@@ -33,9 +33,7 @@ def _from_pil(img, exif: bool = True) -> np.ndarray:
             # it, rather than letting convert("RGB") clip everything above 255
             wide = np.asarray(img, dtype=np.float64)
             top = 65535.0 if wide.max() <= 65535 else float(wide.max())
-            return _check_array(
-                np.round(np.clip(wide, 0, None) * (255.0 / top)).astype(np.uint8)
-            )
+            return _check_array(np.round(np.clip(wide, 0, None) * (255.0 / top)).astype(np.uint8))
         if img.mode != "RGB":
             # 'LA'/'RGBA'/'P' with transparency: composite on nothing, i.e. drop alpha,
             # as tf.browser.fromPixels(..., 3) does.
@@ -61,9 +59,7 @@ def _check_array(arr: np.ndarray) -> np.ndarray:
     if h == 0 or w == 0:
         raise ImageError(f"image is empty ({h}x{w} pixels)")
     if h * w > MAX_PIXELS:
-        raise ImageError(
-            f"image is too large: {w}x{h} pixels, the limit is {MAX_PIXELS}"
-        )
+        raise ImageError(f"image is too large: {w}x{h} pixels, the limit is {MAX_PIXELS}")
     if arr.dtype == np.uint8:
         return np.ascontiguousarray(arr)
     if np.issubdtype(arr.dtype, np.floating):
@@ -113,9 +109,7 @@ def load_image(src, exif: bool = True) -> np.ndarray:
         name = os.fspath(src)
         if not os.path.isfile(name):
             raise ImageError(f"no such image file: {name}")
-        if name.lower().endswith(
-            ".npy"
-        ):  # raw pixels, e.g. saved by the reference tool
+        if name.lower().endswith(".npy"):  # raw pixels, e.g. saved by the reference tool
             try:
                 arr = np.load(name, allow_pickle=False)
             except (OSError, ValueError) as exc:

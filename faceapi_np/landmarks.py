@@ -66,23 +66,19 @@ class FaceLandmarks68:
         rel = np.asarray(relative_positions, dtype=np.float64).reshape(68, 2)
         self.image_size = (image_size[0], image_size[1])
         self.shift = (float(shift[0]), float(shift[1]))
-        self.positions = rel * np.array(self.image_size, np.float64) + np.array(
-            self.shift
-        )
+        self.positions = rel * np.array(self.image_size, np.float64) + np.array(self.shift)
         self.positions.flags.writeable = False
 
     @property
     def relative_positions(self) -> np.ndarray:
         """(68, 2) positions relative to the crop, recomputed as face-api.js does."""
-        return (self.positions - np.array(self.shift)) / np.array(
-            self.image_size, np.float64
-        )
+        return (self.positions - np.array(self.shift)) / np.array(self.image_size, np.float64)
 
-    def shift_by(self, x: float, y: float) -> "FaceLandmarks68":
+    def shift_by(self, x: float, y: float) -> FaceLandmarks68:
         """The same landmarks with another shift (face-api.js ``shiftBy``)."""
         return FaceLandmarks68(self.relative_positions, self.image_size, (x, y))
 
-    def for_size(self, width: int, height: int) -> "FaceLandmarks68":
+    def for_size(self, width: int, height: int) -> FaceLandmarks68:
         """The landmarks for a crop of another size, shift reset (face-api.js ``forSize``)."""
         return FaceLandmarks68(self.relative_positions, (width, height))
 
@@ -110,9 +106,7 @@ class FaceLandmarks68:
         if detection is not None:
             box = getattr(detection, "box", detection)
             x, y = (
-                (math.floor(box.x), math.floor(box.y))
-                if box is not detection
-                else (box.x, box.y)
+                (math.floor(box.x), math.floor(box.y)) if box is not detection else (box.x, box.y)
             )
             return self.shift_by(x, y).align(None, use_dlib, min_box_padding)
         if use_dlib:
@@ -145,9 +139,7 @@ class FaceLandmarks68:
         x = math.floor(max(0.0, ref[0] - ALIGN_REL_X * size))
         y = math.floor(max(0.0, ref[1] - ALIGN_REL_Y * size))
         # face-api.js clamps with the *crop* size plus the corner (a no-op in practice)
-        return Box(
-            x, y, min(size, self.image_size[0] + x), min(size, self.image_size[1] + y)
-        )
+        return Box(x, y, min(size, self.image_size[0] + x), min(size, self.image_size[1] + y))
 
     def roll_angle(self) -> float:
         """In-plane rotation of the face, radians: the angle of the line from eye to eye."""
@@ -159,4 +151,6 @@ class FaceLandmarks68:
         return self.positions.tolist()
 
     def __repr__(self) -> str:
-        return f"FaceLandmarks68(crop {self.image_size[0]}x{self.image_size[1]}, shift {self.shift})"
+        return (
+            f"FaceLandmarks68(crop {self.image_size[0]}x{self.image_size[1]}, shift {self.shift})"
+        )

@@ -59,9 +59,7 @@ def conv2d(
     )
 
 
-def depthwise_conv2d(
-    x, filters, bk, stride: int = 1, padding="same", *, bn=None, act=None
-):
+def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same", *, bn=None, act=None):
     """Depthwise convolution: each channel convolved with its own ``KH x KW`` filter.
 
     TF ``tf.depthwiseConv2d`` with channel multiplier 1: ``y[n, i, j, c] =
@@ -108,9 +106,7 @@ def separable_conv2d(
     bias : array, shape (C_out,)
     """
     out = bk.depthwise_conv2d(x, depthwise_filter, stride, padding, input_act=input_act)
-    return bk.conv2d(
-        out, pointwise_filter, 1, "valid", bias=bias, residual=residual, act=act
-    )
+    return bk.conv2d(out, pointwise_filter, 1, "valid", bias=bias, residual=residual, act=act)
 
 
 # --- normalisation and affine --------------------------------------------------------

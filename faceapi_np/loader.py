@@ -77,16 +77,13 @@ def read_manifest(location: str) -> list:
     try:
         groups = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WeightsError(
-            f"{location} is not a JSON weights manifest: {exc}"
-        ) from None
+        raise WeightsError(f"{location} is not a JSON weights manifest: {exc}") from None
     ok = isinstance(groups, list) and all(
         isinstance(g, dict)
         and isinstance(g.get("paths"), list)
         and isinstance(g.get("weights"), list)
         and all(
-            isinstance(w, dict) and {"name", "shape", "dtype"} <= w.keys()
-            for w in g["weights"]
+            isinstance(w, dict) and {"name", "shape", "dtype"} <= w.keys() for w in g["weights"]
         )
         for g in groups
     )
@@ -101,9 +98,7 @@ def read_manifest(location: str) -> list:
 def _decode_entry(entry: dict, buf: bytes, offset: int, where: str):
     """Decode one manifest entry at ``offset``; returns (array, bytes consumed)."""
     name, shape, dtype = entry["name"], entry["shape"], entry["dtype"]
-    if not (
-        isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
-    ):
+    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
         raise WeightsError(f"{where}: tensor {name!r} has an invalid shape {shape!r}")
     if dtype not in _PLAIN_DTYPES:
         raise WeightsError(f"{where}: tensor {name!r} has unsupported dtype {dtype!r}")
@@ -128,9 +123,7 @@ def _decode_entry(entry: dict, buf: bytes, offset: int, where: str):
             f"{where}: shard data ends inside tensor {name!r} (needs bytes {offset}..{offset + nbytes}, "
             f"have {len(buf)}): a shard is truncated or belongs to another manifest"
         )
-    codes = np.frombuffer(
-        buf, dtype=store.newbyteorder("<"), count=count, offset=offset
-    )
+    codes = np.frombuffer(buf, dtype=store.newbyteorder("<"), count=count, offset=offset)
     if quant:
         values = codes.astype(np.float64) * float(quant["scale"]) + float(quant["min"])
         # tfjs rounds int32 constants with Math.round: halves go up, hence floor(v + 0.5)
@@ -144,9 +137,7 @@ def _decode_entry(entry: dict, buf: bytes, offset: int, where: str):
     return arr.reshape(shape), nbytes
 
 
-def load_weight_map(
-    source: str | os.PathLike, model_name: str
-) -> dict[str, np.ndarray]:
+def load_weight_map(source: str | os.PathLike, model_name: str) -> dict[str, np.ndarray]:
     """Read a face-api.js model into ``{tensor name: ndarray}``.
 
     Parameters

@@ -35,9 +35,7 @@ def as_descriptor(d, what: str = "descriptor") -> np.ndarray:
     try:
         a = np.asarray(d)
     except ValueError as exc:  # ragged nested lists
-        raise InputError(
-            f"{what} is not a flat list of {DESCRIPTOR_SIZE} numbers: {exc}"
-        ) from None
+        raise InputError(f"{what} is not a flat list of {DESCRIPTOR_SIZE} numbers: {exc}") from None
     if a.dtype == object or not (
         np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
     ):
@@ -78,8 +76,7 @@ class LabeledFaceDescriptors:
         if not isinstance(label, str) or not label:
             raise InputError(f"label must be a non-empty string, got {label!r}")
         descs = [
-            as_descriptor(d, f"descriptor {i} of {label!r}")
-            for i, d in enumerate(descriptors)
+            as_descriptor(d, f"descriptor {i} of {label!r}") for i, d in enumerate(descriptors)
         ]
         if not descs:
             raise InputError(f"{label!r} has no descriptors")
@@ -94,16 +91,14 @@ class LabeledFaceDescriptors:
         }
 
     @classmethod
-    def from_json(cls, obj) -> "LabeledFaceDescriptors":
+    def from_json(cls, obj) -> LabeledFaceDescriptors:
         """Inverse of :meth:`to_json`."""
         if (
             not isinstance(obj, dict)
             or "label" not in obj
             or not isinstance(obj.get("descriptors"), list)
         ):
-            raise InputError(
-                "a labelled entry must be an object with 'label' and 'descriptors'"
-            )
+            raise InputError("a labelled entry must be an object with 'label' and 'descriptors'")
         return cls(obj["label"], obj["descriptors"])
 
     def __repr__(self) -> str:
@@ -151,15 +146,9 @@ class FaceMatcher:
         self.distance_threshold = float(distance_threshold)
         self.labeled_descriptors = labelled
         # One matrix of every reference descriptor, with the owner of each row
-        self._refs = np.stack([d for ld in labelled for d in ld.descriptors]).astype(
-            np.float64
-        )
-        self._owner = np.repeat(
-            np.arange(len(labelled)), [len(ld.descriptors) for ld in labelled]
-        )
-        self._counts = np.bincount(self._owner, minlength=len(labelled)).astype(
-            np.float64
-        )
+        self._refs = np.stack([d for ld in labelled for d in ld.descriptors]).astype(np.float64)
+        self._owner = np.repeat(np.arange(len(labelled)), [len(ld.descriptors) for ld in labelled])
+        self._counts = np.bincount(self._owner, minlength=len(labelled)).astype(np.float64)
         self._ref_sq = np.einsum("ij,ij->i", self._refs, self._refs)
 
     @property
@@ -175,16 +164,10 @@ class FaceMatcher:
         q = np.stack(
             [as_descriptor(d, f"query {i}") for i, d in enumerate(_as_list(queries))]
         ).astype(np.float64)
-        sq = (
-            (q * q).sum(axis=1)[:, None]
-            + self._ref_sq[None, :]
-            - 2.0 * (q @ self._refs.T)
-        )
+        sq = (q * q).sum(axis=1)[:, None] + self._ref_sq[None, :] - 2.0 * (q @ self._refs.T)
         dist = np.sqrt(np.maximum(sq, 0.0))  # (Q, R)
         n_labels = len(self.labeled_descriptors)
-        sums = np.stack(
-            [np.bincount(self._owner, weights=row, minlength=n_labels) for row in dist]
-        )
+        sums = np.stack([np.bincount(self._owner, weights=row, minlength=n_labels) for row in dist])
         return sums / self._counts
 
     def match_descriptors(self, queries) -> list[FaceMatch]:
@@ -210,11 +193,7 @@ class FaceMatcher:
     def find_best_matches(self, queries) -> list[FaceMatch]:
         """:meth:`find_best_match` for many queries, as one matrix computation."""
         return [
-            (
-                m
-                if m.distance < self.distance_threshold
-                else FaceMatch(UNKNOWN, m.distance)
-            )
+            (m if m.distance < self.distance_threshold else FaceMatch(UNKNOWN, m.distance))
             for m in self.match_descriptors(queries)
         ]
 
@@ -235,11 +214,9 @@ class FaceMatcher:
         }
 
     @classmethod
-    def from_json(cls, obj) -> "FaceMatcher":
+    def from_json(cls, obj) -> FaceMatcher:
         """Inverse of :meth:`to_json`; accepts what face-api.js's ``toJSON`` wrote."""
-        if not isinstance(obj, dict) or not isinstance(
-            obj.get("labeledDescriptors"), list
-        ):
+        if not isinstance(obj, dict) or not isinstance(obj.get("labeledDescriptors"), list):
             raise InputError(
                 "not a face matcher JSON: expected an object with 'labeledDescriptors'"
             )
@@ -254,7 +231,7 @@ class FaceMatcher:
             json.dump(self.to_json(), f)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "FaceMatcher":
+    def load(cls, path: str | os.PathLike) -> FaceMatcher:
         """Read a gallery written by :meth:`save` (or by face-api.js)."""
         try:
             with open(path) as f:

@@ -53,9 +53,7 @@ def count_macs(p, out_shape) -> int:
     total = 0
     for path, a in iter_params(p):
         leaf = path.rsplit("/", 1)[-1]
-        if a.ndim == 4 and (
-            leaf == "depthwise_filter" or getattr(p, "depthwise", False)
-        ):
+        if a.ndim == 4 and (leaf == "depthwise_filter" or getattr(p, "depthwise", False)):
             total += n * spatial * a.shape[0] * a.shape[1] * a.shape[2]
         elif a.ndim == 4:
             total += n * spatial * int(np.prod(a.shape))
@@ -87,9 +85,7 @@ class Tap:
         """Record layer ``name``; ``macs`` overrides :func:`count_macs` where the output
         shape alone does not tell (e.g. a conv path that was padded afterwards)."""
         if self.rows is not None:
-            n_params = (
-                sum(int(a.size) for _, a in iter_params(p)) if p is not None else 0
-            )
+            n_params = sum(int(a.size) for _, a in iter_params(p)) if p is not None else 0
             macs = count_macs(p, out.shape) if macs is None else int(macs)
             self.rows.append(LayerRow(name, op, tuple(out.shape), n_params, macs))
         if self.outputs is not None:
@@ -128,9 +124,7 @@ class Summary:
         return {
             "net": self.net,
             "input_shape": list(self.input_shape),
-            "layers": [
-                dataclasses.asdict(r) | {"shape": list(r.shape)} for r in self.rows
-            ],
+            "layers": [dataclasses.asdict(r) | {"shape": list(r.shape)} for r in self.rows],
             "total_params": self.total_params,
             "total_macs": self.total_macs,
         }
@@ -146,8 +140,7 @@ class Summary:
 
         def fmt(row):
             return "  ".join(
-                c.ljust(w) if i < 3 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths))
+                c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
             )
 
         rule = "-" * len(fmt(head))
@@ -210,9 +203,7 @@ class NeuralNetwork:
     def params_on(self, bk: Backend):
         """The param tree as arrays of backend ``bk`` (converted once, then cached)."""
         if self.params is None:
-            raise WeightsError(
-                f"{type(self).__name__}: load the weights before running the net"
-            )
+            raise WeightsError(f"{type(self).__name__}: load the weights before running the net")
         if bk.xp is np:
             return self.params
         if bk.name not in self._on_backend:
@@ -235,9 +226,7 @@ class NeuralNetwork:
                 f"{type(self).__name__}: expected a batch of shape (N, H, W, 3), got {shape}"
             )
         if not np.issubdtype(np.dtype(batch.dtype), np.number):
-            raise InputError(
-                f"{type(self).__name__}: batch dtype {batch.dtype} is not numeric"
-            )
+            raise InputError(f"{type(self).__name__}: batch dtype {batch.dtype} is not numeric")
         return bk.asarray(batch).astype(bk.xp.float32, copy=False)
 
     def summary(self, input_size: int | None = None, batch_size: int = 1) -> Summary:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 from . import paths
-from .errors import WeightsError
 from .age_gender_net import AgeGenderNet
+from .errors import WeightsError
 from .face_expression_net import FaceExpressionNet
 from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
 from .face_recognition_net import FaceRecognitionNet
@@ -52,10 +52,7 @@ def get_net(name: str):
     if not net.is_loaded:
         folder = paths.weights_dir()
         manifest = folder / f"{net.model_name}-weights_manifest.json"
-        if (
-            not str(folder).startswith(("http://", "https://"))
-            and not manifest.is_file()
-        ):
+        if not str(folder).startswith(("http://", "https://")) and not manifest.is_file():
             raise WeightsError(
                 f"the weights of {type(net).__name__} are not in {folder}; run "
                 "'faceapi-np weights fetch' (or set FACEAPI_NP_WEIGHTS to a folder holding "

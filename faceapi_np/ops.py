@@ -86,9 +86,7 @@ def iou(box1, box2, use_iou: bool = True) -> float:
     'Min' variant).
     """
     return float(
-        _iou_one_to_many(
-            np.asarray(box1, np.float64), np.asarray([box2], np.float64), use_iou
-        )[0]
+        _iou_one_to_many(np.asarray(box1, np.float64), np.asarray([box2], np.float64), use_iou)[0]
     )
 
 
@@ -96,13 +94,11 @@ def _iou_one_to_many(box, others, use_iou: bool):
     """Vectorised :func:`iou` of one ``(x, y, w, h)`` box against many, in float64."""
     w = np.maximum(
         0.0,
-        np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
-        - np.maximum(box[0], others[:, 0]),
+        np.minimum(box[0] + box[2], others[:, 0] + others[:, 2]) - np.maximum(box[0], others[:, 0]),
     )
     h = np.maximum(
         0.0,
-        np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
-        - np.maximum(box[1], others[:, 1]),
+        np.minimum(box[1] + box[3], others[:, 1] + others[:, 3]) - np.maximum(box[1], others[:, 1]),
     )
     inter = w * h
     a1 = box[2] * box[3]
@@ -130,23 +126,17 @@ def nms(boxes, scores, iou_threshold: float, use_iou: bool = True) -> list[int]:
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(scores, kind="stable")[
-        ::-1
-    ]  # best first; ties: highest index first
+    order = np.argsort(scores, kind="stable")[::-1]  # best first; ties: highest index first
     pick = []
     while order.size:
         cur = order[0]
         pick.append(int(cur))
         rest = order[1:]
-        order = rest[
-            _iou_one_to_many(boxes[cur], boxes[rest], use_iou) <= iou_threshold
-        ]
+        order = rest[_iou_one_to_many(boxes[cur], boxes[rest], use_iou) <= iou_threshold]
     return pick
 
 
-def nms_ssd(
-    boxes, scores, max_output: int, iou_threshold: float, score_threshold: float
-):
+def nms_ssd(boxes, scores, max_output: int, iou_threshold: float, score_threshold: float):
     """SSD's non-maximum suppression, as face-api.js 0.22.2 runs it.
 
     Mirrors ``src/ssdMobilenetv1/nonMaxSuppression.ts``: candidates with
@@ -178,12 +168,8 @@ def nms_ssd(
             break
         if selected and area[i] > 0:
             j = np.asarray(selected)
-            ih = np.maximum(
-                np.minimum(ymax[i], ymax[j]) - np.maximum(ymin[i], ymin[j]), 0.0
-            )
-            iw = np.maximum(
-                np.minimum(xmax[i], xmax[j]) - np.maximum(xmin[i], xmin[j]), 0.0
-            )
+            ih = np.maximum(np.minimum(ymax[i], ymax[j]) - np.maximum(ymin[i], ymin[j]), 0.0)
+            iw = np.maximum(np.minimum(xmax[i], xmax[j]) - np.maximum(xmin[i], xmin[j]), 0.0)
             inter = ih * iw
             with np.errstate(divide="ignore", invalid="ignore"):
                 ious = np.where(area[j] > 0, inter / (area[i] + area[j] - inter), 0.0)

@@ -42,9 +42,7 @@ class ParamReader:
                 f"{self.source}: tensor {name!r} is missing; is this the manifest of another net?"
             )
         arr = self.weights[name]
-        ok = arr.ndim == len(shape) and all(
-            s is None or s == d for s, d in zip(shape, arr.shape)
-        )
+        ok = arr.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, arr.shape))
         if not ok:
             want = tuple("?" if s is None else s for s in shape)
             raise WeightsError(
@@ -134,10 +132,7 @@ def map_params(tree, fn):
     if dataclasses.is_dataclass(tree):
         return dataclasses.replace(
             tree,
-            **{
-                f.name: map_params(getattr(tree, f.name), fn)
-                for f in dataclasses.fields(tree)
-            },
+            **{f.name: map_params(getattr(tree, f.name), fn) for f in dataclasses.fields(tree)},
         )
     if isinstance(tree, list):
         return [map_params(t, fn) for t in tree]

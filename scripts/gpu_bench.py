@@ -54,9 +54,7 @@ def median_ms(fn, sync, runs=20):
 def max_rel(a, b):
     a = a if isinstance(a, tuple) else (a,)
     b = b if isinstance(b, tuple) else (b,)
-    return max(
-        float(np.abs(np.asarray(x) - y).max() / np.abs(y).max()) for x, y in zip(a, b)
-    )
+    return max(float(np.abs(np.asarray(x) - y).max() / np.abs(y).max()) for x, y in zip(a, b))
 
 
 def main() -> int:
@@ -88,19 +86,15 @@ def main() -> int:
         rng = np.random.default_rng(0)
         x1 = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)
         got, want = net.forward(x1, bk), net.forward(x1, ref)
-        got = (
-            tuple(bk.to_numpy(g) for g in got)
-            if isinstance(got, tuple)
-            else bk.to_numpy(got)
-        )
+        got = tuple(bk.to_numpy(g) for g in got) if isinstance(got, tuple) else bk.to_numpy(got)
         parity = max_rel(got, want)
         for batch in BATCHES[name]:
             x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
             xd = bk.asarray(x)
-            ours = median_ms(lambda: net.forward(xd, bk), bk.synchronize)
+            ours = median_ms(lambda net=net, xd=xd: net.forward(xd, bk), bk.synchronize)
             xt = torch.from_numpy(x).cuda()
             with torch.inference_mode():
-                theirs = median_ms(lambda: tnet(xt), torch.cuda.synchronize)
+                theirs = median_ms(lambda tnet=tnet, xt=xt: tnet(xt), torch.cuda.synchronize)
             rows.append((name, batch, size, ours, theirs, parity))
             print(
                 f"{name:<15} batch {batch:>3}: cupy {ours:8.2f} ms  torch {theirs:8.2f} ms  "

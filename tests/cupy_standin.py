@@ -92,9 +92,7 @@ def depthwise_conv(
         int(ho),
         int(wo),
     )
-    acc = np.einsum(
-        "nhwijc,ijc->nhwc", win, w.reshape(int(kh), int(kw), int(c))
-    ).astype(np.float32)
+    acc = np.einsum("nhwijc,ijc->nhwc", win, w.reshape(int(kh), int(kw), int(c))).astype(np.float32)
     if has_bn:
         acc = (acc - mean) * inv + offset
     y[...] = _act(acc, act)
@@ -132,11 +130,7 @@ def _resize(img, out, h, w, size, side, off_y, off_x):
     sq[0, int(off_y) : int(off_y) + int(h), int(off_x) : int(off_x) + int(w)] = img
     from faceapi_np.ops import resize_bilinear
 
-    out[...] = (
-        sq[0]
-        if int(side) == int(size)
-        else resize_bilinear(sq, int(size), int(size))[0]
-    )
+    out[...] = sq[0] if int(side) == int(size) else resize_bilinear(sq, int(size), int(size))[0]
 
 
 EMULATORS = {
@@ -158,9 +152,9 @@ class RawModule:
         self.code = code
 
     def get_function(self, name: str):
-        assert re.search(
-            rf'extern "C" __global__ void {name}\(', self.code
-        ), f"{name} not in the source"
+        assert re.search(rf'extern "C" __global__ void {name}\(', self.code), (
+            f"{name} not in the source"
+        )
 
         def launch(grid, block, args):
             assert len(grid) == 1 and len(block) == 1 and grid[0] >= 1

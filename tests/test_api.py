@@ -20,9 +20,7 @@ def test_detect_all_faces_defaults_to_ssd_and_matches_faceapi_js(sample1):
     faces = fa.detect_all_faces(sample1)
     want = load_golden("ssd_sample1")["detections"]
     assert isinstance(faces, fa.FaceResults) and len(faces) == len(want)
-    assert (
-        faces.image.shape == (1280, 1920, 3) and faces.backend == fa.get_backend().name
-    )
+    assert faces.image.shape == (1280, 1920, 3) and faces.backend == fa.get_backend().name
     for face, ref in zip(faces, want):
         assert face.box.x == pytest.approx(ref["box"]["x"], abs=0.5)
         assert face.score == pytest.approx(ref["score"], abs=1e-4)
@@ -57,9 +55,7 @@ def test_inputs_of_every_kind_give_the_same_faces(sample1):
     small = Image.fromarray(arr).resize((480, 320))
     by_pil = fa.detect_all_faces(small, fa.TinyFaceDetectorOptions(320))
     by_array = fa.detect_all_faces(np.asarray(small), fa.TinyFaceDetectorOptions(320))
-    assert [f.detection for f in by_pil] == [f.detection for f in by_array] and len(
-        by_pil
-    ) > 0
+    assert [f.detection for f in by_pil] == [f.detection for f in by_array] and len(by_pil) > 0
 
 
 @pytest.mark.parametrize(
@@ -103,17 +99,13 @@ def test_resize_results_rescales_boxes(sample1):
         )
         assert h.image_size == (960, 640) and h.score == f.score
     assert fa.resize_results(None, 1, 1) is None
-    assert fa.resize_results(faces[0], 1920, 1280).box.width == pytest.approx(
-        faces[0].box.width
-    )
+    assert fa.resize_results(faces[0], 1920, 1280).box.width == pytest.approx(faces[0].box.width)
 
 
 def test_box_geometry():
     b = fa.Box(10.0, 20.0, 30.0, 40.0)
     assert (b.left, b.top, b.right, b.bottom, b.area) == (10, 20, 40, 60, 1200)
-    assert fa.Box(0.5, 1.5, 2.49, 2.5).round() == fa.Box(
-        1, 2, 2, 3
-    )  # JavaScript Math.round
+    assert fa.Box(0.5, 1.5, 2.49, 2.5).round() == fa.Box(1, 2, 2, 3)  # JavaScript Math.round
     assert b.rescale(2, 0.5) == fa.Box(20, 10, 60, 20)
 
 
@@ -133,8 +125,6 @@ def test_draw_detections_draws_blue_boxes():
 def test_resized_results_cannot_continue_the_chain(sample1):
     from faceapi_np.errors import InputError
 
-    faces = fa.resize_results(
-        fa.detect_all_faces(sample1, fa.TinyFaceDetectorOptions()), 100, 100
-    )
+    faces = fa.resize_results(fa.detect_all_faces(sample1, fa.TinyFaceDetectorOptions()), 100, 100)
     with pytest.raises(InputError, match="needs the image the faces were found in"):
         faces[0].with_face_landmarks()

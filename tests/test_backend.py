@@ -119,9 +119,7 @@ def test_package_reexports_the_backend_functions():
 
 # --- import weight -------------------------------------------------------------------
 
-_HEAVY = (
-    "sorted(m for m in sys.modules if m.split('.')[0].startswith(('numba', 'cupy')))"
-)
+_HEAVY = "sorted(m for m in sys.modules if m.split('.')[0].startswith(('numba', 'cupy')))"
 
 
 def _run_python(code: str) -> subprocess.CompletedProcess:
@@ -218,9 +216,7 @@ def test_broken_numba_falls_back_to_numpy_with_one_warning(monkeypatch):
         backend, "_cache", {k: v for k, v in backend._cache.items() if k != "numba"}
     )
     monkeypatch.setattr(backend, "_warned", set())
-    with pytest.warns(
-        RuntimeWarning, match="backend 'numba' is not usable here.*falling back"
-    ):
+    with pytest.warns(RuntimeWarning, match="backend 'numba' is not usable here.*falling back"):
         assert backend.get_backend("auto").name == "numpy"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the second time: silent

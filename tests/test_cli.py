@@ -99,9 +99,7 @@ def test_bad_image_reports_error_and_goes_on(photo, tmp_path, capsys):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff" + b"\x00" * 20)
     assert main(["detect", str(bad), photo, "--json", "--detector", "tiny"]) == 1
-    first, second = (
-        json.loads(l) for l in capsys.readouterr().out.strip().splitlines()
-    )
+    first, second = (json.loads(l) for l in capsys.readouterr().out.strip().splitlines())
     assert first["image"] == str(bad) and "not a readable image" in first["error"]
     assert second["faces"]
 
@@ -225,9 +223,7 @@ def test_enroll_and_identify(weights_dir, samples_dir, tmp_path, capsys):
         )
         == 0
     )
-    assert {f["label"] for f in json.loads(capsys.readouterr().out)["faces"]} == {
-        "unknown"
-    }
+    assert {f["label"] for f in json.loads(capsys.readouterr().out)["faces"]} == {"unknown"}
 
 
 def test_enroll_refuses_images_without_exactly_one_face(photo, tmp_path, capsys):
@@ -250,9 +246,7 @@ def test_crops_mode_uses_the_whole_image(weights_dir, samples_dir, tmp_path, cap
 
     np.save(crop, make_input(case["input_spec"], samples_dir))
     db = tmp_path / "g.json"
-    assert (
-        main(["enroll", "--crops", "--label", "crop", str(crop), "--db", str(db)]) == 0
-    )
+    assert main(["enroll", "--crops", "--label", "crop", str(crop), "--db", str(db)]) == 0
     stored = json.loads(db.read_text())["labeledDescriptors"][0]["descriptors"][0]
     assert stored == pytest.approx(case["descriptor"], abs=1e-4)
     capsys.readouterr()
@@ -260,9 +254,7 @@ def test_crops_mode_uses_the_whole_image(weights_dir, samples_dir, tmp_path, cap
     record = json.loads(capsys.readouterr().out)
     h, w = case["input_shape"][:2]
     assert record["faces"][0]["box"] == {"x": 0.0, "y": 0.0, "width": w, "height": h}
-    assert (
-        record["faces"][0]["label"] == "crop" and record["faces"][0]["distance"] < 1e-6
-    )
+    assert record["faces"][0]["label"] == "crop" and record["faces"][0]["distance"] < 1e-6
 
 
 def test_identify_with_bad_gallery(photo, tmp_path, capsys):
@@ -280,12 +272,7 @@ def test_identify_with_bad_gallery(photo, tmp_path, capsys):
 
 def test_detect_with_expressions_and_age_gender(photo, capsys):
     case = load_golden("all_ssd_sample2")
-    assert (
-        main(
-            ["detect", photo, "--json", "--landmarks", "--expressions", "--age-gender"]
-        )
-        == 0
-    )
+    assert main(["detect", photo, "--json", "--landmarks", "--expressions", "--age-gender"]) == 0
     record = json.loads(capsys.readouterr().out)
     for face, ref in zip(record["faces"], case["faces"]):
         assert set(face) >= {"expressions", "age", "gender", "gender_probability"}
@@ -298,9 +285,7 @@ def test_detect_with_expressions_and_age_gender(photo, capsys):
             "disgusted",
             "surprised",
         ]
-        assert face["expressions"]["happy"] == pytest.approx(
-            ref["expressions"]["happy"], abs=1e-4
-        )
+        assert face["expressions"]["happy"] == pytest.approx(ref["expressions"]["happy"], abs=1e-4)
         assert face["age"] == pytest.approx(ref["age"], abs=0.01)
         assert face["gender"] == ref["gender"]
 
@@ -314,16 +299,11 @@ def test_detect_with_mtcnn(weights_dir, samples_dir, tmp_path, capsys):
     np.save(path, make_input(case["input_spec"], samples_dir))
     assert main(["detect", str(path), "--json", "--detector", "mtcnn"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert record["detector"] == "mtcnn" and len(record["faces"]) == len(
-        case["detections"]
-    )
+    assert record["detector"] == "mtcnn" and len(record["faces"]) == len(case["detections"])
     for face, ref, pts in zip(record["faces"], case["detections"], case["points5"]):
         assert face["box"]["x"] == pytest.approx(ref["box"]["x"], abs=0.5)
         assert np.allclose(face["landmarks5"], pts, atol=0.5)
-    assert (
-        main(["detect", str(path), "--detector", "mtcnn", "--min-face-size", "2000"])
-        == 1
-    )
+    assert main(["detect", str(path), "--detector", "mtcnn", "--min-face-size", "2000"]) == 1
     assert "smaller than MtcnnOptions.min_face_size" in capsys.readouterr().err
 
 

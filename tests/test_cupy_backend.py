@@ -80,9 +80,7 @@ def test_cuda_source_compiles_with_nvrtc(source, arch):
         b"-I" + str(CUDA_DIR).encode(),
         b"--gpu-architecture=" + arch.encode(),
     ]
-    status = lib.nvrtcCompileProgram(
-        prog, len(opts), (ctypes.c_char_p * len(opts))(*opts)
-    )
+    status = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
     size = ctypes.c_size_t()
     lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
     log = ctypes.create_string_buffer(size.value)
@@ -139,24 +137,16 @@ def test_every_kernel_is_defined_in_its_source(standin_cupy):
         (fa.AgeGenderNet, 112, 1),
     ],
 )
-def test_cupy_backend_python_side_runs_whole_nets(
-    standin_cupy, weights_dir, cls, size, batch
-):
+def test_cupy_backend_python_side_runs_whole_nets(standin_cupy, weights_dir, cls, size, batch):
     bk, launches = standin_cupy
     net = cls().load(weights_dir)
-    x = (
-        np.random.default_rng(0)
-        .uniform(0, 255, (batch, size, size, 3))
-        .astype(np.float32)
-    )
+    x = np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
     got, want = net.forward(x, bk), net.forward(x, backend.get_backend("numpy"))
     for g, w in zip(
         got if isinstance(got, tuple) else [got],
         want if isinstance(want, tuple) else [want],
     ):
-        np.testing.assert_allclose(
-            bk.to_numpy(g), w, rtol=1e-4, atol=1e-4 * np.abs(w).max()
-        )
+        np.testing.assert_allclose(bk.to_numpy(g), w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
     assert {"im2col", "conv_epilogue"} <= set(launches)
 
 

@@ -36,9 +36,7 @@ def _assert_detections(faces, want, img):
     assert len(faces) == len(want), f"{len(faces)} faces, face-api.js found {len(want)}"
     for face, ref in zip(faces, want):
         for key in ("x", "y", "width", "height"):
-            assert getattr(face.box, key) == pytest.approx(
-                ref["box"][key], abs=BOX_PX
-            ), key
+            assert getattr(face.box, key) == pytest.approx(ref["box"][key], abs=BOX_PX), key
         assert face.score == pytest.approx(ref["score"], abs=SCORE_ATOL)
         assert face.image_size == (img.shape[1], img.shape[0])
 
@@ -47,39 +45,27 @@ def _assert_detections(faces, want, img):
 def test_ssd_matches_faceapi_js(name, ssd, bk, samples_dir):
     case = load_golden(name)
     img = _input(case, samples_dir)
-    opts = SsdMobilenetv1Options(
-        case["options"]["minConfidence"], case["options"]["maxResults"]
-    )
+    opts = SsdMobilenetv1Options(case["options"]["minConfidence"], case["options"]["maxResults"])
     faces = ssd.locate_faces(img, opts, bk)
     _assert_detections(faces, case["detections"], img)
     if "raw" in case:
         boxes, scores = ssd.forward(to_batch([img], 512, bk=bk), bk)
         raw = case["raw"]["ssd_forward"]
-        assert (
-            _relative_error(bk.to_numpy(boxes)[0], decode_array(raw["boxes"]))
-            < RAW_RTOL
-        )
-        assert (
-            _relative_error(bk.to_numpy(scores)[0], decode_array(raw["scores"]))
-            < RAW_RTOL
-        )
+        assert _relative_error(bk.to_numpy(boxes)[0], decode_array(raw["boxes"])) < RAW_RTOL
+        assert _relative_error(bk.to_numpy(scores)[0], decode_array(raw["scores"])) < RAW_RTOL
 
 
 @pytest.mark.parametrize("name", golden_cases("tiny_"))
 def test_tiny_matches_faceapi_js(name, tiny, bk, samples_dir):
     case = load_golden(name)
     img = _input(case, samples_dir)
-    opts = TinyFaceDetectorOptions(
-        case["options"]["inputSize"], case["options"]["scoreThreshold"]
-    )
+    opts = TinyFaceDetectorOptions(case["options"]["inputSize"], case["options"]["scoreThreshold"])
     faces = tiny.locate_faces(img, opts, bk)
     _assert_detections(faces, case["detections"], img)
     if "raw" in case:
         grid = tiny.forward(to_batch([img], opts.input_size, bk=bk), bk)
         assert (
-            _relative_error(
-                bk.to_numpy(grid), decode_array(case["raw"]["tiny_forward"]["output"])
-            )
+            _relative_error(bk.to_numpy(grid), decode_array(case["raw"]["tiny_forward"]["output"]))
             < RAW_RTOL
         )
 
@@ -89,7 +75,5 @@ def test_golden_set_covers_the_issue():
     names = set(golden_cases(""))
     for det in ("ssd", "tiny"):
         assert {f"{det}_sample{i}" for i in range(1, 7)} <= names
-        assert {
-            f"{det}_{v}" for v in ("tall", "wide", "small", "large", "odd")
-        } <= names
+        assert {f"{det}_{v}" for v in ("tall", "wide", "small", "large", "odd")} <= names
         assert any(n.startswith(f"{det}_synth") for n in names)

@@ -62,9 +62,7 @@ def test_landmarks_match_faceapi_js(name, nets, bk, samples_dir):
     want = case["landmarks"]
     assert (want["imageWidth"], want["imageHeight"]) == (img.shape[1], img.shape[0])
     lm = fa.FaceLandmarks68(rel, (img.shape[1], img.shape[0]))
-    np.testing.assert_allclose(
-        lm.positions, want["positions"], atol=LANDMARK_PX, rtol=0
-    )
+    np.testing.assert_allclose(lm.positions, want["positions"], atol=LANDMARK_PX, rtol=0)
     np.testing.assert_allclose(
         lm.relative_positions.ravel(),
         _raw(case["raw"][f"{task}_forward"]).ravel(),
@@ -104,9 +102,7 @@ def test_age_and_gender_match_faceapi_js(name, nets, bk, samples_dir):
     got = nets["agegender"].predict_age_and_gender([img], bk)[0]
     assert got["age"] == pytest.approx(case["age"], abs=AGE_ATOL)
     assert got["gender"] == case["gender"]
-    assert got["gender_probability"] == pytest.approx(
-        case["genderProbability"], abs=PROB_ATOL
-    )
+    assert got["gender_probability"] == pytest.approx(case["genderProbability"], abs=PROB_ATOL)
 
 
 def _chain(case, samples_dir, bk):
@@ -118,9 +114,7 @@ def _chain(case, samples_dir, bk):
         opts = fa.TinyFaceDetectorOptions(o["inputSize"], o["scoreThreshold"])
     faces = fa.detect_all_faces(img, opts, backend=bk.name)
     faces = faces.with_face_landmarks(use_tiny=o["tinyLandmarks"], backend=bk.name)
-    faces = faces.with_face_expressions(backend=bk.name).with_age_and_gender(
-        backend=bk.name
-    )
+    faces = faces.with_face_expressions(backend=bk.name).with_age_and_gender(backend=bk.name)
     return faces.with_face_descriptors(backend=bk.name)
 
 
@@ -132,9 +126,7 @@ def test_whole_chain_matches_faceapi_js(name, bk, weights_dir, samples_dir):
     assert len(faces) == len(want)
     for face, ref in zip(faces, want):
         for key in ("x", "y", "width", "height"):
-            assert getattr(face.box, key) == pytest.approx(
-                ref["detection"]["box"][key], abs=BOX_PX
-            )
+            assert getattr(face.box, key) == pytest.approx(ref["detection"]["box"][key], abs=BOX_PX)
             assert getattr(face.aligned_rect.box, key) == pytest.approx(
                 ref["alignedRect"]["box"][key], abs=BOX_PX
             )
@@ -150,17 +142,12 @@ def test_whole_chain_matches_faceapi_js(name, bk, weights_dir, samples_dir):
             atol=LANDMARK_PX,
             rtol=0,
         )
-        assert (
-            np.abs(face.descriptor - np.asarray(ref["descriptor"])).max()
-            < DESCRIPTOR_ATOL
-        )
+        assert np.abs(face.descriptor - np.asarray(ref["descriptor"])).max() < DESCRIPTOR_ATOL
         for k, v in ref["expressions"].items():
             assert face.expressions[k] == pytest.approx(v, abs=PROB_ATOL)
         assert face.age == pytest.approx(ref["age"], abs=AGE_ATOL)
         assert face.gender == ref["gender"]
-        assert face.gender_probability == pytest.approx(
-            ref["genderProbability"], abs=PROB_ATOL
-        )
+        assert face.gender_probability == pytest.approx(ref["genderProbability"], abs=PROB_ATOL)
 
 
 def test_identity_decisions_match_faceapi_js(bk, weights_dir, samples_dir):

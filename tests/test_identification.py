@@ -49,9 +49,7 @@ class Photo:
     identity: str
     kind: str
     image: np.ndarray
-    descriptor: dict | None = (
-        None  # alignment -> (128,) descriptor; None: no face found
-    )
+    descriptor: dict | None = None  # alignment -> (128,) descriptor; None: no face found
     roll: float | None = None  # roll angle of the face found, radians
 
 
@@ -60,9 +58,7 @@ def face_region_square(img: Image.Image, box: fa.Box) -> Image.Image:
     side = REGION_SCALE * max(box.width, box.height)
     cx, cy = box.x + box.width / 2, box.y + box.height / 2
     left, top = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
-    right, bottom = min(img.width, round(cx + side / 2)), min(
-        img.height, round(cy + side / 2)
-    )
+    right, bottom = min(img.width, round(cx + side / 2)), min(img.height, round(cy + side / 2))
     return img.crop((left, top, right, bottom))
 
 
@@ -73,9 +69,7 @@ def transformed(region: Image.Image, kind: str) -> Image.Image:
         return ImageOps.mirror(region)
     if kind == "c":
         return region.rotate(ROTATION_DEG, resample=Image.BICUBIC)
-    small = region.resize(
-        (round(region.width * 0.45), round(region.height * 0.45)), Image.BICUBIC
-    )
+    small = region.resize((round(region.width * 0.45), round(region.height * 0.45)), Image.BICUBIC)
     small = ImageEnhance.Brightness(small).enhance(0.8)
     buf = io.BytesIO()
     small.save(buf, format="JPEG", quality=40)
@@ -89,9 +83,7 @@ def originals(weights_dir, samples_dir):
     for i in range(1, 7):
         img = Image.open(samples_dir / f"sample{i}.jpg").convert("RGB")
         faces = fa.detect_all_faces(np.asarray(img)).with_face_landmarks()
-        descs = {
-            al: faces.with_face_descriptors(al) for al in ("faceapi", "similarity")
-        }
+        descs = {al: faces.with_face_descriptors(al) for al in ("faceapi", "similarity")}
         for j, face in enumerate(faces):
             out[f"sample{i} face {j}"] = (
                 img,
@@ -129,9 +121,7 @@ def leave_one_out(photos: list[Photo], alignment: str) -> dict:
         by_label: dict[str, list] = {}
         for j in usable:
             if j != i:
-                by_label.setdefault(photos[j].identity, []).append(
-                    photos[j].descriptor[alignment]
-                )
+                by_label.setdefault(photos[j].identity, []).append(photos[j].descriptor[alignment])
         matcher = fa.FaceMatcher(
             [fa.LabeledFaceDescriptors(k, v) for k, v in by_label.items()], THRESHOLD
         )
@@ -148,9 +138,7 @@ def answers(photos) -> dict:
 def accuracy(photos, matches, kinds=KINDS) -> tuple[int, int]:
     """(correct, asked) over the photos of the given kinds that had a face."""
     asked = [i for i in matches if photos[i].kind in kinds]
-    correct = sum(
-        matches[i].label == photos[i].identity for i in asked
-    )  # never 'unknown'
+    correct = sum(matches[i].label == photos[i].identity for i in asked)  # never 'unknown'
     return correct, len(asked)
 
 
@@ -161,13 +149,8 @@ def test_the_set_is_22_identities_of_4_photos(originals, photos):
 
 
 def test_faces_are_found_in_most_photos(photos):
-    missing = [
-        f"{p.identity} ({KIND_NAMES[p.kind]})" for p in photos if p.descriptor is None
-    ]
-    print(
-        f"\nno face found in {len(missing)} of {len(photos)} photos: "
-        + "; ".join(missing)
-    )
+    missing = [f"{p.identity} ({KIND_NAMES[p.kind]})" for p in photos if p.descriptor is None]
+    print(f"\nno face found in {len(missing)} of {len(photos)} photos: " + "; ".join(missing))
     assert len(photos) - len(missing) >= MIN_PHOTOS_FOUND
     # the untouched photos lose at most one face
     assert sum(p.descriptor is None for p in photos if p.kind == "a") <= 1

@@ -165,9 +165,7 @@ def test_exif_orientation_6_png():
     # the blue marker moved from the top-left to the top-right corner
     assert arr[0, 19, 2] == 255 and arr[0, 0, 2] == 0
     with Image.open(io.BytesIO(data)) as img:
-        np.testing.assert_array_equal(
-            arr, np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
-        )
+        np.testing.assert_array_equal(arr, np.asarray(ImageOps.exif_transpose(img).convert("RGB")))
 
 
 def test_exif_orientation_6_jpeg(tmp_path):
@@ -238,9 +236,7 @@ def test_truncated_jpeg(tmp_path):
     data = jpeg_bytes(Image.fromarray(big))
     path = tmp_path / "half.jpg"
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(
-        ImageError, match=r"half\.jpg: not a readable image \(.*truncated"
-    ):
+    with pytest.raises(ImageError, match=r"half\.jpg: not a readable image \(.*truncated"):
         load_image(path)
     with pytest.raises(ImageError, match=r"<bytes>: not a readable image"):
         load_image(data[: len(data) // 2])
@@ -260,23 +256,20 @@ def test_too_large(monkeypatch, tmp_path):
         10,
         3,
     )  # at the limit
-    with pytest.raises(
-        ImageError, match=r"image is too large: 11x10 pixels, the limit is 100"
-    ):
+    with pytest.raises(ImageError, match=r"image is too large: 11x10 pixels, the limit is 100"):
         load_image(np.zeros((10, 11, 3), np.uint8))
     path = tmp_path / "big.png"
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path)
     with pytest.raises(ImageError, match=r"big\.png: image is too large: 30x20 pixels"):
         load_image(path)
-    with Image.open(path) as img, pytest.raises(
-        ImageError, match=r"image is too large: 30x20 pixels"
+    with (
+        Image.open(path) as img,
+        pytest.raises(ImageError, match=r"image is too large: 30x20 pixels"),
     ):
         load_image(img)
 
 
-@pytest.mark.parametrize(
-    "dtype", [np.int64, np.int32, np.uint16, np.int8, bool, np.complex64]
-)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint16, np.int8, bool, np.complex64])
 def test_unsupported_dtypes(dtype):
     with pytest.raises(
         ImageError,
@@ -297,9 +290,7 @@ def test_float_not_finite(bad):
 def test_float_out_of_range(lo, hi):
     arr = np.full((4, 4, 3), 10.0, np.float64)
     arr[0, 0, 0], arr[3, 3, 2] = lo, hi
-    with pytest.raises(
-        ImageError, match=rf"must lie in \[0, 255\] \(got {lo:g}\.\.{hi:g}\)"
-    ):
+    with pytest.raises(ImageError, match=rf"must lie in \[0, 255\] \(got {lo:g}\.\.{hi:g}\)"):
         load_image(arr)
 
 
@@ -312,13 +303,9 @@ def test_bad_shapes(shape):
         load_image(np.zeros(shape, np.uint8))
 
 
-@pytest.mark.parametrize(
-    "src, name", [([[1, 2], [3, 4]], "list"), (7, "int"), (None, "NoneType")]
-)
+@pytest.mark.parametrize("src, name", [([[1, 2], [3, 4]], "list"), (7, "int"), (None, "NoneType")])
 def test_unsupported_type(src, name):
-    with pytest.raises(
-        ImageError, match=rf"cannot load an image from {name}; pass a path, bytes"
-    ):
+    with pytest.raises(ImageError, match=rf"cannot load an image from {name}; pass a path, bytes"):
         load_image(src)
 
 
@@ -464,9 +451,9 @@ def ref_resize_bilinear(x, new_h, new_w):
     ids=["up", "down", "mixed", "square-down", "one-pixel"],
 )
 def test_resize_matches_tfjs_loop(src_hw, dst_hw):
-    x = (
-        np.random.default_rng(sum(src_hw) + sum(dst_hw)).random((2, *src_hw, 3)) * 255
-    ).astype(np.float32)
+    x = (np.random.default_rng(sum(src_hw) + sum(dst_hw)).random((2, *src_hw, 3)) * 255).astype(
+        np.float32
+    )
     got = resize_bilinear(x, *dst_hw)
     assert got.shape == (2, *dst_hw, 3) and got.dtype == np.float32
     np.testing.assert_array_equal(got, ref_resize_bilinear(x, *dst_hw))

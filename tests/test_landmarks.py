@@ -72,9 +72,7 @@ def test_shift_by_and_for_size():
     moved = lm.shift_by(100, 200)
     assert moved.shift == (100.0, 200.0) and moved.image_size == (64, 32)
     assert moved.positions[67].tolist() == [133.5, 208.5]
-    np.testing.assert_array_equal(
-        moved.positions - lm.positions, np.tile([89.5, 203.25], (68, 1))
-    )
+    np.testing.assert_array_equal(moved.positions - lm.positions, np.tile([89.5, 203.25], (68, 1)))
     resized = lm.for_size(128, 16)
     assert resized.shift == (0.0, 0.0) and resized.image_size == (
         128,
@@ -110,9 +108,7 @@ def test_groups_by_index():
 def landmarks_at(points, image_size=(1, 1), shift=(0.0, 0.0)) -> FaceLandmarks68:
     """Landmarks whose positions are exactly ``points`` (crop 1x1, no shift)."""
     pts = np.asarray(points, np.float64)
-    return FaceLandmarks68(
-        (pts - shift) / np.array(image_size, np.float64), image_size, shift
-    )
+    return FaceLandmarks68((pts - shift) / np.array(image_size, np.float64), image_size, shift)
 
 
 def spread(x0, x1, y0, y1) -> np.ndarray:
@@ -139,9 +135,7 @@ def test_align_min_bbox_running_maxima_start_at_zero():
     assert box == Box(-50.0, -80.0, 50.0, 80.0)
     assert lm.align_min_bbox() == Box(-55.0, -88.0, 60.0, 96.0)
     # only x negative: y is unaffected
-    assert landmarks_at(spread(-50, -10, 20, 100)).align_min_bbox() == Box(
-        -55.0, 12.0, 60.0, 96.0
-    )
+    assert landmarks_at(spread(-50, -10, 20, 100)).align_min_bbox() == Box(-55.0, 12.0, 60.0, 96.0)
 
 
 def test_align_with_a_detection_floors_its_corner_but_not_a_box():
@@ -164,9 +158,7 @@ def dlib_face(left_eye, right_eye, mouth, image_size=(512, 512)) -> FaceLandmark
     eye_offsets = np.array([[-2, 0], [2, 0], [-1, -1], [1, 1], [-1, 1], [1, -1]], float)
     pts[36:42] = np.asarray(left_eye) + eye_offsets
     pts[42:48] = np.asarray(right_eye) + eye_offsets
-    mouth_offsets = np.array(
-        [[k, s * k / 2] for k in range(1, 11) for s in (1, -1)], float
-    )
+    mouth_offsets = np.array([[k, s * k / 2] for k in range(1, 11) for s in (1, -1)], float)
     mouth_offsets[1::2, 0] *= -1  # symmetric pairs about the centre
     pts[48:68] = np.asarray(mouth) + mouth_offsets
     return landmarks_at(pts, image_size)
@@ -175,11 +167,7 @@ def dlib_face(left_eye, right_eye, mouth, image_size=(512, 512)) -> FaceLandmark
 def test_align_dlib_hand_computed():
     lm = dlib_face((100, 100), (160, 100), (130, 180))
     le, re_, mo = lm.ref_points()
-    assert (
-        le.tolist() == [100, 100]
-        and re_.tolist() == [160, 100]
-        and mo.tolist() == [130, 180]
-    )
+    assert le.tolist() == [100, 100] and re_.tolist() == [160, 100] and mo.tolist() == [130, 180]
     # eye-to-mouth: (30, 80) both, |.| = sqrt(7300) = 85.44; size = floor(85.44 / 0.45) = 189
     size = math.floor(math.sqrt(7300) / 0.45)
     assert size == 189
@@ -207,9 +195,7 @@ def test_roll_angle():
     assert dlib_face((100, 100), (160, 100), (130, 180)).roll_angle() == 0.0
     c, s = math.cos(math.pi / 6), math.sin(math.pi / 6)
     tilted = dlib_face((100, 100), (100 + 64 * c, 100 + 64 * s), (120, 180))
-    assert tilted.roll_angle() == pytest.approx(
-        math.pi / 6, abs=1e-12
-    )  # right eye lower: +30 deg
+    assert tilted.roll_angle() == pytest.approx(math.pi / 6, abs=1e-12)  # right eye lower: +30 deg
     up = dlib_face((100, 100), (100 + 64 * c, 100 - 64 * s), (120, 180))
     assert up.roll_angle() == pytest.approx(-math.pi / 6, abs=1e-12)
 
@@ -235,9 +221,7 @@ def test_face_region_re_expresses_a_detection_for_the_image_size():
     # a Box is taken as pixels of the image as it is
     assert face_region((640, 480), det.box) == Box(10, 20, 50, 60)
     # the doubled box runs past the right edge of a 640 x 480 image
-    edge = FaceDetection(
-        0.9, Box(300.25, 200.25, 40, 60), (320, 240)
-    )  # (600.5, 400.5, 80, 120)
+    edge = FaceDetection(0.9, Box(300.25, 200.25, 40, 60), (320, 240))  # (600.5, 400.5, 80, 120)
     assert face_region((640, 480), edge) == Box(600, 400, 39, 79)
 
 
@@ -255,9 +239,7 @@ def test_extract_face_tensors_slices_the_clipped_region():
     h, w = 240, 320
     yy, xx = np.mgrid[0:h, 0:w]
     img = np.stack([xx % 256, yy, np.full_like(xx, 7)], axis=2).astype(np.uint8)
-    det = FaceDetection(
-        0.9, Box(10.3, 20.3, 50.3, 60.2), (640, 480)
-    )  # halved: (5.15, 10.15, ...)
+    det = FaceDetection(0.9, Box(10.3, 20.3, 50.3, 60.2), (640, 480))  # halved: (5.15, 10.15, ...)
     crops = extract_face_tensors(
         img, [Box(-10.5, 20.7, 100.2, 50.9), det, Box(300.5, 230.5, 40, 40)]
     )
@@ -299,9 +281,7 @@ def bar_image(angle: float, size=200, sigma=2.0) -> np.ndarray:
     """
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5  # pixel centres
     c = size / 2
-    off = -(xx - c) * math.sin(angle) + (yy - c) * math.cos(
-        angle
-    )  # distance from the line
+    off = -(xx - c) * math.sin(angle) + (yy - c) * math.cos(angle)  # distance from the line
     img = 255.0 * np.exp(-0.5 * (off / sigma) ** 2)
     return np.repeat(img[:, :, None], 3, axis=2).astype(np.float32)
 
@@ -320,15 +300,11 @@ def test_rotating_by_the_bar_angle_makes_the_bar_horizontal(degrees):
     box = Box(60, 60, 80, 80)
     crop = rotated_face_crop(img, box, angle)
     rows = bar_rows(crop)
-    np.testing.assert_allclose(
-        rows, 40.0, atol=0.05
-    )  # every column: the bar at mid-height
+    np.testing.assert_allclose(rows, 40.0, atol=0.05)  # every column: the bar at mid-height
     assert crop[39:41].min() > 200 and crop[:30].max() < 1 and crop[51:].max() < 1
     # without the rotation, or with the opposite one, the bar is slanted
     for wrong in (0.0, -angle):
-        slope = np.polyfit(
-            np.arange(80), bar_rows(rotated_face_crop(img, box, wrong)), 1
-        )[0]
+        slope = np.polyfit(np.arange(80), bar_rows(rotated_face_crop(img, box, wrong)), 1)[0]
         assert abs(slope) > 0.2
 
 
@@ -390,9 +366,7 @@ def test_aligned_rect_is_the_aligned_box_made_relative_and_back(sample1_faces):
         )
         got = (rect.box.x, rect.box.y, rect.box.width, rect.box.height)
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
-        np.testing.assert_allclose(
-            got, (r.x, r.y, r.width, r.height), rtol=0, atol=1e-9
-        )
+        np.testing.assert_allclose(got, (r.x, r.y, r.width, r.height), rtol=0, atol=1e-9)
 
 
 def reference_align_dlib(positions: np.ndarray) -> tuple:
@@ -405,7 +379,10 @@ def reference_align_dlib(positions: np.ndarray) -> tuple:
         return sx / len(idx), sy / len(idx)
 
     le, re_, mo = centre(range(36, 42)), centre(range(42, 48)), centre(range(48, 68))
-    mag = lambda p: math.sqrt((mo[0] - p[0]) ** 2 + (mo[1] - p[1]) ** 2)
+
+    def mag(p):
+        return math.sqrt((mo[0] - p[0]) ** 2 + (mo[1] - p[1]) ** 2)
+
     size = math.floor(((mag(le) + mag(re_)) / 2) / 0.45)
     ref = ((le[0] + re_[0] + mo[0]) / 3, (le[1] + re_[1] + mo[1]) / 3)
     return (

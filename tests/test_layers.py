@@ -73,9 +73,7 @@ def ref_conv2d(x, w, stride, padding):
                     for c in range(kw):
                         y, xx = i * stride + a - pt, j * stride + c - pl
                         if 0 <= y < h and 0 <= xx < wd:
-                            out[b, i, j] += (
-                                x[b, y, xx] @ w[a, c]
-                            )  # (C_in,) @ (C_in, C_out)
+                            out[b, i, j] += x[b, y, xx] @ w[a, c]  # (C_in,) @ (C_in, C_out)
     return out
 
 
@@ -175,9 +173,7 @@ def test_conv2d_matches_reference(bk, x_shape, w_shape, stride, padding, with_bi
             padding,
         )
     )
-    assert got.shape == _expected_shape(
-        x_shape, *w_shape[:2], w_shape[3], stride, padding
-    )
+    assert got.shape == _expected_shape(x_shape, *w_shape[:2], w_shape[3], stride, padding)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
 
@@ -198,29 +194,21 @@ def test_conv2d_naive_matches_reference(x_shape, w_shape, stride, padding):
 def test_backend_conv2d_matches_naive(bk, x_shape, w_shape, stride, padding):
     x, w, _ = _conv_inputs(sum(x_shape) + sum(w_shape) + stride + 1, x_shape, w_shape)
     got = _run(bk, bk.conv2d, x, w, stride=stride, padding=padding)
-    np.testing.assert_allclose(
-        got, conv2d_naive(x, w, stride, padding), rtol=RTOL, atol=ATOL
-    )
+    np.testing.assert_allclose(got, conv2d_naive(x, w, stride, padding), rtol=RTOL, atol=ATOL)
 
 
 def test_conv2d_same_pads_odd_pixel_after(bk):
     """Size 8, 3x3, stride 2: no padding before, one row/column after (TF, not PyTorch)."""
     x = np.arange(64, dtype=np.float32).reshape(1, 8, 8, 1)
     w = np.ones((3, 3, 1, 1), np.float32)
-    got = bk.to_numpy(layers.conv2d(bk.asarray(x), bk.asarray(w), None, bk, 2, "same"))[
-        0, :, :, 0
-    ]
+    got = bk.to_numpy(layers.conv2d(bk.asarray(x), bk.asarray(w), None, bk, 2, "same"))[0, :, :, 0]
     assert got.shape == (4, 4)
     assert got[0, 0] == 81  # rows 0..2, cols 0..2: 0+1+2 + 8+9+10 + 16+17+18
-    assert (
-        got[3, 3] == 54 + 55 + 62 + 63
-    )  # rows 6..7, cols 6..7, the rest is padding: 234
+    assert got[3, 3] == 54 + 55 + 62 + 63  # rows 6..7, cols 6..7, the rest is padding: 234
     # 7x7 'same' stride 1 on a 2x2 input: pads (3, 3), every output sums the whole image
     x2 = np.array([1, 2, 3, 4], np.float32).reshape(1, 2, 2, 1)
     w2 = np.ones((7, 7, 1, 1), np.float32)
-    got2 = bk.to_numpy(
-        layers.conv2d(bk.asarray(x2), bk.asarray(w2), None, bk, 1, "same")
-    )
+    got2 = bk.to_numpy(layers.conv2d(bk.asarray(x2), bk.asarray(w2), None, bk, 1, "same"))
     np.testing.assert_array_equal(got2[0, :, :, 0], [[10, 10], [10, 10]])
 
 
@@ -228,9 +216,7 @@ def test_conv2d_bias_is_per_output_channel(bk):
     x = np.zeros((2, 3, 5, 4), np.float32)
     w = np.ones((3, 3, 4, 3), np.float32)
     b = np.array([1.5, -2.0, 0.25], np.float32)
-    got = bk.to_numpy(
-        layers.conv2d(bk.asarray(x), bk.asarray(w), bk.asarray(b), bk, 1, "same")
-    )
+    got = bk.to_numpy(layers.conv2d(bk.asarray(x), bk.asarray(w), bk.asarray(b), bk, 1, "same"))
     np.testing.assert_array_equal(got, np.broadcast_to(b, (2, 3, 5, 3)))
 
 
@@ -256,9 +242,7 @@ def test_depthwise_conv2d_matches_reference(bk, x_shape, w_shape, stride, paddin
     x, w, _ = _conv_inputs(sum(x_shape) + sum(w_shape) + stride, x_shape, w_shape)
     want = ref_depthwise(x, w, stride, padding)
     got = _run(bk, layers.depthwise_conv2d, x, w, bk=bk, stride=stride, padding=padding)
-    assert got.shape == _expected_shape(
-        x_shape, *w_shape[:2], x_shape[3], stride, padding
-    )
+    assert got.shape == _expected_shape(x_shape, *w_shape[:2], x_shape[3], stride, padding)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(
@@ -277,9 +261,7 @@ def test_depthwise_conv2d_matches_reference(bk, x_shape, w_shape, stride, paddin
         ((1, 9, 7, 5), 5, 4, 2, 1),
     ],
 )
-def test_separable_conv2d_is_depthwise_then_pointwise(
-    bk, x_shape, cin, cout, stride, padding
-):
+def test_separable_conv2d_is_depthwise_then_pointwise(bk, x_shape, cin, cout, stride, padding):
     rng = np.random.default_rng(cin * 100 + cout + stride)
     x = rng.uniform(-1, 1, x_shape).astype(np.float32)
     dw = (rng.standard_normal((3, 3, cin, 1)) / 3).astype(np.float32)
@@ -287,9 +269,7 @@ def test_separable_conv2d_is_depthwise_then_pointwise(
     b = rng.standard_normal(cout).astype(np.float32)
     mid = ref_depthwise(x, dw, stride, padding)
     want = np.einsum("nhwc,co->nhwo", mid, pw[0, 0].astype(np.float64)) + b
-    got = _run(
-        bk, layers.separable_conv2d, x, dw, pw, b, bk=bk, stride=stride, padding=padding
-    )
+    got = _run(bk, layers.separable_conv2d, x, dw, pw, b, bk=bk, stride=stride, padding=padding)
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
 
 
@@ -310,9 +290,7 @@ def test_batch_norm_matches_formula(bk, shape):
     f64 = [a.astype(np.float64) for a in (x, mean, var, offset, scale)]
     want = (f64[0] - f64[1]) * f64[4] / np.sqrt(f64[2] + eps) + f64[3]
     got = bk.to_numpy(
-        layers.batch_norm(
-            *(bk.asarray(a) for a in (x, mean, var, offset, scale)), eps=eps, bk=bk
-        )
+        layers.batch_norm(*(bk.asarray(a) for a in (x, mean, var, offset, scale)), eps=eps, bk=bk)
     )
     assert got.dtype == np.float32
     # var = 0 makes |(x - mean) * scale / sqrt(eps)| reach ~600: cancelling that against
@@ -327,9 +305,7 @@ def test_batch_norm_hand_case(bk):
     offset = np.array([0.5, -1.0], np.float32)
     scale = np.array([2.0, 5.0], np.float32)
     got = bk.to_numpy(
-        layers.batch_norm(
-            *(bk.asarray(a) for a in (x, mean, var, offset, scale)), eps=1e-3, bk=bk
-        )
+        layers.batch_norm(*(bk.asarray(a) for a in (x, mean, var, offset, scale)), eps=1e-3, bk=bk)
     )
     # (3 - 1) * 2 / sqrt(4) + 0.5 = 2.5; (1 - 1) * 5 / 1 - 1 = -1
     np.testing.assert_allclose(got.ravel(), [2.5, -1.0], rtol=1e-6)
@@ -377,9 +353,7 @@ def test_relu6(bk):
     np.testing.assert_array_equal(_run(bk, layers.relu6, x, bk=bk), want)
     rng = np.random.default_rng(9)
     y = (rng.standard_normal((2, 7, 9, 5)) * 8).astype(np.float32)
-    np.testing.assert_array_equal(
-        _run(bk, layers.relu6, y, bk=bk), np.minimum(np.maximum(y, 0), 6)
-    )
+    np.testing.assert_array_equal(_run(bk, layers.relu6, y, bk=bk), np.minimum(np.maximum(y, 0), 6))
 
 
 def test_leaky_relu(bk):
@@ -428,17 +402,13 @@ def test_sigmoid(bk):
     assert got[80] == 0.5  # x = 0
 
 
-@pytest.mark.parametrize(
-    "shape,axis", [((4, 7), -1), ((1, 1), -1), ((2, 3, 5), 1), ((6, 3), 0)]
-)
+@pytest.mark.parametrize("shape,axis", [((4, 7), -1), ((1, 1), -1), ((2, 3, 5), 1), ((6, 3), 0)])
 def test_softmax(bk, shape, axis):
     rng = np.random.default_rng(sum(shape))
     x = (rng.standard_normal(shape) * 5).astype(np.float32)
     got = _run(bk, layers.softmax, x, bk=bk, axis=axis)
     e = np.exp(x.astype(np.float64))
-    np.testing.assert_allclose(
-        got, e / e.sum(axis=axis, keepdims=True), rtol=1e-5, atol=1e-7
-    )
+    np.testing.assert_allclose(got, e / e.sum(axis=axis, keepdims=True), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(got.sum(axis=axis), 1.0, rtol=1e-6)
     # invariant to adding a constant, which must not overflow exp either
     shifted = _run(bk, layers.softmax, x + np.float32(1000), bk=bk, axis=axis)
@@ -509,9 +479,7 @@ AVG_POOL_CASES = [
 @pytest.mark.parametrize("x_shape,k,stride,padding", AVG_POOL_CASES)
 def test_avg_pool_matches_reference(bk, x_shape, k, stride, padding):
     rng = np.random.default_rng(sum(x_shape) + 10 * k + stride)
-    x = (
-        rng.standard_normal(x_shape).astype(np.float32) + 3
-    )  # a wrong divisor shows at once
+    x = rng.standard_normal(x_shape).astype(np.float32) + 3  # a wrong divisor shows at once
     got = _run(bk, layers.avg_pool, x, k, stride, bk=bk, padding=padding)
     want = ref_pool(x, k, stride, padding, np.mean)
     assert got.shape == want.shape
@@ -540,9 +508,7 @@ def test_fully_connected(bk, with_bias):
             bk.asarray(x), bk.asarray(w), bk.asarray(b) if with_bias else None, bk
         )
     )
-    want = x.astype(np.float64) @ w.astype(np.float64) + (
-        b.astype(np.float64) if with_bias else 0
-    )
+    want = x.astype(np.float64) @ w.astype(np.float64) + (b.astype(np.float64) if with_bias else 0)
     assert got.shape == (3, 5)
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
 
@@ -637,9 +603,7 @@ def test_count_macs_hand_cases():
     assert count_macs(fc, (3, 10)) == 3 * 128 * 10 == 3840
     dw = _DepthwiseOnly(np.zeros((3, 3, 13, 1), np.float32))
     assert count_macs(dw, (2, 7, 9, 13)) == 2 * 63 * 13 * 9 == 14742
-    block = _Block(
-        conv, ConvParams(np.zeros((1, 1, 8, 8), np.float32), np.zeros(8, np.float32))
-    )
+    block = _Block(conv, ConvParams(np.zeros((1, 1, 8, 8), np.float32), np.zeros(8, np.float32)))
     assert count_macs(block, (1, 5, 4, 8)) == 20 * 8 * 27 + 20 * 8 * 8 == 5600
     assert count_macs(None, (1, 5, 4, 8)) == 0
 

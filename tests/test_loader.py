@@ -275,9 +275,7 @@ def test_url_missing_shard_names_the_shard(http_root):
     folder, url = http_root
     write_model(folder, toy_groups())
     (folder / f"{MODEL}-group2-shard2").unlink()
-    with pytest.raises(
-        WeightsError, match=r"weights shard .*toy_model-group2-shard2.*404"
-    ):
+    with pytest.raises(WeightsError, match=r"weights shard .*toy_model-group2-shard2.*404"):
         load_weight_map(url, MODEL)
 
 
@@ -295,9 +293,7 @@ def test_missing_manifest(tmp_path):
 
 def test_missing_shard(toy):
     (toy / f"{MODEL}-group2-shard3").unlink()
-    with pytest.raises(
-        WeightsError, match=r"weights shard not found: .*toy_model-group2-shard3"
-    ):
+    with pytest.raises(WeightsError, match=r"weights shard not found: .*toy_model-group2-shard3"):
         load_weight_map(toy, MODEL)
 
 
@@ -335,9 +331,7 @@ def test_unknown_dtype(toy):
         m[1]["weights"][0]["dtype"] = "float16"
 
     _rewrite_manifest(toy, edit)
-    with pytest.raises(
-        WeightsError, match=r"tensor 'b/bias' has unsupported dtype 'float16'"
-    ):
+    with pytest.raises(WeightsError, match=r"tensor 'b/bias' has unsupported dtype 'float16'"):
         load_weight_map(toy, MODEL)
 
 
@@ -389,9 +383,7 @@ def test_manifest_not_json(tmp_path):
         {"paths": [], "weights": []},  # a dict, not a list of groups
         [{"paths": ["x"]}],  # no weights
         [{"paths": "x", "weights": []}],  # paths not a list
-        [
-            {"paths": [], "weights": [{"name": "a", "shape": [1]}]}
-        ],  # entry without dtype
+        [{"paths": [], "weights": [{"name": "a", "shape": [1]}]}],  # entry without dtype
         [1, 2, 3],
     ],
     ids=["dict", "no-weights", "paths-str", "no-dtype", "ints"],
@@ -545,9 +537,7 @@ def test_manifest_of_another_net(real_weights, tmp_path):
     )
     assert manifest[0]["paths"] == ["tiny_face_detector_model-shard1"]
     manifest[0]["paths"] = ["ssd_mobilenetv1_model-shard1"]
-    (tmp_path / "ssd_mobilenetv1_model-weights_manifest.json").write_text(
-        json.dumps(manifest)
-    )
+    (tmp_path / "ssd_mobilenetv1_model-weights_manifest.json").write_text(json.dumps(manifest))
     shutil.copyfile(
         real_weights / "tiny_face_detector_model-shard1",
         tmp_path / "ssd_mobilenetv1_model-shard1",

@@ -80,9 +80,7 @@ def test_mean_distance_per_label_picks_the_smallest_mean():
     cy = LabeledFaceDescriptors("cy", [vec(e5=0.4375)])
     m = FaceMatcher([ann, bob, cy])
     assert m.labels == ["ann", "bob", "cy"]
-    np.testing.assert_allclose(
-        m.mean_distances([ORIGIN]), [[0.5, 0.5, 0.4375]], rtol=0, atol=1e-12
-    )
+    np.testing.assert_allclose(m.mean_distances([ORIGIN]), [[0.5, 0.5, 0.4375]], rtol=0, atol=1e-12)
     assert m.find_best_match(ORIGIN) == FaceMatch("cy", 0.4375)
     # without cy, ann and bob tie at exactly 0.5: the later label wins (face-api.js reduce)
     assert FaceMatcher([ann, bob]).match_descriptor(ORIGIN) == FaceMatch("bob", 0.5)
@@ -97,15 +95,11 @@ def test_mean_distance_per_label_picks_the_smallest_mean():
 
 
 def test_unknown_unless_strictly_below_the_threshold():
-    ann = LabeledFaceDescriptors(
-        "ann", [vec(e0=0.25), vec(e1=0.75)]
-    )  # mean 0.5 from the origin
+    ann = LabeledFaceDescriptors("ann", [vec(e0=0.25), vec(e1=0.75)])  # mean 0.5 from the origin
     at = FaceMatcher([ann], distance_threshold=0.5)
     assert at.find_best_match(ORIGIN) == FaceMatch("unknown", 0.5)  # equal -> unknown
     assert at.match_descriptor(ORIGIN) == FaceMatch("ann", 0.5)  # threshold not applied
-    assert FaceMatcher([ann], 0.5 + 2**-40).find_best_match(ORIGIN) == FaceMatch(
-        "ann", 0.5
-    )
+    assert FaceMatcher([ann], 0.5 + 2**-40).find_best_match(ORIGIN) == FaceMatch("ann", 0.5)
     assert FaceMatcher([ann], 0.4).find_best_match(ORIGIN) == FaceMatch("unknown", 0.5)
     assert FaceMatcher([ann]).distance_threshold == 0.6
     assert FaceMatcher([ann]).find_best_match(ORIGIN) == FaceMatch("ann", 0.5)
@@ -113,9 +107,7 @@ def test_unknown_unless_strictly_below_the_threshold():
     # (at ann's first reference the mean is (0 + hypot(0.25, 0.75)) / 2 = 0.395...)
     unknown, known = at.find_best_matches([ORIGIN, vec(e0=0.25)])
     assert unknown == FaceMatch("unknown", 0.5)
-    assert known.label == "ann" and known.distance == pytest.approx(
-        math.sqrt(0.625) / 2, abs=1e-15
-    )
+    assert known.label == "ann" and known.distance == pytest.approx(math.sqrt(0.625) / 2, abs=1e-15)
 
 
 @pytest.mark.parametrize("order", [("a", "b", "c"), ("c", "b", "a"), ("b", "c", "a")])
@@ -151,9 +143,7 @@ def test_find_best_matches_equals_find_best_match_one_by_one():
     centres = rng.normal(0, 1, (6, D))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     gallery = [
-        LabeledFaceDescriptors(
-            f"id{i}", (c + rng.normal(0, 0.03, (3, D))).astype(np.float32)
-        )
+        LabeledFaceDescriptors(f"id{i}", (c + rng.normal(0, 0.03, (3, D))).astype(np.float32))
         for i, c in enumerate(centres)
     ]
     m = FaceMatcher(gallery, 0.6)
@@ -210,15 +200,12 @@ def big_gallery():
     centres = rng.normal(0, 1, (N_LABELS, D))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     owner = rng.permutation(np.repeat(np.arange(N_LABELS), PER_LABEL))
-    descs = (centres[owner] + rng.normal(0, 0.03, (N_LABELS * PER_LABEL, D))).astype(
-        np.float32
-    )
+    descs = (centres[owner] + rng.normal(0, 0.03, (N_LABELS * PER_LABEL, D))).astype(np.float32)
     # queries: 14 near a person (some quite far from their centre), 6 strangers
     near = rng.choice(N_LABELS, 14, replace=False)
     queries = np.concatenate(
         [
-            centres[near]
-            + rng.normal(0, 0.03, (14, D)) * np.linspace(0.2, 1.6, 14)[:, None],
+            centres[near] + rng.normal(0, 0.03, (14, D)) * np.linspace(0.2, 1.6, 14)[:, None],
             rng.normal(0, 1, (6, D)) / math.sqrt(D),
         ]
     ).astype(np.float32)
@@ -259,12 +246,8 @@ def small_matcher(threshold=0.5) -> FaceMatcher:
     rng = np.random.default_rng(3)
     return FaceMatcher(
         [
-            LabeledFaceDescriptors(
-                "ann", rng.normal(0, 0.1, (2, D)).astype(np.float32)
-            ),
-            LabeledFaceDescriptors(
-                "bob", rng.normal(0, 0.1, (1, D)).astype(np.float32)
-            ),
+            LabeledFaceDescriptors("ann", rng.normal(0, 0.1, (2, D)).astype(np.float32)),
+            LabeledFaceDescriptors("bob", rng.normal(0, 0.1, (1, D)).astype(np.float32)),
         ],
         threshold,
     )
@@ -275,9 +258,7 @@ def test_to_json_has_face_api_js_shape():
     obj = m.to_json()
     assert set(obj) == {"distanceThreshold", "labeledDescriptors"}
     assert obj["distanceThreshold"] == 0.5
-    assert [set(ld) for ld in obj["labeledDescriptors"]] == [
-        {"label", "descriptors"}
-    ] * 2
+    assert [set(ld) for ld in obj["labeledDescriptors"]] == [{"label", "descriptors"}] * 2
     assert [ld["label"] for ld in obj["labeledDescriptors"]] == ["ann", "bob"]
     assert [len(ld["descriptors"]) for ld in obj["labeledDescriptors"]] == [2, 1]
     for ld, ref in zip(obj["labeledDescriptors"], m.labeled_descriptors):
@@ -322,11 +303,7 @@ def test_from_json_of_a_gallery_written_by_face_api_js(tmp_path):
     for m in (FaceMatcher.from_json(json.loads(text)), _load_text(tmp_path, text)):
         assert m.labels == ["ann", "bob"] and m.distance_threshold == 0.45
         assert m.labeled_descriptors[0].descriptors[1][1] == 0.75
-        assert all(
-            d.dtype == np.float32
-            for ld in m.labeled_descriptors
-            for d in ld.descriptors
-        )
+        assert all(d.dtype == np.float32 for ld in m.labeled_descriptors for d in ld.descriptors)
         assert m.find_best_match(ORIGIN) == FaceMatch("bob", 0.4375)
         # at ann's first reference: ann's mean is (0 + hypot(0.25, 0.75)) / 2 = 0.395...,
         # bob is hypot(0.25, 0.4375) = 0.504 away
@@ -361,9 +338,7 @@ def test_missing_gallery_file_names_the_path(tmp_path):
         FaceMatcher.load(path)
 
 
-@pytest.mark.parametrize(
-    "content", [b"{not json", b"", b"\xff\xd8\xff\xe0 JFIF binary"]
-)
+@pytest.mark.parametrize("content", [b"{not json", b"", b"\xff\xd8\xff\xe0 JFIF binary"])
 def test_gallery_file_that_is_not_json_names_the_path(tmp_path, content):
     path = tmp_path / "gallery.json"
     path.write_bytes(content)
@@ -440,9 +415,7 @@ def test_gallery_json_of_the_wrong_shape_names_the_path(tmp_path, obj, match):
 def test_gallery_with_nan_is_refused(tmp_path):
     path = tmp_path / "gallery.json"
     path.write_text(
-        '{"labeledDescriptors": [{"label": "ann", "descriptors": [[NaN'
-        + ", 0" * 127
-        + "]]}]}"
+        '{"labeledDescriptors": [{"label": "ann", "descriptors": [[NaN' + ", 0" * 127 + "]]}]}"
     )
     with pytest.raises(InputError, match=re.escape(str(path)) + ".*NaN"):
         FaceMatcher.load(path)
@@ -451,9 +424,7 @@ def test_gallery_with_nan_is_refused(tmp_path):
 def test_ragged_descriptor_in_gallery_is_an_input_error(tmp_path):
     # one entry of the descriptor is itself a list: InputError naming the path, not
     # numpy's "inhomogeneous shape" ValueError
-    obj = {
-        "labeledDescriptors": [{"label": "ann", "descriptors": [[0.5] * 127 + [[0.5]]]}]
-    }
+    obj = {"labeledDescriptors": [{"label": "ann", "descriptors": [[0.5] * 127 + [[0.5]]]}]}
     path = tmp_path / "gallery.json"
     path.write_text(json.dumps(obj))
     with pytest.raises(InputError, match=re.escape(str(path))):
@@ -490,13 +461,9 @@ def test_labeled_descriptors_need_a_label_and_descriptors():
     assert len(ld.descriptors) == 3 and ld.descriptors[0].dtype == np.float32
 
 
-@pytest.mark.parametrize(
-    "threshold", [0, 0.0, -0.5, float("nan"), float("inf"), "0.6", None, True]
-)
+@pytest.mark.parametrize("threshold", [0, 0.0, -0.5, float("nan"), float("inf"), "0.6", None, True])
 def test_bad_thresholds_are_refused(threshold):
-    with pytest.raises(
-        InputError, match="distance_threshold must be a positive number"
-    ):
+    with pytest.raises(InputError, match="distance_threshold must be a positive number"):
         FaceMatcher([GOOD], threshold)
 
 
@@ -514,9 +481,7 @@ def test_face_match_str():
     assert str(FaceMatch("unknown", 0.5)) == "unknown (0.5)"
 
 
-@pytest.mark.parametrize(
-    "distance, shown", [(0.4299, "0.42"), (0.999, "0.99"), (0.5981, "0.59")]
-)
+@pytest.mark.parametrize("distance, shown", [(0.4299, "0.42"), (0.999, "0.99"), (0.5981, "0.59")])
 def test_face_match_str_truncates_like_face_api_js(distance, shown):
     # face-api.js FaceMatch.toString uses utils.round: Math.floor(num * 100) / 100, so a
     # distance just under a threshold is never shown as the threshold itself

@@ -40,9 +40,7 @@ def test_mtcnn_matches_faceapi_js(name, mtcnn, bk, samples_dir):
     assert len(faces) == len(case["detections"])
     for face, ref, pts in zip(faces, case["detections"], case["points5"]):
         for key in ("x", "y", "width", "height"):
-            assert getattr(face.detection.box, key) == pytest.approx(
-                ref["box"][key], abs=BOX_PX
-            )
+            assert getattr(face.detection.box, key) == pytest.approx(ref["box"][key], abs=BOX_PX)
         assert face.detection.score == pytest.approx(ref["score"], abs=SCORE_ATOL)
         np.testing.assert_allclose(face.landmarks5, pts, atol=BOX_PX, rtol=0)
     # each stage's survivors: the same counts as face-api.js's forwardWithStats
@@ -58,11 +56,7 @@ def test_mtcnn_matches_faceapi_js(name, mtcnn, bk, samples_dir):
 def test_detect_all_faces_with_mtcnn_chains(weights_dir, samples_dir):
     case = load_golden("mtcnn_sample1")
     img = make_input(case["input_spec"], samples_dir)
-    faces = (
-        fa.detect_all_faces(img, MtcnnOptions())
-        .with_face_landmarks()
-        .with_face_descriptors()
-    )
+    faces = fa.detect_all_faces(img, MtcnnOptions()).with_face_landmarks().with_face_descriptors()
     assert len(faces) == len(case["detections"])
     for f, pts in zip(faces, case["points5"]):
         assert f.landmarks5.shape == (5, 2) and f.landmarks.positions.shape == (68, 2)
@@ -87,18 +81,14 @@ def test_pyramid_matches_hand_computation():
     scales = pyramid_down(20, 0.709, 100, 150)
     assert scales == pytest.approx([0.6 * 0.709**k for k in range(5)])
     # levels whose floored size is not above 12 are dropped, then at most max_num_scales kept
-    assert select_scales(MtcnnOptions(max_num_scales=2), 100, 150) == pytest.approx(
-        scales[:2]
-    )
+    assert select_scales(MtcnnOptions(max_num_scales=2), 100, 150) == pytest.approx(scales[:2])
     assert select_scales(MtcnnOptions(scale_steps=(0.5, 0.1)), 100, 150) == [0.5]
 
 
 def test_summary_covers_the_three_nets(mtcnn):
     s = mtcnn.summary()
     names = [r.name for r in s.rows]
-    assert (
-        names[0] == "pnet/conv1" and "rnet/fc1" in names and names[-1] == "onet/fc2_3"
-    )
+    assert names[0] == "pnet/conv1" and "rnet/fc1" in names and names[-1] == "onet/fc2_3"
     assert s.total_params == sum(a.size for _, a in mtcnn.iter_params()) - sum(
         a.size for p, a in mtcnn.iter_params() if "alpha" in p
     )  # PReLU slopes are not in a layer's params

@@ -39,9 +39,7 @@ def test_tiny_uses_every_weight(tiny):
 
 def test_ssd_summary_totals(ssd):
     s = ssd.summary()
-    assert (
-        s.total_params == 5_535_047
-    )  # every tensor but the anchors and unused constants
+    assert s.total_params == 5_535_047  # every tensor but the anchors and unused constants
     assert s.total_macs == 3_143_007_488  # 6.29 GFLOP at 512x512
     first, last = s.rows[0], s.rows[-1]
     assert (first.name, first.shape) == ("mobilenetv1/conv_0", (1, 256, 256, 32))
@@ -127,16 +125,13 @@ def test_face_nets_batch_equals_one_by_one(weights_dir, bk):
 
     rng = np.random.default_rng(3)
     crops = [
-        rng.uniform(0, 255, (h, w, 3)).astype(np.float32)
-        for h, w in ((60, 45), (90, 90), (33, 70))
+        rng.uniform(0, 255, (h, w, 3)).astype(np.float32) for h, w in ((60, 45), (90, 90), (33, 70))
     ]
     lm = faceapi_np.FaceLandmark68Net().load(weights_dir)
     rec = faceapi_np.FaceRecognitionNet().load(weights_dir)
     together = lm.detect_landmarks(crops, bk), rec.compute_face_descriptors(crops, bk)
     for i, c in enumerate(crops):
-        np.testing.assert_allclose(
-            lm.detect_landmarks([c], bk)[0], together[0][i], atol=1e-5
-        )
+        np.testing.assert_allclose(lm.detect_landmarks([c], bk)[0], together[0][i], atol=1e-5)
         np.testing.assert_allclose(
             rec.compute_face_descriptors([c], bk)[0], together[1][i], atol=1e-5
         )

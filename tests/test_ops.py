@@ -25,18 +25,13 @@ def js_iou(box1, box2, is_iou=True):
     width = max(0.0, min(x1 + w1, x2 + w2) - max(x1, x2))
     height = max(0.0, min(y1 + h1, y2 + h2) - max(y1, y2))
     inter = width * height
-    return (
-        inter / (w1 * h1 + w2 * h2 - inter) if is_iou else inter / min(w1 * h1, w2 * h2)
-    )
+    return inter / (w1 * h1 + w2 * h2 - inter) if is_iou else inter / min(w1 * h1, w2 * h2)
 
 
 def js_nms(boxes, scores, iou_threshold, is_iou=True):
     """``src/ops/nonMaxSuppression.ts``: stable ascending sort, pop the best, filter the rest."""
     order = [
-        i
-        for _, i in sorted(
-            ((float(s), i) for i, s in enumerate(scores)), key=lambda c: c[0]
-        )
+        i for _, i in sorted(((float(s), i) for i, s in enumerate(scores)), key=lambda c: c[0])
     ]
     pick = []
     while order:
@@ -76,13 +71,9 @@ def js_nms_ssd(boxes, scores, max_output, iou_threshold, score_threshold):
     """The SSD loop as face-api.js writes it, score multiplication and all."""
     output_size = min(max_output, len(boxes))
     cands = [
-        {"score": float(s), "box": i}
-        for i, s in enumerate(scores)
-        if float(s) > score_threshold
+        {"score": float(s), "box": i} for i, s in enumerate(scores) if float(s) > score_threshold
     ]
-    cands.sort(
-        key=functools.cmp_to_key(lambda c1, c2: c2["score"] - c1["score"])
-    )  # stable
+    cands.sort(key=functools.cmp_to_key(lambda c1, c2: c2["score"] - c1["score"]))  # stable
     selected = []
     for c in cands:
         if len(selected) >= output_size:
@@ -111,9 +102,7 @@ def test_iou_identical_is_one():
 
 def test_iou_disjoint_is_zero():
     assert ops.iou((0, 0, 20, 20), (20, 20, 20, 20)) == 0.0
-    assert (
-        ops.iou((0, 0, 20, 20), (20, 0, 20, 20)) == 0.0
-    )  # touching edges share no area
+    assert ops.iou((0, 0, 20, 20), (20, 0, 20, 20)) == 0.0  # touching edges share no area
     assert ops.iou((0, 0, 2, 2), (5, 5, 1, 1), use_iou=False) == 0.0
 
 
@@ -291,9 +280,7 @@ def _random_corners(rng, n, clusters=10):
     centres = rng.uniform(0, 1, (clusters, 2))
     c = centres[rng.integers(0, clusters, n)] + rng.normal(0, 0.03, (n, 2))
     hw = rng.uniform(0.02, 0.2, (n, 2))
-    boxes = np.concatenate(
-        [c - hw / 2, c + hw / 2], axis=1
-    )  # (y_min, x_min, y_max, x_max)
+    boxes = np.concatenate([c - hw / 2, c + hw / 2], axis=1)  # (y_min, x_min, y_max, x_max)
     swap = rng.random(n) < 0.2
     boxes[swap] = boxes[swap][:, [2, 3, 0, 1]]
     flat = rng.random(n) < 0.05
@@ -313,14 +300,10 @@ def _random_corners(rng, n, clusters=10):
         (400, 0.9, 0.05),
     ],
 )
-def test_nms_ssd_matches_face_api_js_loop(
-    seed, max_output, iou_threshold, score_threshold
-):
+def test_nms_ssd_matches_face_api_js_loop(seed, max_output, iou_threshold, score_threshold):
     rng = np.random.default_rng(100 + seed)
     boxes, scores = _random_corners(rng, 300)
-    want = js_nms_ssd(
-        boxes.tolist(), scores.tolist(), max_output, iou_threshold, score_threshold
-    )
+    want = js_nms_ssd(boxes.tolist(), scores.tolist(), max_output, iou_threshold, score_threshold)
     got = ops.nms_ssd(boxes, scores, max_output, iou_threshold, score_threshold)
     assert got == want
     assert all(isinstance(i, int) for i in got)

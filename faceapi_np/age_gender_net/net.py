@@ -87,9 +87,7 @@ class AgeGenderNet(NeuralNetwork):
         out = tap(
             "entry_flow/conv_in",
             "conv 3x3/2 + bias + relu",
-            layers.conv2d(
-                out, p.conv_in.filters, p.conv_in.bias, bk, 2, "same", act="relu"
-            ),
+            layers.conv2d(out, p.conv_in.filters, p.conv_in.bias, bk, 2, "same", act="relu"),
             p.conv_in,
         )
         for i, block in enumerate(p.reduction_blocks):
@@ -119,9 +117,7 @@ class AgeGenderNet(NeuralNetwork):
             p.exit_separable_conv,
         )
         k = out.shape[1]  # tf.avgPool [7, 7] / 2 'valid' on the 7x7 map: a global mean
-        out = tap(
-            "avg_pool", f"avg pool {k}x{k}", layers.avg_pool(out, k, 2, bk, "valid")
-        )
+        out = tap("avg_pool", f"avg pool {k}x{k}", layers.avg_pool(out, k, 2, bk, "valid"))
         out = out.reshape(out.shape[0], -1)
         age = tap(
             "fc/age",
@@ -155,9 +151,7 @@ class AgeGenderNet(NeuralNetwork):
                 {
                     "age": float(a),
                     "gender": "male" if male else "female",
-                    "gender_probability": (
-                        float(p_male) if male else 1.0 - float(p_male)
-                    ),
+                    "gender_probability": (float(p_male) if male else 1.0 - float(p_male)),
                 }
             )
         return out

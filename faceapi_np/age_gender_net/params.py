@@ -49,9 +49,7 @@ def _reduction(r: ParamReader, prefix: str, cin: int) -> ReductionBlockParams:
     sep0 = take_separable_conv(r, f"{prefix}/separable_conv0", cin)
     c = sep0.bias.shape[0]
     sep1 = take_separable_conv(r, f"{prefix}/separable_conv1", c, c)
-    return ReductionBlockParams(
-        sep0, sep1, take_conv(r, f"{prefix}/expansion_conv", 1, cin, c)
-    )
+    return ReductionBlockParams(sep0, sep1, take_conv(r, f"{prefix}/expansion_conv", 1, cin, c))
 
 
 def extract_params(r: ParamReader) -> AgeGenderParams:
@@ -65,9 +63,7 @@ def extract_params(r: ParamReader) -> AgeGenderParams:
     mains = [
         MainBlockParams(
             [
-                take_separable_conv(
-                    r, f"middle_flow/main_block_{b}/separable_conv{i}", c, c
-                )
+                take_separable_conv(r, f"middle_flow/main_block_{b}/separable_conv{i}", c, c)
                 for i in range(3)
             ]
         )
@@ -78,9 +74,5 @@ def extract_params(r: ParamReader) -> AgeGenderParams:
     exit_sep = take_separable_conv(r, "exit_flow/separable_conv", c)
     c = exit_sep.bias.shape[0]
     age = FCParams(r.take("fc/age/weights", (c, 1)), r.take("fc/age/bias", (1,)))
-    gender = FCParams(
-        r.take("fc/gender/weights", (c, 2)), r.take("fc/gender/bias", (2,))
-    )
-    return AgeGenderParams(
-        conv_in, reductions, mains, exit_block, exit_sep, age, gender
-    )
+    gender = FCParams(r.take("fc/gender/weights", (c, 2)), r.take("fc/gender/bias", (2,)))
+    return AgeGenderParams(conv_in, reductions, mains, exit_block, exit_sep, age, gender)

@@ -73,9 +73,7 @@ def get_backend(name: str | None = None) -> Backend:
                     )
         raise BackendError("no backend could be created")  # numpy always works
     if name not in BACKENDS:
-        raise BackendError(
-            f"unknown backend {name!r}; choose one of {sorted(BACKENDS)} or 'auto'"
-        )
+        raise BackendError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)} or 'auto'")
     if name not in _cache:
         try:
             module = importlib.import_module(BACKENDS[name])

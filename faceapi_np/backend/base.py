@@ -168,9 +168,7 @@ class KernelBackend(Backend):
         )
         return y.reshape(n, ho, wo, cout)
 
-    def depthwise_conv2d(
-        self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None
-    ):
+    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""
         from .. import layers
         from .geometry import conv_geometry

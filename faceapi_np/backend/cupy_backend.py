@@ -16,10 +16,10 @@ from __future__ import annotations
 import cupy as cp
 
 from ..errors import BackendError
-from .base import Backend, KernelBackend
 from ..kernels import (
     cupy_ops,
 )  # noqa: E402  (imports cupy: only when this backend is asked for)
+from .base import Backend, KernelBackend
 
 
 class CupyBackend(KernelBackend):
@@ -45,9 +45,7 @@ class CupyBackend(KernelBackend):
         cupy_ops.conv_epilogue(y, bias, scale, residual, act)
 
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
-        return cupy_ops.depthwise_conv(
-            x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input
-        )
+        return cupy_ops.depthwise_conv(x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input)
 
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
         return cupy_ops.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
@@ -61,15 +59,11 @@ def create() -> Backend:
     try:
         count = cp.cuda.runtime.getDeviceCount()
     except cp.cuda.runtime.CUDARuntimeError as exc:
-        raise BackendError(
-            f"backend 'cupy' is not usable here: no CUDA device ({exc})"
-        ) from None
+        raise BackendError(f"backend 'cupy' is not usable here: no CUDA device ({exc})") from None
     if count < 1:
         raise BackendError("backend 'cupy' is not usable here: no CUDA device")
     bk = CupyBackend()
-    x = cp.ones(
-        (1, 3, 3, 2), cp.float32
-    )  # compile and run each kernel once, so failures show now
+    x = cp.ones((1, 3, 3, 2), cp.float32)  # compile and run each kernel once, so failures show now
     bk.conv2d(
         x,
         cp.ones((3, 3, 2, 2), cp.float32),

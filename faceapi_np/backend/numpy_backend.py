@@ -117,9 +117,7 @@ def avg_pool(x, k: int, stride: int, padding="valid"):
         total = total + xp_[:, sy, sx]
     if pads == ((0, 0), (0, 0)):
         return total / np.float32(k * k)
-    ones, _, _ = _windows(
-        np.ones((1,) + x.shape[1:3] + (1,), np.float32), k, stride, padding, 0.0
-    )
+    ones, _, _ = _windows(np.ones((1,) + x.shape[1:3] + (1,), np.float32), k, stride, padding, 0.0)
     return total / sum(ones[:, sy, sx] for sy, sx in taps)
 
 
@@ -135,9 +133,7 @@ def conv2d_naive(x, w, stride: int = 1, padding="same"):
     for b in range(n):
         for y in range(ho):
             for xx in range(wo):
-                patch = xp_[
-                    b, y * stride : y * stride + kh, xx * stride : xx * stride + kw
-                ]
+                patch = xp_[b, y * stride : y * stride + kh, xx * stride : xx * stride + kw]
                 for o in range(cout):
                     out[b, y, xx, o] = np.sum(patch * w[:, :, :, o])
     return out.astype(np.float32)
@@ -155,9 +151,7 @@ def depthwise_conv2d_naive(x, w, stride: int = 1, padding="same"):
     for b in range(n):
         for y in range(ho):
             for xx in range(wo):
-                patch = xp_[
-                    b, y * stride : y * stride + kh, xx * stride : xx * stride + kw
-                ]
+                patch = xp_[b, y * stride : y * stride + kh, xx * stride : xx * stride + kw]
                 out[b, y, xx] = np.sum(patch * w[:, :, :, 0], axis=(0, 1))
     return out.astype(np.float32)
 
@@ -191,9 +185,7 @@ class NumpyBackend(Backend):
             y = y + residual
         return layers.activate(y, act, self)
 
-    def depthwise_conv2d(
-        self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None
-    ):
+    def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""
         y = depthwise_conv2d(layers.activate(x, input_act, self), w, stride, padding)
         if bn is not None:

@@ -46,15 +46,11 @@ def dense_block(x, p, bk):
     21.7 ms against 24.4 ms with a separate ReLU pass).
     """
     if isinstance(p.conv0, ConvParams):  # the first block starts with a regular conv
-        total = layers.conv2d(
-            x, p.conv0.filters, p.conv0.bias, bk, 2, "same", act="relu"
-        )
+        total = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 2, "same", act="relu")
     else:
         total = _separable(x, p.conv0, bk, 2, act="relu")
     for i, conv in enumerate(p.convs):
         # each conv reads relu(out1 + ... + outk) (out1 alone is already non-negative):
         # the ReLU is applied as the depthwise conv reads, the sum added in the epilogue
-        total = _separable(
-            total, conv, bk, 1, input_act="relu" if i else None, residual=total
-        )
+        total = _separable(total, conv, bk, 1, input_act="relu" if i else None, residual=total)
     return layers.relu(total, bk)

@@ -22,9 +22,7 @@ from . import params as landmark_params
 NUM_POINTS = 68
 
 
-def landmarks_from_output(
-    output, crop_sizes, input_size: int = INPUT_SIZE
-) -> np.ndarray:
+def landmarks_from_output(output, crop_sizes, input_size: int = INPUT_SIZE) -> np.ndarray:
     """Landmarks relative to each face crop (0..1) from the net's raw output.
 
     face-api.js ``postProcess``: the crop of size (w, h) was scaled by
@@ -51,9 +49,7 @@ def landmarks_from_output(
             np.float32,
         )
         # float32 steps as tfjs: mul, sub, div
-        result[i] = (out[i] * np.float32(input_size) - pad) / np.array(
-            [sw, sh], np.float32
-        )
+        result[i] = (out[i] * np.float32(input_size) - pad) / np.array([sw, sh], np.float32)
     return result
 
 
@@ -99,9 +95,7 @@ class FaceLandmark68Net(NeuralNetwork):
             Each one face, e.g. from :func:`faceapi_np.extract.extract_face_tensors`.
         """
         bk = bk or get_backend()
-        out = bk.to_numpy(
-            self.forward(to_batch(crops, INPUT_SIZE, center=True, bk=bk), bk)
-        )
+        out = bk.to_numpy(self.forward(to_batch(crops, INPUT_SIZE, center=True, bk=bk), bk))
         return landmarks_from_output(out, [(c.shape[1], c.shape[0]) for c in crops])
 
 

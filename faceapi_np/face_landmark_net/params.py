@@ -24,7 +24,5 @@ def extract_params(
     """Read the dense blocks, then ``fc/weights`` (C, num_outputs) and ``fc/bias``."""
     blocks = extract_dense_blocks(r, num_blocks, convs_per_block)
     c = blocks[-1].convs[-1].bias.shape[0]
-    fc = FCParams(
-        r.take("fc/weights", (c, num_outputs)), r.take("fc/bias", (num_outputs,))
-    )
+    fc = FCParams(r.take("fc/weights", (c, num_outputs)), r.take("fc/bias", (num_outputs,)))
     return FaceProcessorParams(blocks, fc)

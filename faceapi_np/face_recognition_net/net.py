@@ -55,9 +55,7 @@ class FaceRecognitionNet(NeuralNetwork):
             conv_layer(out, p.conv32_down, bk, stride=2, padding="valid"),
             p.conv32_down,
         )
-        out = tap(
-            "max_pool", "max pool 3x3/2 valid", layers.max_pool(out, 3, 2, bk, "valid")
-        )
+        out = tap("max_pool", "max pool 3x3/2 valid", layers.max_pool(out, 3, 2, bk, "valid"))
         for (name, down), block in zip(RESIDUAL_BLOCKS, p.residuals):
             if down:
                 # the conv path is (H - 3) // 2 + 1 wide before face-api.js pads it

@@ -12,9 +12,7 @@ from __future__ import annotations
 from .. import layers
 
 
-def conv_layer(
-    x, p, bk, stride: int = 1, padding="same", relu: bool = True, residual=None
-):
+def conv_layer(x, p, bk, stride: int = 1, padding="same", relu: bool = True, residual=None):
     """Conv + bias, scale layer, optional shortcut, optional ReLU (``convLayer`` in face-api.js)."""
     return layers.conv2d(
         x,

@@ -48,9 +48,7 @@ class Mtcnn(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return mtcnn_params.extract_params(reader)
 
-    def forward(
-        self, batch, bk: Backend | None = None, tap: Tap = NO_TAP, stage: str = "onet"
-    ):
+    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP, stage: str = "onet"):
         """Run one of the three nets on a batch of (transposed, BGR, normalised) inputs.
 
         ``stage`` is ``"pnet"`` (any size >= 12; returns probabilities (N, w, h) and
@@ -72,14 +70,10 @@ class Mtcnn(NeuralNetwork):
 
         bk, tap = get_backend("numpy"), Tap(rows=True)
         for stage, size in STAGE_INPUT.items():
-            self.forward(
-                np.zeros((batch_size, size, size, 3), np.float32), bk, tap, stage
-            )
+            self.forward(np.zeros((batch_size, size, size, 3), np.float32), bk, tap, stage)
         return Summary("Mtcnn", (batch_size, 48, 48, 3), tap.rows)
 
-    def detect(
-        self, image, options: MtcnnOptions | None = None, bk: Backend | None = None
-    ):
+    def detect(self, image, options: MtcnnOptions | None = None, bk: Backend | None = None):
         """All faces with their 5 points, and face-api.js-style per-stage statistics.
 
         Parameters
@@ -99,9 +93,7 @@ class Mtcnn(NeuralNetwork):
         bk = bk or get_backend()
         p = self.params_on(bk)
         rgb = (
-            image
-            if image.dtype == np.uint8
-            else np.clip(np.round(image), 0, 255).astype(np.uint8)
+            image if image.dtype == np.uint8 else np.clip(np.round(image), 0, 255).astype(np.uint8)
         )
         height, width = rgb.shape[:2]
         if min(height, width) < options.min_face_size:
@@ -114,22 +106,17 @@ class Mtcnn(NeuralNetwork):
         stats = {
             "scales": scales,
             "pyramid": [
-                dict(zip(("height", "width"), size_for_scale(s, height, width)))
-                for s in scales
+                dict(zip(("height", "width"), size_for_scale(s, height, width))) for s in scales
             ],
         }
         bgr = rgb[:, :, ::-1].astype(np.float32)
         t = time.perf_counter()
-        boxes, scores = stage1(
-            bgr, scales, options.score_thresholds[0], p.pnet, bk, stats
-        )
+        boxes, scores = stage1(bgr, scales, options.score_thresholds[0], p.pnet, bk, stats)
         stats["total_stage1"] = (time.perf_counter() - t) * 1e3
         faces = []
         if len(boxes):
             t = time.perf_counter()
-            boxes, scores = stage2(
-                rgb, boxes, options.score_thresholds[1], p.rnet, bk, stats
-            )
+            boxes, scores = stage2(rgb, boxes, options.score_thresholds[1], p.rnet, bk, stats)
             stats["total_stage2"] = (time.perf_counter() - t) * 1e3
             if len(boxes):
                 t = time.perf_counter()
@@ -138,8 +125,7 @@ class Mtcnn(NeuralNetwork):
                 )
                 stats["total_stage3"] = (time.perf_counter() - t) * 1e3
                 faces = [
-                    self._face(b, s, pts, width, height)
-                    for b, s, pts in zip(boxes, scores, points)
+                    self._face(b, s, pts, width, height) for b, s, pts in zip(boxes, scores, points)
                 ]
         stats["total"] = (time.perf_counter() - t_total) * 1e3
         return faces, stats

@@ -14,9 +14,7 @@ CELL_SIZE = 12  # P-Net's window
 CELL_STRIDE = 2  # P-Net's output stride
 
 
-def pyramid_down(
-    min_face_size: float, scale_factor: float, height: int, width: int
-) -> list[float]:
+def pyramid_down(min_face_size: float, scale_factor: float, height: int, width: int) -> list[float]:
     """Scales from ``12 / min_face_size`` down by ``scale_factor`` (``pyramidDown``)."""
     m = CELL_SIZE / min_face_size
     scales, min_layer, exp = [], min(height, width) * m, 0

@@ -79,9 +79,7 @@ def stage1(bgr, scales, threshold: float, params, bk, stats: dict):
     stats["stage1"] = []
     for scale in scales:
         h, w = size_for_scale(scale, height, width)
-        level = normalize(resize_bilinear(bgr[None], h, w)).transpose(
-            0, 2, 1, 3
-        )  # (1, w, h, 3)
+        level = normalize(resize_bilinear(bgr[None], h, w)).transpose(0, 2, 1, 3)  # (1, w, h, 3)
         prob, regions = pnet(bk.asarray(np.ascontiguousarray(level)), params, bk)
         prob, regions = (
             bk.to_numpy(prob)[0],
@@ -148,9 +146,7 @@ def extract_patches(rgb: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray
         region = np.zeros((max(sh, 1), max(sw, 1), 3), np.float64)
         ys = slice(max(fy0, 0), min(fy0 + sh, height))
         xs = slice(max(fx0, 0), min(fx0 + sw, width))
-        region[ys.start - fy0 : ys.stop - fy0, xs.start - fx0 : xs.stop - fx0] = rgb[
-            ys, xs
-        ]
+        region[ys.start - fy0 : ys.stop - fy0, xs.start - fx0 : xs.stop - fx0] = rgb[ys, xs]
         patch = _canvas_resize(region, size)
         out[k] = normalize(patch[:, :, ::-1].transpose(1, 0, 2).astype(np.float32))
     return out
@@ -189,9 +185,7 @@ def stage2(rgb, boxes, threshold: float, params, bk, stats: dict):
 def stage3(rgb, boxes, threshold: float, params, bk, stats: dict):
     """O-Net on 48x48 patches; threshold, calibrate, NMS ('Min', 0.7); 5 points per face."""
     stats["stage3_numInputBoxes"] = len(boxes)
-    prob, regions, points = onet(
-        bk.asarray(extract_patches(rgb, boxes, 48)), params, bk
-    )
+    prob, regions, points = onet(bk.asarray(extract_patches(rgb, boxes, 48)), params, bk)
     prob = bk.to_numpy(prob).astype(np.float64)
     regions, points = bk.to_numpy(regions), bk.to_numpy(points).astype(np.float64)
     idx = np.nonzero(prob > threshold)[0]

@@ -14,9 +14,7 @@ from .const import BN_EPS, CONV11_PAIR, STRIDE_2_PAIRS
 
 def pointwise_conv_layer(x, p, bk, stride: int):
     """Conv ('same'), plus the folded batch-norm offset, then ReLU6 (``pointwiseConvLayer.ts``)."""
-    return layers.conv2d(
-        x, p.filters, p.batch_norm_offset, bk, stride, "same", act="relu6"
-    )
+    return layers.conv2d(x, p.filters, p.batch_norm_offset, bk, stride, "same", act="relu6")
 
 
 def depthwise_conv_layer(x, p, bk, stride: int):

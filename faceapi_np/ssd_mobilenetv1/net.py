@@ -52,9 +52,7 @@ class SsdMobilenetv1(NeuralNetwork):
         p = self.params_on(bk)
         x = x * bk.xp.float32(INPUT_SCALE) - bk.xp.float32(1)  # 0..255 -> [-1, 1]
         out, conv11 = mobilenet_v1(x, p.mobilenetv1, bk, tap)
-        box_pred, class_pred = prediction_layer(
-            out, conv11, p.prediction_layer, bk, tap
-        )
+        box_pred, class_pred = prediction_layer(out, conv11, p.prediction_layer, bk, tap)
         boxes, scores = output_layer(box_pred, class_pred, p.output_layer, bk)
         tap("output_layer/boxes", "decode boxes", boxes)
         tap("output_layer/scores", "sigmoid", scores)
@@ -74,14 +72,10 @@ class SsdMobilenetv1(NeuralNetwork):
         options = options or SsdMobilenetv1Options()
         bk = bk or get_backend()
         height, width = image.shape[:2]
-        boxes, scores = self.forward(
-            to_batch([image], INPUT_SIZE, center=False, bk=bk), bk
-        )
+        boxes, scores = self.forward(to_batch([image], INPUT_SIZE, center=False, bk=bk), bk)
         boxes = bk.to_numpy(boxes[0]).astype(np.float64)
         scores = bk.to_numpy(scores[0]).astype(np.float64)
-        keep = nms_ssd(
-            boxes, scores, options.max_results, IOU_THRESHOLD, options.min_confidence
-        )
+        keep = nms_ssd(boxes, scores, options.max_results, IOU_THRESHOLD, options.min_confidence)
         rw, rh = reshaped_size(width, height, INPUT_SIZE)
         pad_x, pad_y = (
             INPUT_SIZE / rw,
@@ -94,8 +88,6 @@ class SsdMobilenetv1(NeuralNetwork):
             left, right = max(0.0, x_min) * pad_x, min(1.0, x_max) * pad_x
             rel = Box(left, top, right - left, bottom - top)
             faces.append(
-                FaceDetection(
-                    float(scores[i]), rel.rescale(width, height), (width, height)
-                )
+                FaceDetection(float(scores[i]), rel.rescale(width, height), (width, height))
             )
         return faces

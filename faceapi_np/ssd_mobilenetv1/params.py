@@ -85,13 +85,9 @@ class SsdMobilenetv1Params:
     output_layer: OutputLayerParams
 
 
-def _pointwise(
-    r: ParamReader, scope: str, idx: int, cin: int | None
-) -> PointwiseConvParams:
+def _pointwise(r: ParamReader, scope: str, idx: int, cin: int | None) -> PointwiseConvParams:
     filters = r.take(f"{scope}/Conv2d_{idx}_pointwise/weights", (None, None, cin, None))
-    offset = r.take(
-        f"{scope}/Conv2d_{idx}_pointwise/convolution_bn_offset", (filters.shape[3],)
-    )
+    offset = r.take(f"{scope}/Conv2d_{idx}_pointwise/convolution_bn_offset", (filters.shape[3],))
     return PointwiseConvParams(filters, offset)
 
 

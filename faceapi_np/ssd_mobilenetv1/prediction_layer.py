@@ -24,9 +24,7 @@ def box_prediction_layer(x, p, bk):
         1,
         "same",
     )
-    cls = layers.conv2d(
-        x, p.class_predictor.filters, p.class_predictor.bias, bk, 1, "same"
-    )
+    cls = layers.conv2d(x, p.class_predictor.filters, p.class_predictor.bias, bk, 1, "same")
     return box, cls, box.reshape(n, -1, 1, 4), cls.reshape(n, -1, 3)
 
 

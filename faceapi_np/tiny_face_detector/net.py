@@ -55,9 +55,7 @@ def decode_grid(grid, input_width: int, input_height: int, score_threshold: floa
         In row, column, anchor order.
     """
     cells = grid.shape[0]
-    g = grid.reshape(cells, cells, len(BOX_ANCHORS), BOX_ENCODING_SIZE).astype(
-        np.float64
-    )
+    g = grid.reshape(cells, cells, len(BOX_ANCHORS), BOX_ENCODING_SIZE).astype(np.float64)
     side = max(input_width, input_height)
     corr_x, corr_y = side / input_width, side / input_height
     scores = sigmoid(g[..., 4])
@@ -98,9 +96,7 @@ class TinyFaceDetector(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         x = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = layers.conv2d(
-            x, p.conv0.filters, p.conv0.bias, bk, 1, "valid", act="leaky"
-        )
+        out = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 1, "valid", act="leaky")
         out = tap("conv0", "conv 3x3 valid + bias + leaky", out, p.conv0)
         for i, conv in enumerate(p.separable_convs, start=1):
             out = tap(
@@ -114,9 +110,7 @@ class TinyFaceDetector(NeuralNetwork):
                 separable_conv_layer(out, conv, bk),
                 conv,
             )
-        out = tap(
-            "conv8/max_pool", "max pool 2x2/1", layers.max_pool(out, 2, 1, bk, "same")
-        )
+        out = tap("conv8/max_pool", "max pool 2x2/1", layers.max_pool(out, 2, 1, bk, "same"))
         out = layers.conv2d(out, p.conv8.filters, p.conv8.bias, bk, 1, "valid")
         return tap("conv8", "conv 1x1 + bias", out, p.conv8)
 
@@ -135,9 +129,7 @@ class TinyFaceDetector(NeuralNetwork):
         bk = bk or get_backend()
         height, width = image.shape[:2]
         size = options.input_size
-        grid = bk.to_numpy(
-            self.forward(to_batch([image], size, center=False, bk=bk), bk)
-        )[0]
+        grid = bk.to_numpy(self.forward(to_batch([image], size, center=False, bk=bk), bk))[0]
         boxes, scores = decode_grid(
             grid, *reshaped_size(width, height, size), options.score_threshold
         )
@@ -149,8 +141,6 @@ class TinyFaceDetector(NeuralNetwork):
             absolute = Box(*boxes[i]).rescale(width, height)
             rel = absolute.rescale(1.0 / width, 1.0 / height)
             faces.append(
-                FaceDetection(
-                    float(scores[i]), rel.rescale(width, height), (width, height)
-                )
+                FaceDetection(float(scores[i]), rel.rescale(width, height), (width, height))
             )
         return faces

@@ -24,9 +24,7 @@ from .epilogue import activate
 
 
 @njit(parallel=True, cache=True)
-def depthwise_conv2d(
-    x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input
-):
+def depthwise_conv2d(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input):
     """x (N, H, W, C), w (KH, KW, C); zero-length ``mean`` means no batch norm; with
     ``relu_input`` each input value goes through a ReLU as it is read."""
     n, h, wd, c = x.shape
@@ -47,14 +45,10 @@ def depthwise_conv2d(
                     ix = ox * stride - pad_left + kx
                     if ix < 0 or ix >= wd:
                         continue
-                    if (
-                        relu_input
-                    ):  # its own loop, so each body stays branch-free and vectorises
+                    if relu_input:  # its own loop, so each body stays branch-free and vectorises
                         for ci in range(c):
                             v = x[b, iy, ix, ci]
-                            acc[ci] += (v if v > 0.0 else np.float32(0.0)) * w[
-                                ky, kx, ci
-                            ]
+                            acc[ci] += (v if v > 0.0 else np.float32(0.0)) * w[ky, kx, ci]
                     else:
                         for ci in range(c):
                             acc[ci] += x[b, iy, ix, ci] * w[ky, kx, ci]

@@ -89,9 +89,7 @@ CROP_TASKS = ("landmarks68", "landmarks68tiny", "descriptor", "expression", "age
 # MTCNN runs on the photos resized to 710 px wide (Pillow BILINEAR), height
 # round(710 * h / 1920) of the 1920-px-wide photo: full-size photos with minFaceSize 20
 # are slow in the tool.
-MTCNN_710 = {
-    f"sample{i}": [710, h] for i, h in zip(range(1, 7), (473, 506, 499, 535, 517, 568))
-}
+MTCNN_710 = {f"sample{i}": [710, h] for i, h in zip(range(1, 7), (473, 506, 499, 535, 517, 568))}
 # sample1 around SSD detection 0 (box 414, 355, 177, 240; centre 502.5, 475): a 300x360
 # region, halved to 150x180, so the face is about 88x120 px.
 MTCNN_SMALL_CROP = {
@@ -114,11 +112,7 @@ def _case(name, task, spec, options=None, raw=False):
 def _cases() -> list[dict]:
     c = []
     for i in range(1, 7):
-        c.append(
-            _case(
-                f"ssd_sample{i}", "ssd", {"sample": f"sample{i}.jpg"}, raw=i in (1, 4)
-            )
-        )
+        c.append(_case(f"ssd_sample{i}", "ssd", {"sample": f"sample{i}.jpg"}, raw=i in (1, 4)))
     c.append(
         _case(
             "ssd_sample2_minconf03",
@@ -128,9 +122,7 @@ def _cases() -> list[dict]:
         )
     )
     for i in range(1, 7):
-        c.append(
-            _case(f"tiny_sample{i}", "tiny", {"sample": f"sample{i}.jpg"}, raw=True)
-        )
+        c.append(_case(f"tiny_sample{i}", "tiny", {"sample": f"sample{i}.jpg"}, raw=True))
     c.append(
         _case(
             "tiny_sample3_320",
@@ -174,9 +166,7 @@ def _cases() -> list[dict]:
 
     c.append(_case("ssd_synth_a", "ssd", synth(1, 97, 131), ssd_low("0.03"), raw=True))
     c.append(_case("ssd_synth_b", "ssd", synth(2, 200, 150), ssd_low("0.02"), raw=True))
-    c.append(
-        _case("tiny_synth_a", "tiny", synth(3, 64, 64), tiny_low("0.01"), raw=True)
-    )
+    c.append(_case("tiny_synth_a", "tiny", synth(3, 64, 64), tiny_low("0.01"), raw=True))
     c.append(
         _case(
             "tiny_synth_b",
@@ -336,9 +326,7 @@ def _mtcnn_stats(stats: dict) -> dict:
         for s in out["stage1"]:
             unknown = set(s) - set(MTCNN_STAGE1_KEEP) - {"pnet", "nms"}
             if unknown:
-                raise ValueError(
-                    f"raw mtcnn_stats.stage1: unexpected keys {sorted(unknown)}"
-                )
+                raise ValueError(f"raw mtcnn_stats.stage1: unexpected keys {sorted(unknown)}")
             stage1.append({k: v for k, v in s.items() if k in MTCNN_STAGE1_KEEP})
         out["stage1"] = stage1
     return out
@@ -373,9 +361,7 @@ def _convert_raw(raw: dict) -> dict:
         if missing:
             raise ValueError(f"raw {key}: missing {missing}")
         if "shape" in sub and list(sub["shape"]) != conv[arrays[0]]["shape"]:
-            raise ValueError(
-                f"raw {key}: shape {sub['shape']} != {conv[arrays[0]]['shape']}"
-            )
+            raise ValueError(f"raw {key}: shape {sub['shape']} != {conv[arrays[0]]['shape']}")
         out[key] = conv
     return out
 
@@ -391,23 +377,15 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
     a = make_input(case["input_spec"], samples_dir)
     npy = tmp / f"{case['case']}.npy"
     np.save(npy, a)
-    proc = subprocess.run(
-        command_for(case, str(npy)), cwd=ref, capture_output=True, text=True
-    )
+    proc = subprocess.run(command_for(case, str(npy)), cwd=ref, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"{case['case']}: tool exited {proc.returncode}:\n{proc.stderr}"
-        )
+        raise RuntimeError(f"{case['case']}: tool exited {proc.returncode}:\n{proc.stderr}")
     res = json.loads(proc.stdout)
     npy.unlink()
 
     inp = res["input"]
-    if [inp["height"], inp["width"]] != list(a.shape[:2]) or inp[
-        "dtype"
-    ] != a.dtype.name:
-        raise RuntimeError(
-            f"{case['case']}: tool saw {inp}, expected {a.shape} {a.dtype}"
-        )
+    if [inp["height"], inp["width"]] != list(a.shape[:2]) or inp["dtype"] != a.dtype.name:
+        raise RuntimeError(f"{case['case']}: tool saw {inp}, expected {a.shape} {a.dtype}")
     if res["task"] != case["task"]:
         raise RuntimeError(f"{case['case']}: tool ran task {res['task']!r}")
 
@@ -421,8 +399,7 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
         "task": case["task"],
         "options": res["options"],
         "versions": {
-            k: res[k]
-            for k in ("faceapi_version", "tfjs_core_version", "backend", "node_version")
+            k: res[k] for k in ("faceapi_version", "tfjs_core_version", "backend", "node_version")
         },
     }
     if case["task"] in ("ssd", "tiny"):
@@ -434,9 +411,7 @@ def run_case(case: dict, ref: Path, samples_dir: Path, tmp: Path) -> dict:
             for d in res["detections"]
         ]
         for d, b, s in zip(detections, res["boxes"], res["scores"]):
-            assert [d["box"][k] for k in ("x", "y", "width", "height")] == b and d[
-                "score"
-            ] == s
+            assert [d["box"][k] for k in ("x", "y", "width", "height")] == b and d["score"] == s
         golden["detections"] = detections
     elif case["task"] == "mtcnn":
         # As printed; "faces" (detection + 5-point landmarks, unshifted landmarks,
@@ -502,8 +477,7 @@ def main(argv=None) -> int:
         "--samples",
         type=Path,
         default=None,
-        help="sample photos folder (default: faceapi_np.samples' own, fetched "
-        "if missing)",
+        help="sample photos folder (default: faceapi_np.samples' own, fetched if missing)",
     )
     ap.add_argument(
         "--only",
@@ -512,12 +486,8 @@ def main(argv=None) -> int:
         metavar="CASE",
         help="regenerate only this case (repeatable, or comma-separated)",
     )
-    ap.add_argument(
-        "--jobs", type=int, default=2, help="tool processes at once (default 2)"
-    )
-    ap.add_argument(
-        "--out", type=Path, default=HERE, help="output folder (default: here)"
-    )
+    ap.add_argument("--jobs", type=int, default=2, help="tool processes at once (default 2)")
+    ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: here)")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     args = ap.parse_args(argv)
 
