@@ -15,37 +15,10 @@ is first asked for.
 
 __version__ = "0.1.0"
 
-
-def _bind_source_kernels() -> None:
-    """Make ``faceapi_np.kernels`` importable when running from a source tree.
-
-    An installed package carries the top-level ``kernels/`` folder inside itself (setup.py
-    maps it there). A plain checkout on ``PYTHONPATH``, or an editable install by a
-    setuptools that does not honour ``package_dir``, has ``kernels/`` only beside the
-    package; without this the numba backend would not find its kernels.
-    """
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    here = Path(__file__).resolve().parent
-    source = here.parent / "kernels"
-    name = f"{__name__}.kernels"
-    if name in sys.modules or (here / "kernels").is_dir():
-        return
-    if not (source / "__init__.py").is_file():
-        return
-    spec = importlib.util.spec_from_file_location(
-        name, source / "__init__.py", submodule_search_locations=[str(source)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)  # kernels/__init__.py imports nothing heavy
-
-
-_bind_source_kernels()
-
-from . import nets
+from . import (
+    _source_tree,  # noqa: F401  (binds kernels/ when run from a checkout)
+    nets,
+)
 from .age_gender_net import AgeGenderNet
 from .api import (
     FaceResults,

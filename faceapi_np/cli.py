@@ -232,9 +232,7 @@ def cmd_detect(args) -> int:
 
 def cmd_enroll(args) -> int:
     """Add one labelled descriptor per image to a gallery JSON (created if missing)."""
-    import os
-
-    from .matching import FaceMatcher, LabeledFaceDescriptors
+    from .matching import enroll_into_json
 
     options = _options(args)
     args.landmarks, args.descriptors = "full", True
@@ -247,15 +245,10 @@ def cmd_enroll(args) -> int:
                 "(crop the photo, or use --crops for images that are already face crops)"
             )
         new.append(faces[0].descriptor)
-    if os.path.exists(args.db):
-        matcher = FaceMatcher.load(args.db)
-        entries = {ld.label: ld.descriptors for ld in matcher.labeled_descriptors}
-        threshold = matcher.distance_threshold
-    else:
-        entries, threshold = {}, args.threshold
-    entries[args.label] = entries.get(args.label, []) + new
-    FaceMatcher([LabeledFaceDescriptors(k, v) for k, v in entries.items()], threshold).save(args.db)
-    total = len(entries[args.label])
+    matcher = enroll_into_json(args.db, args.label, new, args.threshold)
+    labels = [ld.label for ld in matcher.labeled_descriptors]
+    total = sum(len(ld.descriptors) for ld in matcher.labeled_descriptors if ld.label == args.label)
+    entries = set(labels)
     print(
         f"enrolled {len(new)} face{'s' if len(new) != 1 else ''} as {args.label!r} "
         f"({total} in all) in {args.db}; {len(entries)} label{'s' if len(entries) != 1 else ''}"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .fileio import write_text
 
 DESCRIPTOR_SIZE = 128
 DEFAULT_THRESHOLD = 0.6
@@ -226,9 +227,8 @@ class FaceMatcher:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_json` to a file."""
-        with open(path, "w") as f:
-            json.dump(self.to_json(), f)
+        """Write :meth:`to_json` to a file, whole or not at all (temporary file + rename)."""
+        write_text(path, json.dumps(self.to_json()))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceMatcher:
@@ -246,6 +246,45 @@ class FaceMatcher:
             return cls.from_json(obj)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
+
+
+def enroll_into_json(
+    path: str | os.PathLike, label: str, descriptors, threshold: float = DEFAULT_THRESHOLD
+) -> FaceMatcher:
+    """Add ``descriptors`` under ``label`` to the JSON gallery at ``path`` (created if missing).
+
+    The read-modify-write holds an exclusive lock on ``<path>.lock``, so enrolls from many
+    processes all land, and the file is replaced atomically, so a killed enroll leaves the
+    previous gallery. Entries are kept as they are, duplicates of a label included; the new
+    descriptors join the first entry with that label, or a new entry at the end.
+    Returns the gallery as written.
+    """
+    import fcntl
+
+    lock_path = f"{os.fspath(path)}.lock"
+    try:
+        lock = open(lock_path, "a")
+    except OSError as exc:
+        from .errors import OutputError
+
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if os.path.exists(path):
+            old = FaceMatcher.load(path)
+            entries = [(ld.label, list(ld.descriptors)) for ld in old.labeled_descriptors]
+            threshold = old.distance_threshold
+        else:
+            entries = []
+        for known, descs in entries:
+            if known == label:
+                descs.extend(descriptors)
+                break
+        else:
+            entries.append((label, list(descriptors)))
+        matcher = FaceMatcher([LabeledFaceDescriptors(k, v) for k, v in entries], threshold)
+        matcher.save(path)
+    return matcher
 
 
 def _as_list(queries) -> list:

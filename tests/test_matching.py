@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -486,3 +487,65 @@ def test_face_match_str_truncates_like_face_api_js(distance, shown):
     # face-api.js FaceMatch.toString uses utils.round: Math.floor(num * 100) / 100, so a
     # distance just under a threshold is never shown as the threshold itself
     assert str(FaceMatch("name", distance)) == f"name ({shown})"
+
+
+def _enroll_worker(path, label, seed):
+    from faceapi_np.matching import enroll_into_json
+
+    rng = np.random.default_rng(seed)
+    enroll_into_json(path, label, [rng.standard_normal(128).astype(np.float32)])
+
+
+def test_json_enrolls_from_many_processes_all_land(tmp_path):
+    import multiprocessing as mp
+
+    path = str(tmp_path / "gallery.json")
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_enroll_worker, args=(path, f"p{i}", i)) for i in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 8
+    labels = sorted(ld.label for ld in FaceMatcher.load(path).labeled_descriptors)
+    assert labels == [f"p{i}" for i in range(8)]
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_json_enroll_keeps_duplicate_labels(tmp_path):
+    from faceapi_np.matching import enroll_into_json
+
+    rng = np.random.default_rng(0)
+    d = [rng.standard_normal(128).astype(np.float32) for _ in range(4)]
+    path = tmp_path / "g.json"
+    FaceMatcher(
+        [LabeledFaceDescriptors("ann", [d[0]]), LabeledFaceDescriptors("ann", [d[1]])]
+    ).save(path)
+    enroll_into_json(path, "bea", [d[2]])
+    enroll_into_json(path, "ann", [d[3]])
+    got = FaceMatcher.load(path).labeled_descriptors
+    assert [(ld.label, len(ld.descriptors)) for ld in got] == [("ann", 2), ("ann", 1), ("bea", 1)]
+    np.testing.assert_array_equal(got[0].descriptors[1], d[3])
+
+
+def test_killed_saves_leave_a_whole_gallery(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "g.json"
+    code = (
+        "import numpy as np, sys\n"
+        "from faceapi_np import FaceMatcher, LabeledFaceDescriptors\n"
+        "rng = np.random.default_rng(0)\n"
+        "refs = [LabeledFaceDescriptors(f'p{i}', [rng.standard_normal(128)]) for i in range(3000)]\n"
+        "while True: FaceMatcher(refs).save(sys.argv[1])\n"
+    )
+    for delay in (0.8, 1.1, 1.4):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(path)])
+        time.sleep(delay)  # some saves done, one under way
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if path.exists():  # whole, or not there yet: never half a file
+            assert len(FaceMatcher.load(path).labeled_descriptors) == 3000
