@@ -22,9 +22,11 @@ from . import (
 from .age_gender_net import AgeGenderNet
 from .api import (
     FaceResults,
+    SingleFace,
     compute_face_descriptors,
     detect_all_faces,
     detect_single_face,
+    face_crop_results,
 )
 from .backend import available_backends, get_backend, set_backend
 from .draw import draw_detections, draw_face_landmarks, draw_labels
@@ -67,6 +69,7 @@ __all__ = [
     "FaceRecognitionNet",
     "FaceResult",
     "FaceResults",
+    "SingleFace",
     "LabeledFaceDescriptors",
     "Mtcnn",
     "MtcnnOptions",
@@ -90,6 +93,7 @@ __all__ = [
     "euclidean_distance",
     "extract_face_tensors",
     "extract_faces",
+    "face_crop_results",
     "get_backend",
     "load_image",
     "nets",

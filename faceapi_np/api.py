@@ -1,15 +1,15 @@
-"""The high-level API: a Pythonic mirror of face-api.js's global functions and call chain.
+"""The call chain: a Pythonic mirror of face-api.js's global functions and tasks.
 
-``detect_all_faces(image, options)`` runs the detector that the options name (SSD
-MobileNetV1 by default, or the Tiny Face Detector) and returns a :class:`FaceResults`
-list; each step of the chain returns a new list with more filled in::
+Data flows one way: image -> detector -> :class:`FaceResults` (the faces of one image
+plus the image) -> landmarks -> descriptors / expressions / age and gender. Each step
+runs one net on all faces of the image as one batch and returns a new chain with more
+filled in; the faces themselves are pure data (:mod:`faceapi_np.results`)::
 
     faces = detect_all_faces(img).with_face_landmarks().with_face_descriptors()
 
-``detect_single_face`` returns the best face as a :class:`~faceapi_np.results.FaceResult`
-(or None), which chains the same way. Unlike face-api.js's lazy tasks every call runs at
-once, and all faces of an image go through the landmark and recognition nets as one batch.
-Mirrors ``src/globalApi/DetectFacesTasks.ts``, ``DetectFaceLandmarksTasks.ts`` and
+``detect_single_face`` is the same chain over at most one face (:class:`SingleFace`).
+Unlike face-api.js's lazy tasks every call runs at once. Mirrors
+``src/globalApi/DetectFacesTasks.ts``, ``DetectFaceLandmarksTasks.ts`` and
 ``ComputeFaceDescriptorsTasks.ts``.
 """
 
@@ -19,21 +19,13 @@ from dataclasses import replace
 
 from .backend import get_backend
 from .errors import InputError, OptionsError
-from .extract import face_region, rotated_face_crop
+from .extract import crop_face, rotated_face_crop
 from .image import load_image
 from .landmarks import FaceLandmarks68
-from .mtcnn import MtcnnOptions
 from .nets import get_net
-from .results import FaceResult
+from .registry import detector_of
+from .results import Box, FaceDetection, FaceResult
 from .ssd_mobilenetv1 import SsdMobilenetv1Options
-from .tiny_face_detector import TinyFaceDetectorOptions
-
-#: Which shared net each options class selects.
-_DETECTORS = {
-    SsdMobilenetv1Options: "ssd",
-    TinyFaceDetectorOptions: "tiny",
-    MtcnnOptions: "mtcnn",
-}
 
 #: Face crops for the recognition net: face-api.js's dlib-style box, or the same box
 #: after undoing the face's in-plane rotation (beyond face-api.js).
@@ -45,16 +37,18 @@ class FaceResults(list):
 
     A plain list of :class:`~faceapi_np.results.FaceResult`, so it can be indexed,
     iterated and serialised; ``image`` keeps the decoded image for the next step of the
-    chain, ``backend`` names the backend that produced it.
+    chain, ``backend`` names the backend that produced it. ``whole_image`` marks a chain
+    made by :func:`face_crop_results`, whose one face is the whole image.
     """
 
-    def __init__(self, items, image, backend=None):
+    def __init__(self, items, image, backend=None, whole_image: bool = False):
         super().__init__(items)
         self.image = image
         self.backend = backend
+        self.whole_image = whole_image
 
     def _new(self, items) -> FaceResults:
-        return FaceResults(items, self.image, self.backend)
+        return FaceResults(items, self.image, self.backend, self.whole_image)
 
     def _need_image(self, step: str):
         if self.image is None:
@@ -62,6 +56,10 @@ class FaceResults(list):
                 f"{step} needs the image the faces were found in; these results have none "
                 "(e.g. after resize_results): run the chain on the original image"
             )
+
+    def _crops(self, step: str, boxes) -> list:
+        self._need_image(step)
+        return [crop_face(self.image, b) for b in boxes]
 
     def with_face_landmarks(
         self, use_tiny: bool = False, backend: str | None = None
@@ -74,52 +72,47 @@ class FaceResults(list):
         """
         if not self:
             return self._new([])
-        self._need_image("with_face_landmarks")
-        bk = get_backend(backend)
+        crops = self._crops("with_face_landmarks", [r.detection for r in self])
         net = get_net("landmarks_tiny" if use_tiny else "landmarks")
-        size = (self.image.shape[1], self.image.shape[0])
-        regions = [face_region(size, r.detection) for r in self]
-        crops = [self.image[b.y : b.y + b.height, b.x : b.x + b.width] for b in regions]
-        relative = net.detect_landmarks(crops, bk)
-        out = []
-        for r, crop, rel in zip(self, crops, relative):
-            unshifted = FaceLandmarks68(rel, (crop.shape[1], crop.shape[0]))
-            out.append(r.extended_with_landmarks(unshifted))
-        return self._new(out)
+        relative = net.detect_landmarks(crops, get_backend(backend))
+        return self._new(
+            [
+                r.extended_with_landmarks(FaceLandmarks68(rel, (c.shape[1], c.shape[0])))
+                for r, c, rel in zip(self, crops, relative)
+            ]
+        )
 
     def with_face_descriptors(
         self, alignment: str = "faceapi", backend: str | None = None
     ) -> FaceResults:
         """Add a 128-D descriptor to every face (face-api.js ``withFaceDescriptors``).
 
-        Needs landmarks. ``alignment="faceapi"`` crops face-api.js's dlib-style square box
-        (``align(useDlibAlignment)``); ``"similarity"`` crops the same box after rotating
-        the image so the eyes are level, which undoes in-plane rotation (an option beyond
-        face-api.js; its descriptors then differ from face-api.js's). All crops go through
-        FaceRecognitionNet as one batch.
+        Needs landmarks, except on a :func:`face_crop_results` chain, where the whole
+        image is the face (face-api.js ``computeFaceDescriptor``). ``alignment="faceapi"``
+        crops face-api.js's dlib-style square box (``align(useDlibAlignment)``);
+        ``"similarity"`` crops the same box after rotating the image so the eyes are
+        level, which undoes in-plane rotation (an option beyond face-api.js; its
+        descriptors then differ from face-api.js's). One FaceRecognitionNet batch.
         """
         if alignment not in ALIGNMENTS:
             raise OptionsError(f"alignment must be one of {ALIGNMENTS}, got {alignment!r}")
         if not self:
             return self._new([])
-        if any(r.landmarks is None for r in self):
-            raise InputError("descriptors need landmarks: call with_face_landmarks() first")
         self._need_image("with_face_descriptors")
-        bk = get_backend(backend)
-        crops = [face_crop_for_descriptor(self.image, r.landmarks, alignment) for r in self]
-        descriptors = get_net("recognition").compute_face_descriptors(crops, bk)
+        if self.whole_image:
+            crops = [self.image]
+        elif any(r.landmarks is None for r in self):
+            raise InputError("descriptors need landmarks: call with_face_landmarks() first")
+        else:
+            crops = [aligned_face_crop(self.image, r.landmarks, alignment) for r in self]
+        descriptors = get_net("recognition").compute_face_descriptors(crops, get_backend(backend))
         return self._new([replace(r, descriptor=d) for r, d in zip(self, descriptors)])
 
-    def _face_crops(self) -> list:
+    def _classifier_crops(self, step: str) -> list:
         """The crop each face's classifier sees: the aligned rect when landmarks ran,
         else the detection box (face-api.js ``extractAllFacesAndComputeResults``)."""
-        self._need_image("expressions and age/gender")
-        size = (self.image.shape[1], self.image.shape[0])
-        crops = []
-        for r in self:
-            b = face_region(size, r.aligned_rect if r.landmarks is not None else r.detection)
-            crops.append(self.image[b.y : b.y + b.height, b.x : b.x + b.width])
-        return crops
+        boxes = [r.aligned_rect if r.landmarks is not None else r.detection for r in self]
+        return self._crops(step, boxes)
 
     def with_face_expressions(self, backend: str | None = None) -> FaceResults:
         """Add the 7 expression probabilities to every face (face-api.js ``withFaceExpressions``).
@@ -129,7 +122,8 @@ class FaceResults(list):
         """
         if not self:
             return self._new([])
-        preds = get_net("expression").predict_expressions(self._face_crops(), get_backend(backend))
+        crops = self._classifier_crops("with_face_expressions")
+        preds = get_net("expression").predict_expressions(crops, get_backend(backend))
         return self._new([replace(r, expressions=p) for r, p in zip(self, preds)])
 
     def with_age_and_gender(self, backend: str | None = None) -> FaceResults:
@@ -137,9 +131,8 @@ class FaceResults(list):
         :meth:`with_face_expressions`, one AgeGenderNet batch."""
         if not self:
             return self._new([])
-        preds = get_net("age_gender").predict_age_and_gender(
-            self._face_crops(), get_backend(backend)
-        )
+        crops = self._classifier_crops("with_age_and_gender")
+        preds = get_net("age_gender").predict_age_and_gender(crops, get_backend(backend))
         return self._new([replace(r, **p) for r, p in zip(self, preds)])
 
     def as_dicts(self) -> list[dict]:
@@ -147,24 +140,71 @@ class FaceResults(list):
         return [r.as_dict() for r in self]
 
 
-def face_crop_for_descriptor(image, landmarks: FaceLandmarks68, alignment: str = "faceapi"):
+class SingleFace:
+    """The chain over one face (face-api.js ``detectSingleFace(...)``'s task).
+
+    Its steps mirror :class:`FaceResults`'s in the singular (``with_face_descriptor``);
+    every attribute of the face itself (``detection``, ``landmarks``, ``descriptor``,
+    ``score``, ``box``, ...) reads through to :attr:`result`.
+    """
+
+    def __init__(self, chain: FaceResults):
+        if len(chain) != 1:
+            raise InputError(f"a single-face chain holds one face, got {len(chain)}")
+        self._chain = chain
+
+    @property
+    def result(self) -> FaceResult:
+        """The face as plain data."""
+        return self._chain[0]
+
+    @property
+    def image(self):
+        """The image the face was found in."""
+        return self._chain.image
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._chain[0], name)
+
+    def __repr__(self) -> str:
+        return f"SingleFace({self.result!r})"
+
+    def with_face_landmarks(self, use_tiny: bool = False, backend: str | None = None) -> SingleFace:
+        """This face with 68 landmarks (see :meth:`FaceResults.with_face_landmarks`)."""
+        return SingleFace(self._chain.with_face_landmarks(use_tiny, backend))
+
+    def with_face_descriptor(
+        self, alignment: str = "faceapi", backend: str | None = None
+    ) -> SingleFace:
+        """This face with its descriptor (see :meth:`FaceResults.with_face_descriptors`)."""
+        return SingleFace(self._chain.with_face_descriptors(alignment, backend))
+
+    def with_face_expressions(self, backend: str | None = None) -> SingleFace:
+        """This face with expression probabilities (see :meth:`FaceResults.with_face_expressions`)."""
+        return SingleFace(self._chain.with_face_expressions(backend))
+
+    def with_age_and_gender(self, backend: str | None = None) -> SingleFace:
+        """This face with age and gender (see :meth:`FaceResults.with_age_and_gender`)."""
+        return SingleFace(self._chain.with_age_and_gender(backend))
+
+
+def aligned_face_crop(image, landmarks: FaceLandmarks68, alignment: str = "faceapi"):
     """The face crop the recognition net sees for a face with these (image-pixel) landmarks."""
     box = landmarks.align(use_dlib=True)
     if alignment == "similarity":
         return rotated_face_crop(image, box, landmarks.roll_angle())
-    size = (image.shape[1], image.shape[0])
-    r = face_region(size, box)
-    return image[r.y : r.y + r.height, r.x : r.x + r.width]
+    return crop_face(image, box)
+
+
+#: The name this helper had before; kept for one release.
+face_crop_for_descriptor = aligned_face_crop
 
 
 def detector_name(options) -> str:
     """Short name of the detector the options select (``"ssd"``, ``"tiny"`` or ``"mtcnn"``)."""
-    for cls, name in _DETECTORS.items():
-        if isinstance(options, cls):
-            return name
-    raise OptionsError(
-        f"expected SsdMobilenetv1Options, TinyFaceDetectorOptions or MtcnnOptions, got {type(options).__name__}"
-    )
+    return detector_of(options)
 
 
 def detect_all_faces(image, options=None, backend: str | None = None) -> FaceResults:
@@ -185,29 +225,37 @@ def detect_all_faces(image, options=None, backend: str | None = None) -> FaceRes
         One :class:`FaceResult` per face, best first, boxes in the image's pixels.
     """
     options = options if options is not None else SsdMobilenetv1Options()
-    net = get_net(detector_name(options))
+    net = get_net(detector_of(options))
     img = load_image(image)
     bk = get_backend(backend)
-    faces = []
-    for d in net.locate_faces(img, options, bk):
-        if isinstance(options, MtcnnOptions):  # MTCNN faces come with 5 points
-            faces.append(FaceResult(d.detection, landmarks5=d.landmarks5, image=img))
-        else:
-            faces.append(FaceResult(d, image=img))
+    faces = [FaceResult(d) for d in net.locate_faces(img, options, bk)]
     return FaceResults(faces, img, bk.name)
 
 
-def detect_single_face(image, options=None, backend: str | None = None) -> FaceResult | None:
-    """The highest-scoring face in an image, or None when there is none.
+def detect_single_face(image, options=None, backend: str | None = None) -> SingleFace | None:
+    """The highest-scoring face in an image as a one-face chain, or None when there is none.
 
     face-api.js's ``detectSingleFace`` runs the full detection and keeps the best score;
     the first strictly higher score wins ties.
     """
-    best = None
-    for face in detect_all_faces(image, options, backend):
-        if best is None or face.score > best.score:
-            best = face
-    return best
+    faces = detect_all_faces(image, options, backend)
+    if not faces:
+        return None
+    best = max(range(len(faces)), key=lambda i: (faces[i].score, -i))
+    return SingleFace(faces._new([faces[best]]))
+
+
+def face_crop_results(image, backend: str | None = None) -> FaceResults:
+    """A chain over an image that is already one face crop: no detection.
+
+    The one face's box is the whole image (score 1), so landmarks, expressions and age run
+    on the whole image, and descriptors are computed on the whole image as face-api.js's
+    ``computeFaceDescriptor(input)`` does (like the 150x150 portraits of its examples).
+    """
+    img = load_image(image)
+    h, w = img.shape[:2]
+    face = FaceResult(FaceDetection(1.0, Box(0.0, 0.0, float(w), float(h)), (w, h)))
+    return FaceResults([face], img, get_backend(backend).name, whole_image=True)
 
 
 def compute_face_descriptors(crops, backend: str | None = None):
@@ -216,5 +264,8 @@ def compute_face_descriptors(crops, backend: str | None = None):
     face-api.js ``computeFaceDescriptor(input)``: the whole image is the face, padded to a
     square (centred) and resized to 150x150; no detection, no alignment.
     """
+    crops = list(crops)
+    if not crops:
+        raise InputError("compute_face_descriptors needs at least one face crop")
     imgs = [load_image(c) for c in crops]
     return get_net("recognition").compute_face_descriptors(imgs, get_backend(backend))

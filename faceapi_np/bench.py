@@ -25,18 +25,13 @@ import time
 
 import numpy as np
 
-#: Net name -> (shared instance name, input size).
-NETS = {
-    "ssd": ("ssd", 512),
-    "tiny": ("tiny", 416),
-    "landmarks": ("landmarks", 112),
-    "landmarks_tiny": ("landmarks_tiny", 112),
-    "recognition": ("recognition", 150),
-    "expression": ("expression", 112),
-    "age_gender": ("age_gender", 112),
-}
+from .registry import NET_CLASSES
+
+#: The nets whose forward pass at their default input size is their whole work (MTCNN
+#: runs three nets over a pyramid, so it is timed through the chain, not here).
+NETS = [cls.name for cls in NET_CLASSES if cls.single_pass]
 #: face-api.js runs a detector on one image at a time; batches apply to the face nets.
-DETECTORS = ("ssd", "tiny")
+DETECTORS = [cls.name for cls in NET_CLASSES if cls.role == "detector"]
 #: Backend methods timed by --ops.
 OPS = ("conv2d", "depthwise_conv2d", "max_pool", "avg_pool", "resize_to_square")
 GALLERY_SIZE = 100_000
@@ -91,8 +86,8 @@ def bench_net(bk, net_name: str, batch: int, repeat: int, ops: bool) -> dict:
     """Time one net's forward pass on one backend."""
     from .nets import get_net
 
-    key, size = NETS[net_name]
-    net = get_net(key)
+    net = get_net(net_name)
+    size = net.default_input_size
     x = bk.asarray(
         np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
     )
@@ -216,39 +211,63 @@ def _print_table(rows: list[dict], ops: bool) -> None:
             print(f"{'':<8}   ops ms: {parts}")
 
 
-def main(argv=None) -> int:
-    """Entry point of ``faceapi-np bench`` and ``python -m faceapi_np.bench``."""
-    from .backend import get_backend
-    from .errors import BackendError
+def _names(choices):
+    """An argparse type: a comma-separated list of names, each one of ``choices``."""
 
-    p = argparse.ArgumentParser(
-        prog="faceapi-np bench", description="Time every net on every backend."
-    )
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {unknown or 'empty list'}; choose from {','.join(choices)}"
+            )
+        return names
+
+    return parse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``faceapi-np bench``."""
+    from .backend import BACKENDS
+
     p.add_argument(
         "--backends",
-        default="numpy,numba,cupy",
-        help="comma-separated (default: numpy,numba,cupy)",
+        type=_names(list(BACKENDS)),
+        default=list(BACKENDS),
+        help=f"comma-separated, from {','.join(BACKENDS)} (default: all)",
     )
-    p.add_argument("--nets", default=",".join(NETS), help=f"comma-separated, from {','.join(NETS)}")
+    p.add_argument(
+        "--nets",
+        type=_names(NETS),
+        default=list(NETS),
+        help=f"comma-separated, from {','.join(NETS)} (default: all)",
+    )
     p.add_argument("--batch", default="1,8", help="batch sizes for the face nets (detectors: 1)")
     p.add_argument("--repeat", type=int, default=10, help="timed runs after warm-up (10)")
     p.add_argument("--ops", action="store_true", help="also time each op type")
     p.add_argument(
-        "--no-chain",
-        action="store_true",
-        help="skip the whole-chain and gallery figures",
+        "--no-chain", action="store_true", help="skip the whole-chain and gallery figures"
     )
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    args = p.parse_args(argv)
 
-    nets = [n.strip() for n in args.nets.split(",") if n.strip()]
-    unknown = [n for n in nets if n not in NETS]
-    if unknown:
-        p.error(f"unknown nets {unknown}; choose from {list(NETS)}")
+
+def main(argv=None) -> int:
+    """``python -m faceapi_np.bench``: the same as ``faceapi-np bench``."""
+    p = argparse.ArgumentParser(prog="faceapi-np bench", description="Time every net.")
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+def run(args) -> int:
+    """Time the nets on the backends, print the table, and write JSON if asked."""
+    from .backend import get_backend
+    from .errors import BackendError
+
+    nets = args.nets
     batches = [int(b) for b in args.batch.split(",")]
     rows, extra, skipped = [], [], {}
     backends = []
-    for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
+    for name in args.backends:
         try:
             backends.append(get_backend(name))
         except BackendError as exc:
@@ -279,17 +298,10 @@ def main(argv=None) -> int:
             f"gallery query, 1 against {GALLERY_SIZE:,} descriptors: median {g['median_ms']:.1f} ms"
         )
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "machine": info,
-                    "nets": rows,
-                    "end_to_end": extra,
-                    "skipped": skipped,
-                },
-                f,
-                indent=1,
-            )
+        from .fileio import write_text
+
+        report = {"machine": info, "nets": rows, "end_to_end": extra, "skipped": skipped}
+        write_text(args.json, json.dumps(report, indent=1))
         print(f"\nwrote {args.json}")
     return 0
 

@@ -40,6 +40,12 @@ def face_region(image_size, face) -> Box:
     return region
 
 
+def crop_face(image: np.ndarray, face) -> np.ndarray:
+    """The pixels face-api.js slices out of ``image`` for ``face`` (see :func:`face_region`)."""
+    r = face_region((image.shape[1], image.shape[0]), face)
+    return image[r.y : r.y + r.height, r.x : r.x + r.width]
+
+
 def extract_face_tensors(image, faces) -> list[np.ndarray]:
     """Face crops as arrays (H_i, W_i, 3), one per detection, result or Box.
 
@@ -49,12 +55,7 @@ def extract_face_tensors(image, faces) -> list[np.ndarray]:
     faces : iterable of FaceDetection, results with a ``detection``, or Box (pixels)
     """
     img = load_image(image)
-    size = (img.shape[1], img.shape[0])
-    crops = []
-    for face in faces:
-        r = face_region(size, face)
-        crops.append(img[r.y : r.y + r.height, r.x : r.x + r.width])
-    return crops
+    return [crop_face(img, face) for face in faces]
 
 
 def extract_faces(image, faces) -> list:

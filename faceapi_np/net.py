@@ -164,10 +164,20 @@ class NeuralNetwork:
     :meth:`extract_params` (weight map -> param tree) and :meth:`forward`.
     """
 
+    #: Short name used by the CLI, ``nets.get_net`` and ``bench`` (``"ssd"``).
+    name: str = ""
+    #: Attribute of :mod:`faceapi_np.nets` holding the shared instance (face-api.js's
+    #: ``faceapi.nets.ssdMobilenetv1``, in snake case).
+    instance_name: str = ""
+    #: ``"detector"`` (image in, face boxes out) or ``"face"`` (face crops in).
+    role: str = ""
     #: face-api.js ``getDefaultModelName()``, the manifest's stem.
     model_name: str = ""
-    #: Side of the square input batch used by :meth:`summary`.
+    #: Side of the square input batch used by :meth:`summary` and ``bench``.
     default_input_size: int = 0
+    #: True when one forward pass at ``default_input_size`` is the net's whole work (what
+    #: ``bench`` times); MTCNN runs three nets over an image pyramid instead.
+    single_pass: bool = True
 
     def __init__(self):
         self.params = None

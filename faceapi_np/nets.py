@@ -1,11 +1,11 @@
 """One shared instance of each network, loaded on first use.
 
 Mirrors face-api.js's ``faceapi.nets``: ``nets.ssd_mobilenetv1``,
-``nets.tiny_face_detector``, ``nets.face_landmark_68_net``, ``nets.face_landmark_68_tiny_net``
-``nets.face_recognition_net``, ``nets.face_expression_net`` and ``nets.age_gender_net``
-are ready-made instances. :func:`get_net` loads a net from the
-weights folder the first time it is needed; :func:`load_all` loads every net at once
-(e.g. from another folder or a URL).
+``nets.tiny_face_detector``, ``nets.face_landmark_68_net``, ``nets.face_landmark_68_tiny_net``,
+``nets.face_recognition_net``, ``nets.face_expression_net``, ``nets.age_gender_net`` and
+``nets.mtcnn`` are ready-made instances (the list comes from :mod:`faceapi_np.registry`).
+:func:`get_net` loads a net from the weights folder the first time it is needed;
+:func:`load_all` loads every net at once (e.g. from another folder or a URL).
 """
 
 from __future__ import annotations
@@ -13,41 +13,30 @@ from __future__ import annotations
 import os
 
 from . import paths
-from .age_gender_net import AgeGenderNet
-from .errors import WeightsError
-from .face_expression_net import FaceExpressionNet
-from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
-from .face_recognition_net import FaceRecognitionNet
-from .mtcnn import Mtcnn
-from .ssd_mobilenetv1 import SsdMobilenetv1
-from .tiny_face_detector import TinyFaceDetector
-
-ssd_mobilenetv1 = SsdMobilenetv1()
-tiny_face_detector = TinyFaceDetector()
-face_landmark_68_net = FaceLandmark68Net()
-face_landmark_68_tiny_net = FaceLandmark68TinyNet()
-face_recognition_net = FaceRecognitionNet()
-face_expression_net = FaceExpressionNet()
-age_gender_net = AgeGenderNet()
-mtcnn = Mtcnn()
+from .errors import InputError, WeightsError
+from .registry import NET_CLASSES
 
 #: Every shared instance by its short name (as used by the CLI: ``summary ssd``).
-ALL = {
-    "ssd": ssd_mobilenetv1,
-    "tiny": tiny_face_detector,
-    "landmarks": face_landmark_68_net,
-    "landmarks_tiny": face_landmark_68_tiny_net,
-    "recognition": face_recognition_net,
-    "expression": face_expression_net,
-    "age_gender": age_gender_net,
-    "mtcnn": mtcnn,
-}
+ALL = {cls.name: cls() for cls in NET_CLASSES}
+_BY_INSTANCE_NAME = {net.instance_name: net for net in ALL.values()}
+
+
+def __getattr__(name: str):
+    """``nets.ssd_mobilenetv1`` etc.: the shared instances by face-api.js's names."""
+    try:
+        return _BY_INSTANCE_NAME[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__():
+    return sorted([*globals(), *_BY_INSTANCE_NAME])
 
 
 def get_net(name: str):
     """The shared instance ``name`` (see :data:`ALL`), loading its weights if needed."""
     if name not in ALL:
-        raise KeyError(f"unknown net {name!r}; choose one of {sorted(ALL)}")
+        raise InputError(f"unknown net {name!r}; choose one of {list(ALL)}")
     net = ALL[name]
     if not net.is_loaded:
         folder = paths.weights_dir()

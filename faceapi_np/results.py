@@ -1,15 +1,30 @@
-"""Result objects: plain frozen dataclasses of Python floats, independent of any backend.
+"""Result objects: plain frozen dataclasses of Python numbers, independent of any backend.
 
 Mirrors face-api.js ``src/classes/`` (``Box``, ``FaceDetection``) and the result
 composition of ``src/factories/WithFaceDetection.ts``: each step of the call chain
-returns a new object that carries the previous step's results.
+returns a new object that carries the previous step's results. Results are pure data:
+they hold no image and run no net; the chain that runs the nets is :mod:`faceapi_np.api`,
+which imports this module and never the other way round.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from .errors import InputError
+
+
+def js_round(v: float) -> int:
+    """JavaScript's ``Math.round``: halves go up (``-2.5 -> -2``), unlike Python's ``round``."""
+    return math.floor(v + 0.5)
+
+
+def _plain(v):
+    """A NumPy scalar as the Python number it holds; anything else unchanged."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 @dataclass(frozen=True)
@@ -24,6 +39,11 @@ class Box:
     y: float
     width: float
     height: float
+
+    def __post_init__(self):
+        # NumPy scalars become Python numbers, so results print and serialise plainly
+        for name in ("x", "y", "width", "height"):
+            object.__setattr__(self, name, _plain(getattr(self, name)))
 
     @property
     def left(self) -> float:
@@ -78,11 +98,19 @@ class FaceDetection:
         In pixels of the image that was given to the detector.
     image_size : tuple of int
         ``(width, height)`` of that image.
+    landmarks5 : ndarray (5, 2) or None
+        MTCNN's 5 points (eyes, nose, mouth corners) in image pixels; None for the other
+        detectors.
     """
 
     score: float
     box: Box
     image_size: tuple
+    landmarks5: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "score", _plain(self.score))
+        object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
 
     @property
     def relative_box(self) -> Box:
@@ -92,18 +120,28 @@ class FaceDetection:
 
     def for_size(self, width: int, height: int) -> FaceDetection:
         """The same detection for an image of another size (face-api.js ``forSize``)."""
-        return FaceDetection(self.score, self.relative_box.rescale(width, height), (width, height))
+        pts = self.landmarks5
+        if pts is not None:
+            w0, h0 = self.image_size
+            pts = pts * np.array([width / w0, height / h0])
+        return FaceDetection(
+            self.score, self.relative_box.rescale(width, height), (width, height), pts
+        )
 
     def as_dict(self) -> dict:
         """The JSON form used by the CLI."""
-        return {"box": self.box.as_dict(), "score": self.score}
+        d = {"box": self.box.as_dict(), "score": self.score}
+        if self.landmarks5 is not None:
+            d["landmarks5"] = self.landmarks5.tolist()
+        return d
 
 
 @dataclass(frozen=True, eq=False)
 class FaceResult:
     """One face as the call chain builds it up (face-api.js ``WithFaceDetection`` & co.).
 
-    Each ``with_...`` step returns a new FaceResult with more fields filled in.
+    Pure data: each step of the chain in :mod:`faceapi_np.api` returns new FaceResults
+    with more fields filled in.
 
     Attributes
     ----------
@@ -121,10 +159,6 @@ class FaceResult:
         Years.
     gender : str or None
         ``"male"`` or ``"female"``; ``gender_probability`` is that gender's probability.
-    landmarks5 : ndarray (5, 2) or None
-        MTCNN's 5 points (eyes, nose, mouth corners) in image pixels, when MTCNN detected the face.
-    image : ndarray or None
-        The decoded image the face was found in, for the next step of the chain.
     """
 
     detection: FaceDetection
@@ -136,8 +170,14 @@ class FaceResult:
     age: float | None = None
     gender: str | None = None
     gender_probability: float | None = None
-    landmarks5: np.ndarray | None = None
-    image: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        for name in ("age", "gender_probability"):
+            object.__setattr__(self, name, _plain(getattr(self, name)))
+        if self.expressions is not None:
+            object.__setattr__(
+                self, "expressions", {k: _plain(v) for k, v in self.expressions.items()}
+            )
 
     @property
     def score(self) -> float:
@@ -154,6 +194,18 @@ class FaceResult:
         """``(width, height)`` of the image the face was found in."""
         return self.detection.image_size
 
+    @property
+    def landmarks5(self) -> np.ndarray | None:
+        """MTCNN's 5 points in image pixels, when MTCNN detected the face."""
+        return self.detection.landmarks5
+
+    @property
+    def top_expression(self) -> tuple[str, float] | None:
+        """The most probable expression and its probability, or None."""
+        if not self.expressions:
+            return None
+        return max(self.expressions.items(), key=lambda kv: kv[1])
+
     def extended_with_landmarks(self, unshifted) -> FaceResult:
         """Add landmarks found in this face's crop (face-api.js ``extendWithFaceLandmarks``).
 
@@ -168,63 +220,39 @@ class FaceResult:
             self.detection.score, rect.rescale(1.0 / w, 1.0 / h).rescale(w, h), (w, h)
         )
         return replace(
-            self,
-            landmarks=landmarks,
-            unshifted_landmarks=unshifted,
-            aligned_rect=aligned,
+            self, landmarks=landmarks, unshifted_landmarks=unshifted, aligned_rect=aligned
         )
 
-    def with_face_landmarks(self, use_tiny: bool = False, backend: str | None = None) -> FaceResult:
-        """This face with 68 landmarks (see :meth:`FaceResults.with_face_landmarks`)."""
-        from .api import FaceResults
+    def _chain_step(self, step: str):
+        raise InputError(
+            f"{step} needs the image the faces were found in; a FaceResult is plain data "
+            "without it (e.g. after resize_results): run the chain on the original image, "
+            "as detect_all_faces(image).with_face_landmarks()..."
+        )
 
-        return FaceResults([self], self.image).with_face_landmarks(use_tiny, backend)[0]
+    # The chain steps lived here before results became plain data; for one release they
+    # remain, saying where the chain is now.
+    def with_face_landmarks(self, *args, **kwargs):
+        """Moved to the chain (:class:`faceapi_np.api.FaceResults`); raises InputError."""
+        self._chain_step("with_face_landmarks")
 
-    def with_face_descriptor(
-        self, alignment: str = "faceapi", backend: str | None = None
-    ) -> FaceResult:
-        """This face with its descriptor (see :meth:`FaceResults.with_face_descriptors`)."""
-        from .api import FaceResults
+    def with_face_descriptor(self, *args, **kwargs):
+        """Moved to the chain (:class:`faceapi_np.api.SingleFace`); raises InputError."""
+        self._chain_step("with_face_descriptor")
 
-        return FaceResults([self], self.image).with_face_descriptors(alignment, backend)[0]
+    def with_face_expressions(self, *args, **kwargs):
+        """Moved to the chain (:class:`faceapi_np.api.FaceResults`); raises InputError."""
+        self._chain_step("with_face_expressions")
 
-    def with_face_expressions(self, backend: str | None = None) -> FaceResult:
-        """This face with expression probabilities (see :meth:`FaceResults.with_face_expressions`)."""
-        from .api import FaceResults
-
-        return FaceResults([self], self.image).with_face_expressions(backend)[0]
-
-    def with_age_and_gender(self, backend: str | None = None) -> FaceResult:
-        """This face with age and gender (see :meth:`FaceResults.with_age_and_gender`)."""
-        from .api import FaceResults
-
-        return FaceResults([self], self.image).with_age_and_gender(backend)[0]
-
-    @property
-    def top_expression(self) -> tuple[str, float] | None:
-        """The most probable expression and its probability, or None."""
-        if not self.expressions:
-            return None
-        return max(self.expressions.items(), key=lambda kv: kv[1])
+    def with_age_and_gender(self, *args, **kwargs):
+        """Moved to the chain (:class:`faceapi_np.api.FaceResults`); raises InputError."""
+        self._chain_step("with_age_and_gender")
 
     def for_size(self, width: int, height: int) -> FaceResult:
         """The result for the image shown at another size (face-api.js ``resizeResults``)."""
         det = self.detection.for_size(width, height)
-        w0, h0 = self.detection.image_size
-        pts = (
-            None
-            if self.landmarks5 is None
-            else self.landmarks5 * np.array([width / w0, height / h0])
-        )
-        out = FaceResult(
-            det,
-            descriptor=self.descriptor,
-            expressions=self.expressions,
-            age=self.age,
-            gender=self.gender,
-            gender_probability=self.gender_probability,
-            landmarks5=pts,
-        )
+        out = replace(self, detection=det, landmarks=None, unshifted_landmarks=None)
+        out = replace(out, aligned_rect=None)
         if self.unshifted_landmarks is not None:
             crop = self.unshifted_landmarks.for_size(det.box.width, det.box.height)
             out = out.extended_with_landmarks(crop)
@@ -233,8 +261,6 @@ class FaceResult:
     def as_dict(self) -> dict:
         """The CLI's JSON object for this face: box, score, and what the chain added."""
         d = self.detection.as_dict()
-        if self.landmarks5 is not None:
-            d["landmarks5"] = self.landmarks5.tolist()
         if self.landmarks is not None:
             d["landmarks"] = self.landmarks.as_list()
         if self.descriptor is not None:
@@ -242,11 +268,8 @@ class FaceResult:
         if self.expressions is not None:
             d["expressions"] = dict(self.expressions)
         if self.age is not None:
-            d["age"], d["gender"], d["gender_probability"] = (
-                self.age,
-                self.gender,
-                self.gender_probability,
-            )
+            d["age"], d["gender"] = self.age, self.gender
+            d["gender_probability"] = self.gender_probability
         return d
 
 
@@ -262,4 +285,4 @@ def resize_results(results, width: int, height: int):
         return [resize_results(r, width, height) for r in results]
     if hasattr(results, "for_size"):
         return results.for_size(width, height)
-    raise TypeError(f"cannot resize {type(results).__name__}")
+    raise InputError(f"cannot resize {type(results).__name__}: expected face results")

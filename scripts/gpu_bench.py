@@ -20,22 +20,21 @@ import numpy as np
 import faceapi_np as fa
 from faceapi_np import paths
 from faceapi_np.backend import get_backend
+from faceapi_np.registry import NET_CLASSES
 
-#: net -> (shared instance, input size, torch_nets name)
-NETS = {
-    "ssd": ("ssd", 512, "ssd_mobilenetv1"),
-    "tiny": ("tiny", 416, "tiny_face_detector"),
-    "landmarks": ("landmarks", 112, "face_landmark_68"),
-    "landmarks_tiny": ("landmarks_tiny", 112, "face_landmark_68_tiny"),
-    "recognition": ("recognition", 150, "face_recognition"),
-}
-BATCHES = {
-    "ssd": (1, 8, 64),
-    "tiny": (1, 8, 64),
-    "landmarks": (1, 8, 64),
-    "landmarks_tiny": (1, 8, 64),
-    "recognition": (1, 8, 64, 256),
-}
+
+def benched_nets(torch_nets) -> list:
+    """(net class, torch_nets name, batches) for every single-pass net with a PyTorch anchor.
+
+    The anchors are named after the manifests (``face_landmark_68_model`` ->
+    ``face_landmark_68``); face nets also run at batch 256, as a gallery build would.
+    """
+    out = []
+    for cls in NET_CLASSES:
+        tname = cls.model_name.removesuffix("_model")
+        if cls.single_pass and tname in torch_nets.NETS:
+            out.append((cls, tname, (1, 8, 64, 256) if cls.role == "face" else (1, 8, 64)))
+    return out
 
 
 def median_ms(fn, sync, runs=20):
@@ -75,8 +74,9 @@ def main() -> int:
     card = torch.cuda.get_device_name(0)
     weights = str(paths.weights_dir())
     rows = []
-    for name, (key, size, tname) in NETS.items():
-        net = fa.nets.get_net(key)
+    for cls, tname, batches in benched_nets(torch_nets):
+        name, size = cls.name, cls.default_input_size
+        net = fa.nets.get_net(name)
         tnet = (
             torch_nets.NETS[tname](weights, channels_last=True)
             .eval()
@@ -88,7 +88,7 @@ def main() -> int:
         got, want = net.forward(x1, bk), net.forward(x1, ref)
         got = tuple(bk.to_numpy(g) for g in got) if isinstance(got, tuple) else bk.to_numpy(got)
         parity = max_rel(got, want)
-        for batch in BATCHES[name]:
+        for batch in batches:
             x = rng.uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
             xd = bk.asarray(x)
             ours = median_ms(lambda net=net, xd=xd: net.forward(xd, bk), bk.synchronize)

@@ -65,6 +65,9 @@ def main_block(x, p, bk):
 class AgeGenderNet(NeuralNetwork):
     """Age regression and gender classification on a TinyXception (about 420 kB)."""
 
+    name = "age_gender"
+    instance_name = "age_gender_net"
+    role = "face"
     model_name = "age_gender_model"
     default_input_size = INPUT_SIZE
 

@@ -23,6 +23,9 @@ EXPRESSIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surp
 class FaceExpressionNet(NeuralNetwork):
     """Expression classifier on a dense-block feature extractor (about 330 kB)."""
 
+    name = "expression"
+    instance_name = "face_expression_net"
+    role = "face"
     model_name = "face_expression_model"
     default_input_size = INPUT_SIZE
 

@@ -56,6 +56,9 @@ def landmarks_from_output(output, crop_sizes, input_size: int = INPUT_SIZE) -> n
 class FaceLandmark68Net(NeuralNetwork):
     """68-point landmark regressor with 4 dense blocks of 4 separable convs (about 350 kB)."""
 
+    name = "landmarks"
+    instance_name = "face_landmark_68_net"
+    role = "face"
     model_name = "face_landmark_68_model"
     default_input_size = INPUT_SIZE
     num_blocks = 4
@@ -102,6 +105,8 @@ class FaceLandmark68Net(NeuralNetwork):
 class FaceLandmark68TinyNet(FaceLandmark68Net):
     """The tiny twin: 3 dense blocks of 3 separable convs (about 80 kB)."""
 
+    name = "landmarks_tiny"
+    instance_name = "face_landmark_68_tiny_net"
     model_name = "face_landmark_68_tiny_model"
     num_blocks = 3
     convs_per_block = 3

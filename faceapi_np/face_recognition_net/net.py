@@ -26,6 +26,9 @@ INPUT_DIVISOR = 256.0
 class FaceRecognitionNet(NeuralNetwork):
     """ResNet face descriptor net (about 6.2 MB of weights, 0.54 GFLOP per face)."""
 
+    name = "recognition"
+    instance_name = "face_recognition_net"
+    role = "face"
     model_name = "face_recognition_model"
     default_input_size = INPUT_SIZE
 

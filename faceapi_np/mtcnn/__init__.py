@@ -1,6 +1,6 @@
 """MTCNN face detector with 5 landmarks (face-api.js ``src/mtcnn/``)."""
 
-from .net import Mtcnn, MtcnnFace
+from .net import Mtcnn
 from .options import MtcnnOptions
 
-__all__ = ["Mtcnn", "MtcnnFace", "MtcnnOptions"]
+__all__ = ["Mtcnn", "MtcnnOptions"]

@@ -10,14 +10,13 @@ channels), and each stage's boxes are squared and rounded as face-api.js does; s
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..backend import Backend, get_backend
 from ..errors import ImageError
 from ..net import NO_TAP, NeuralNetwork, Summary, Tap
-from ..results import Box, FaceDetection
+from ..results import Box, FaceDetection, FaceResult
 from . import params as mtcnn_params
 from .onet import onet
 from .options import MtcnnOptions
@@ -30,18 +29,14 @@ from .stages import stage1, stage2, stage3
 STAGE_INPUT = {"pnet": 12, "rnet": 24, "onet": 48}
 
 
-@dataclass(frozen=True)
-class MtcnnFace:
-    """One MTCNN face: its detection and 5 points (left eye, right eye, nose, mouth corners)."""
-
-    detection: FaceDetection
-    landmarks5: np.ndarray  # (5, 2) image pixels
-
-
 class Mtcnn(NeuralNetwork):
     """MTCNN: P-Net, R-Net and O-Net in one weights file (about 2 MB, float32)."""
 
+    name = "mtcnn"
+    instance_name = "mtcnn"
+    role = "detector"
     model_name = "mtcnn_model"
+    single_pass = False
     default_input_size = 48
 
     def extract_params(self, reader):
@@ -83,7 +78,8 @@ class Mtcnn(NeuralNetwork):
 
         Returns
         -------
-        faces : list of MtcnnFace, in O-Net's NMS order
+        faces : list of FaceResult, in O-Net's NMS order
+            Each detection carries ``landmarks5``: left eye, right eye, nose, mouth corners.
         stats : dict
             ``scales``, ``pyramid`` ([{height, width}]), ``stage1`` ([{scale, numBoxes}]),
             ``stage2_numInputBoxes``, ``stage3_numInputBoxes``, and times in ms
@@ -125,13 +121,14 @@ class Mtcnn(NeuralNetwork):
                 )
                 stats["total_stage3"] = (time.perf_counter() - t) * 1e3
                 faces = [
-                    self._face(b, s, pts, width, height) for b, s, pts in zip(boxes, scores, points)
+                    FaceResult(self._detection(b, s, pts, width, height))
+                    for b, s, pts in zip(boxes, scores, points)
                 ]
         stats["total"] = (time.perf_counter() - t_total) * 1e3
         return faces, stats
 
     @staticmethod
-    def _face(box, score, points, width: int, height: int) -> MtcnnFace:
+    def _detection(box, score, points, width: int, height: int) -> FaceDetection:
         """A face as face-api.js builds it: relative rect, then points relative to the box
         and shifted back by the detection's corner (float64, face-api.js's order)."""
         x, y, w, h = (float(v) for v in box)
@@ -141,10 +138,11 @@ class Mtcnn(NeuralNetwork):
             (width, height),
         )
         rel = (points - np.array([x, y])) / np.array([w, h])
-        return MtcnnFace(det, rel * np.array([w, h]) + np.array([det.box.x, det.box.y]))
+        pts = rel * np.array([w, h]) + np.array([det.box.x, det.box.y])
+        return FaceDetection(det.score, det.box, det.image_size, pts)
 
     def locate_faces(
         self, image, options: MtcnnOptions | None = None, bk: Backend | None = None
-    ) -> list[MtcnnFace]:
-        """The faces of :meth:`detect`, without the statistics."""
-        return self.detect(image, options, bk)[0]
+    ) -> list[FaceDetection]:
+        """The detections of :meth:`detect` (with their 5 points), without the statistics."""
+        return [face.detection for face in self.detect(image, options, bk)[0]]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..errors import OptionsError
 
@@ -32,11 +33,19 @@ class MtcnnOptions:
     face-api.js replaces falsy values (0) by the defaults; here they are errors.
     """
 
-    min_face_size: float = 20
-    scale_factor: float = 0.709
-    max_num_scales: int = 10
-    score_thresholds: tuple = (0.6, 0.7, 0.7)
-    scale_steps: tuple | None = None
+    #: Short name of the net these options select (see :mod:`faceapi_np.registry`).
+    detector: ClassVar[str] = "mtcnn"
+
+    min_face_size: float = field(default=20, metadata={"help": "smallest face in pixels"})
+    scale_factor: float = field(default=0.709, metadata={"help": "pyramid step"})
+    max_num_scales: int = field(default=10, metadata={"help": "at most this many levels"})
+    score_thresholds: tuple = field(
+        default=(0.6, 0.7, 0.7),
+        metadata={"help": "P-Net, R-Net, O-Net thresholds", "nargs": 3, "metavar": ("P", "R", "O")},
+    )
+    scale_steps: tuple | None = field(
+        default=None, metadata={"help": "explicit pyramid scales", "nargs": "+", "metavar": "S"}
+    )
 
     def __post_init__(self):
         if not _number(self.min_face_size) or self.min_face_size <= 0:

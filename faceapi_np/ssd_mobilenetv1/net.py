@@ -26,6 +26,9 @@ from .prediction_layer import prediction_layer
 class SsdMobilenetv1(NeuralNetwork):
     """SSD with a MobileNetV1 backbone, trained by face-api.js on WIDER FACE."""
 
+    name = "ssd"
+    instance_name = "ssd_mobilenetv1"
+    role = "detector"
     model_name = "ssd_mobilenetv1_model"
     default_input_size = INPUT_SIZE
 

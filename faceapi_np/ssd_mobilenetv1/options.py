@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..errors import OptionsError
 
@@ -22,8 +23,11 @@ class SsdMobilenetv1Options:
     any other value out of range.
     """
 
-    min_confidence: float = 0.5
-    max_results: int = 100
+    #: Short name of the net these options select (see :mod:`faceapi_np.registry`).
+    detector: ClassVar[str] = "ssd"
+
+    min_confidence: float = field(default=0.5, metadata={"help": "keep scores above this"})
+    max_results: int = field(default=100, metadata={"help": "at most this many faces"})
 
     def __post_init__(self):
         c = self.min_confidence

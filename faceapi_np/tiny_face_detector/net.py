@@ -74,6 +74,9 @@ def decode_grid(grid, input_width: int, input_height: int, score_threshold: floa
 class TinyFaceDetector(NeuralNetwork):
     """Tiny-YOLOv2 face detector with depthwise-separable convs (about 190 kB of weights)."""
 
+    name = "tiny"
+    instance_name = "tiny_face_detector"
+    role = "detector"
     model_name = "tiny_face_detector_model"
     default_input_size = 416
 

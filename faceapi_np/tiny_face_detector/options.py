@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..errors import OptionsError
 
@@ -24,8 +25,11 @@ class TinyFaceDetectorOptions:
         Keep boxes scoring strictly above this; in (0, 1). Default 0.5.
     """
 
-    input_size: int = 416
-    score_threshold: float = 0.5
+    #: Short name of the net these options select (see :mod:`faceapi_np.registry`).
+    detector: ClassVar[str] = "tiny"
+
+    input_size: int = field(default=416, metadata={"help": "input side, a multiple of 32"})
+    score_threshold: float = field(default=0.5, metadata={"help": "keep scores above this"})
 
     def __post_init__(self):
         s = self.input_size

@@ -1,0 +1,59 @@
+"""Entry point of ``faceapi-np``: the parser of every command, and error reporting.
+
+Exit status: 0 when everything worked, 1 when some input failed (each failure is
+reported and the run goes on), 2 for a usage error (argparse's own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .. import __version__
+from ..errors import FaceApiError
+
+#: The commands, in the order ``--help`` lists them; each is a module of this package.
+COMMANDS = ("detect", "enroll", "identify", "weights", "summary", "bench", "demo")
+
+
+def _command(name: str):
+    return importlib.import_module(f"{__package__}.{name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="faceapi-np",
+        description="face-api.js in NumPy: detect, align, describe and match faces.",
+    )
+    parser.add_argument("--version", action="version", version=f"faceapi-np {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = _command(name)
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run one command; returns its exit status (see the module docstring)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): returned, not raised
+        return exc.code
+    from ..backend import set_backend
+
+    backend = getattr(args, "backend", None)
+    try:
+        if backend:
+            set_backend(backend)
+        return args.run(args)
+    except FaceApiError as exc:
+        print(f"faceapi-np: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if backend:
+            set_backend(None)
