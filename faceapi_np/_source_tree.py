@@ -29,6 +29,7 @@ def _bind_source_kernels() -> None:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)  # kernels/__init__.py imports nothing heavy
+    sys.modules[__package__].kernels = module  # as an import would bind it
 
 
 _bind_source_kernels()

@@ -13,13 +13,27 @@ from __future__ import annotations
 
 import numpy as np
 
-#: face-api.js's leaky-ReLU slope, float32(0.1) written out in ``tinyYolov2/leaky.ts``.
-LEAKY_ALPHA = 0.10000000149011612
+from .backend.base import LEAKY_ALPHA  # noqa: F401  (one definition, shared with the kernels)
+from .tap import traced
+
+
+def _conv_op(kind: str, a: dict) -> str:
+    """The summary text of a conv call: ``conv 3x3/2 valid + bias + relu6``."""
+    w = a.get("filters", a.get("depthwise_filter"))
+    kh, kw = w.shape[:2]
+    pad = a.get("padding", "same")
+    pad = "" if pad == "same" else f" {pad}" if isinstance(pad, str) else f" pad {pad}"
+    text = f"{kind} {kh}x{kw}/{a.get('stride', 1)}{pad}"
+    for term in ("bias", "bn", "scale", "residual"):
+        if a.get(term) is not None:
+            text += f" + {term}"
+    return text + (f" + {a['act']}" if a.get("act") else "")
 
 
 # --- convolutions -------------------------------------------------------------------
 
 
+@traced(lambda a: _conv_op("conv", a), params=("filters", "bias", "scale"))
 def conv2d(
     x,
     filters,
@@ -59,6 +73,7 @@ def conv2d(
     )
 
 
+@traced(lambda a: _conv_op("depthwise", a), params=("filters",))
 def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same", *, bn=None, act=None):
     """Depthwise convolution: each channel convolved with its own ``KH x KW`` filter.
 
@@ -79,6 +94,7 @@ def depthwise_conv2d(x, filters, bk, stride: int = 1, padding="same", *, bn=None
     return bk.depthwise_conv2d(x, filters, stride, padding, bn=bn, act=act)
 
 
+@traced(lambda a: _conv_op("separable", a), params=("depthwise_filter", "pointwise_filter", "bias"))
 def separable_conv2d(
     x,
     depthwise_filter,
@@ -200,6 +216,7 @@ def softmax(x, bk, axis: int = -1):
 # --- pooling and dense ---------------------------------------------------------------
 
 
+@traced("max pool {k}x{k}/{stride} {padding}")
 def max_pool(x, k: int, stride: int, bk, padding="same"):
     """Max pooling over ``k x k`` windows (TF ``tf.maxPool``); padded cells never win.
 
@@ -214,6 +231,7 @@ def max_pool(x, k: int, stride: int, bk, padding="same"):
     return bk.max_pool(x, k, stride, padding)
 
 
+@traced("avg pool {k}x{k}/{stride} {padding}")
 def avg_pool(x, k: int, stride: int, bk, padding="valid"):
     """Average pooling over ``k x k`` windows (TF ``tf.avgPool``).
 
@@ -223,6 +241,7 @@ def avg_pool(x, k: int, stride: int, bk, padding="valid"):
     return bk.avg_pool(x, k, stride, padding)
 
 
+@traced("fully connected", params=("weights", "bias"))
 def fully_connected(x, weights, bias, bk):
     """Dense layer ``y = x @ weights + bias`` (TF ``tf.matMul`` then ``tf.add``).
 
@@ -234,3 +253,29 @@ def fully_connected(x, weights, bias, bk):
     """
     out = x @ weights
     return out if bias is None else out + bias
+
+
+@traced("mean over H, W")
+def global_avg_pool(x, bk):
+    """Mean over the spatial axes: (N, H, W, C) -> (N, C) (TF ``tf.mean(x, [1, 2])``)."""
+    return x.mean(axis=(1, 2))
+
+
+def separable_conv(x, p, bk, stride: int = 1, padding="same", **fused):
+    """:func:`separable_conv2d` with the filters and bias of a ``SeparableConvParams``.
+
+    ``fused`` passes ``input_act``, ``residual``, ``act`` and ``name`` through.
+    """
+    return separable_conv2d(
+        x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, stride, padding, **fused
+    )
+
+
+def conv(x, p, bk, stride: int = 1, padding="same", **fused):
+    """:func:`conv2d` with the filters and bias of a ``ConvParams``; ``fused`` as conv2d's."""
+    return conv2d(x, p.filters, p.bias, bk, stride, padding, **fused)
+
+
+def dense(x, p, bk, **kwargs):
+    """:func:`fully_connected` with the weights and bias of an ``FCParams``."""
+    return fully_connected(x, p.weights, p.bias, bk, **kwargs)

@@ -1,12 +1,12 @@
-"""The base class of every network, and the tap that lets people look inside one.
+"""The base class of every network.
 
 :class:`NeuralNetwork` mirrors face-api.js ``src/NeuralNetwork.ts``: a net has a default
 model name (its manifest is ``<name>-weights_manifest.json``), ``load()`` reads the
 weights into a typed param tree, and ``forward()`` runs it. On top of that every net
 offers :meth:`~NeuralNetwork.summary` (a per-layer table of output shapes, parameter
 counts and multiply-adds) and :meth:`~NeuralNetwork.activations` (every named
-intermediate output), both driven by a :class:`Tap` that the forward pass calls after
-each layer.
+intermediate output), both recorded by a :class:`~faceapi_np.tap.Tap` while the forward
+pass runs (see :mod:`faceapi_np.tap`).
 """
 
 from __future__ import annotations
@@ -23,82 +23,11 @@ from .backend import Backend, get_backend
 from .errors import InputError, WeightsError
 from .loader import load_weight_map
 from .params import ParamReader, iter_params, map_params
+from .tap import LayerRow, Tap, count_macs, recording
+
+__all__ = ["LayerRow", "NeuralNetwork", "Summary", "Tap", "count_macs"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class LayerRow:
-    """One row of a net summary."""
-
-    name: str
-    op: str
-    shape: tuple
-    params: int
-    macs: int
-
-
-def count_macs(p, out_shape) -> int:
-    """Multiply-adds of the layer whose params are ``p`` and output shape ``out_shape``.
-
-    Filters named ``depthwise_filter`` (or ``filters`` of a params class that declares
-    ``depthwise = True``) cost ``KH*KW`` per output element; other 4-D filters
-    ``KH*KW*C_in`` per output element of their own ``C_out``; 2-D weights ``D_in*D_out``
-    per sample. Biases and batch-norm vectors are not counted.
-    """
-    if p is None:
-        return 0
-    n = out_shape[0]
-    spatial = out_shape[1] * out_shape[2] if len(out_shape) == 4 else 1
-    total = 0
-    for path, a in iter_params(p):
-        leaf = path.rsplit("/", 1)[-1]
-        if a.ndim == 4 and (leaf == "depthwise_filter" or getattr(p, "depthwise", False)):
-            total += n * spatial * a.shape[0] * a.shape[1] * a.shape[2]
-        elif a.ndim == 4:
-            total += n * spatial * int(np.prod(a.shape))
-        elif a.ndim == 2:
-            total += n * a.shape[0] * a.shape[1]
-    return int(total)
-
-
-class Tap:
-    """Called by a forward pass after each named layer; records what was asked for.
-
-    ``tap(name, op, out, p)`` returns ``out`` unchanged, so net code reads
-    ``out = tap("conv_0", "conv 3x3/2 + relu6", layer(...), p.conv_0)``.
-
-    Parameters
-    ----------
-    rows : bool
-        Record a :class:`LayerRow` per layer (for summaries).
-    capture : bool
-        Keep each layer's output (as NumPy) under its name.
-    """
-
-    def __init__(self, rows: bool = False, capture: bool = False, to_numpy=None):
-        self.rows: list[LayerRow] | None = [] if rows else None
-        self.outputs: dict[str, np.ndarray] | None = {} if capture else None
-        self._to_numpy = to_numpy or np.asarray
-
-    def __call__(self, name: str, op: str, out, p=None, macs: int | None = None):
-        """Record layer ``name``; ``macs`` overrides :func:`count_macs` where the output
-        shape alone does not tell (e.g. a conv path that was padded afterwards)."""
-        if self.rows is not None:
-            n_params = sum(int(a.size) for _, a in iter_params(p)) if p is not None else 0
-            macs = count_macs(p, out.shape) if macs is None else int(macs)
-            self.rows.append(LayerRow(name, op, tuple(out.shape), n_params, macs))
-        if self.outputs is not None:
-            self.outputs[name] = self._to_numpy(out)
-        return out
-
-
-class _NoTap(Tap):
-    def __call__(self, name, op, out, p=None, macs=None):
-        return out
-
-
-NO_TAP = _NoTap()
 
 
 @dataclass
@@ -224,7 +153,7 @@ class NeuralNetwork:
         """Yield ``(path, array)`` for every parameter, e.g. ``mobilenetv1/conv_0/filters``."""
         return iter_params(self.params)
 
-    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
+    def forward(self, batch, bk: Backend | None = None):
         """Run the net on an ``(N, S, S, 3)`` float32 batch of RGB values 0..255."""
         raise NotImplementedError
 
@@ -242,14 +171,13 @@ class NeuralNetwork:
     def summary(self, input_size: int | None = None, batch_size: int = 1) -> Summary:
         """Per-layer table: name, op, output shape, parameter count, multiply-adds."""
         s = input_size or self.default_input_size
-        bk = get_backend("numpy")
-        tap = Tap(rows=True)
-        self.forward(np.zeros((batch_size, s, s, 3), np.float32), bk, tap)
+        with recording(Tap(rows=True)) as tap:
+            self.forward(np.zeros((batch_size, s, s, 3), np.float32), get_backend("numpy"))
         return Summary(type(self).__name__, (batch_size, s, s, 3), tap.rows)
 
     def activations(self, batch, bk: Backend | None = None) -> dict[str, np.ndarray]:
         """Every named intermediate output of a forward pass, as NumPy arrays, in order."""
         bk = bk or get_backend()
-        tap = Tap(capture=True, to_numpy=bk.to_numpy)
-        self.forward(batch, bk, tap)
+        with recording(Tap(capture=True, to_numpy=bk.to_numpy)) as tap:
+            self.forward(batch, bk)
         return tap.outputs

@@ -15,7 +15,8 @@ import numpy as np
 from .. import layers
 from ..backend import Backend, get_backend
 from ..image import to_batch
-from ..net import NO_TAP, NeuralNetwork, Tap
+from ..net import NeuralNetwork
+from ..tap import traced
 from . import params as age_gender_params
 
 INPUT_SIZE = 112
@@ -23,43 +24,23 @@ MEAN_RGB = (122.782, 117.001, 104.298)
 INPUT_DIVISOR = 256.0
 
 
-def _separable(x, p, bk, act=None, input_act=None, residual=None):
-    """Separable 3x3 'same' conv plus bias (``common/depthwiseSeparableConv.ts``)."""
-    return layers.separable_conv2d(
-        x,
-        p.depthwise_filter,
-        p.pointwise_filter,
-        p.bias,
-        bk,
-        1,
-        "same",
-        input_act=input_act,
-        residual=residual,
-        act=act,
-    )
-
-
+@traced("reduction block")
 def reduction_block(x, p, bk, activate_input: bool = True):
     """``maxpool(sep1(relu(sep0(relu?(x))))) + conv1x1/2(x)`` (``reductionBlock``)."""
-    out = _separable(
-        x,
-        p.separable_conv0,
-        bk,
-        act="relu",
-        input_act="relu" if activate_input else None,
-    )
-    out = _separable(out, p.separable_conv1, bk)
+    relu_input = "relu" if activate_input else None
+    out = layers.separable_conv(x, p.separable_conv0, bk, act="relu", input_act=relu_input)
+    out = layers.separable_conv(out, p.separable_conv1, bk)
     out = layers.max_pool(out, 3, 2, bk, "same")
-    return layers.conv2d(
-        x, p.expansion_conv.filters, p.expansion_conv.bias, bk, 2, "same", residual=out
-    )
+    return layers.conv(x, p.expansion_conv, bk, 2, "same", residual=out)
 
 
+@traced("main block")
 def main_block(x, p, bk):
     """``sep2(relu(sep1(relu(sep0(relu(x)))))) + x`` (``mainBlock``)."""
-    out = _separable(x, p.separable_convs[0], bk, act="relu", input_act="relu")
-    out = _separable(out, p.separable_convs[1], bk, act="relu")
-    return _separable(out, p.separable_convs[2], bk, residual=x)
+    sep0, sep1, sep2 = p.separable_convs
+    out = layers.separable_conv(x, sep0, bk, act="relu", input_act="relu")
+    out = layers.separable_conv(out, sep1, bk, act="relu")
+    return layers.separable_conv(out, sep2, bk, residual=x)
 
 
 class AgeGenderNet(NeuralNetwork):
@@ -75,7 +56,7 @@ class AgeGenderNet(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return age_gender_params.extract_params(reader)
 
-    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
+    def forward(self, batch, bk: Backend | None = None):
         """Raw outputs for a batch of face crops (N, 112, 112, 3), float32 RGB 0..255.
 
         Returns
@@ -87,53 +68,20 @@ class AgeGenderNet(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = tap(
-            "entry_flow/conv_in",
-            "conv 3x3/2 + bias + relu",
-            layers.conv2d(out, p.conv_in.filters, p.conv_in.bias, bk, 2, "same", act="relu"),
-            p.conv_in,
-        )
+        out = layers.conv(out, p.conv_in, bk, 2, "same", act="relu", name="entry_flow/conv_in")
         for i, block in enumerate(p.reduction_blocks):
-            out = tap(
-                f"entry_flow/reduction_block_{i}",
-                "reduction block",
-                reduction_block(out, block, bk, activate_input=i > 0),
-                block,
-            )
+            name = f"entry_flow/reduction_block_{i}"
+            out = reduction_block(out, block, bk, activate_input=i > 0, name=name)
         for i, block in enumerate(p.main_blocks):
-            out = tap(
-                f"middle_flow/main_block_{i}",
-                "main block",
-                main_block(out, block, bk),
-                block,
-            )
-        out = tap(
-            "exit_flow/reduction_block",
-            "reduction block",
-            reduction_block(out, p.exit_reduction_block, bk),
-            p.exit_reduction_block,
-        )
-        out = tap(
-            "exit_flow/separable_conv",
-            "separable 3x3 + bias + relu",
-            _separable(out, p.exit_separable_conv, bk, act="relu"),
-            p.exit_separable_conv,
-        )
+            out = main_block(out, block, bk, name=f"middle_flow/main_block_{i}")
+        out = reduction_block(out, p.exit_reduction_block, bk, name="exit_flow/reduction_block")
+        sep = p.exit_separable_conv
+        out = layers.separable_conv(out, sep, bk, act="relu", name="exit_flow/separable_conv")
         k = out.shape[1]  # tf.avgPool [7, 7] / 2 'valid' on the 7x7 map: a global mean
-        out = tap("avg_pool", f"avg pool {k}x{k}", layers.avg_pool(out, k, 2, bk, "valid"))
-        out = out.reshape(out.shape[0], -1)
-        age = tap(
-            "fc/age",
-            "fully connected",
-            layers.fully_connected(out, p.age.weights, p.age.bias, bk),
-            p.age,
-        )
-        gender = tap(
-            "fc/gender",
-            "fully connected",
-            layers.fully_connected(out, p.gender.weights, p.gender.bias, bk),
-            p.gender,
-        )
+        out = layers.avg_pool(out, k, 2, bk, "valid", name="avg_pool")
+        out = out.reshape(out.shape[0], -1)  # (N, C)
+        age = layers.dense(out, p.age, bk, name="fc/age")  # (N, 1)
+        gender = layers.dense(out, p.gender, bk, name="fc/gender")  # (N, 2)
         return age.reshape(-1), gender
 
     def predict_age_and_gender(self, crops, bk: Backend | None = None) -> list[dict]:

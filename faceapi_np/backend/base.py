@@ -15,7 +15,11 @@ every other backend is tested against.
 
 from __future__ import annotations
 
-ACTIVATIONS = (None, "relu", "relu6", "leaky")
+#: The activations a fused epilogue applies, with the integer code kernels switch on.
+ACT_CODES = {None: 0, "relu": 1, "relu6": 2, "leaky": 3}
+ACTIVATIONS = tuple(ACT_CODES)
+#: face-api.js's leaky-ReLU slope, float32(0.1) as written out in ``tinyYolov2/leaky.ts``.
+LEAKY_ALPHA = 0.10000000149011612
 
 
 class Backend:

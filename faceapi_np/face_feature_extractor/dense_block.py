@@ -18,24 +18,10 @@ from __future__ import annotations
 
 from .. import layers
 from ..params import ConvParams
+from ..tap import traced
 
 
-def _separable(x, p, bk, stride, act=None, input_act=None, residual=None):
-    """Separable 3x3 'same' conv plus bias (``common/depthwiseSeparableConv.ts``)."""
-    return layers.separable_conv2d(
-        x,
-        p.depthwise_filter,
-        p.pointwise_filter,
-        p.bias,
-        bk,
-        stride,
-        "same",
-        input_act=input_act,
-        act=act,
-        residual=residual,
-    )
-
-
+@traced(lambda a: f"dense block ({len(a['p'].convs) + 1} convs)")
 def dense_block(x, p, bk):
     """One dense block with 3 or 4 convs; returns (N, ceil(H/2), ceil(W/2), C_out).
 
@@ -48,9 +34,10 @@ def dense_block(x, p, bk):
     if isinstance(p.conv0, ConvParams):  # the first block starts with a regular conv
         total = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 2, "same", act="relu")
     else:
-        total = _separable(x, p.conv0, bk, 2, act="relu")
+        total = layers.separable_conv(x, p.conv0, bk, 2, act="relu")
     for i, conv in enumerate(p.convs):
         # each conv reads relu(out1 + ... + outk) (out1 alone is already non-negative):
         # the ReLU is applied as the depthwise conv reads, the sum added in the epilogue
-        total = _separable(total, conv, bk, 1, input_act="relu" if i else None, residual=total)
+        relu_input = "relu" if i else None
+        total = layers.separable_conv(total, conv, bk, input_act=relu_input, residual=total)
     return layers.relu(total, bk)

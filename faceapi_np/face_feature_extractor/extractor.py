@@ -8,7 +8,6 @@ the final 7x7 (tiny: 14x14) map, giving one feature vector per face for a classi
 from __future__ import annotations
 
 from .. import layers
-from ..net import NO_TAP
 from .dense_block import dense_block
 
 INPUT_SIZE = 112
@@ -16,17 +15,12 @@ MEAN_RGB = (122.782, 117.001, 104.298)
 INPUT_DIVISOR = 255.0
 
 
-def extract_features(x, blocks, bk, tap=NO_TAP):
+def extract_features(x, blocks, bk):
     """(N, C) features of an (N, 112, 112, 3) batch of RGB values 0..255."""
     out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
     for i, block in enumerate(blocks):
-        out = tap(
-            f"dense{i}",
-            f"dense block ({len(block.convs) + 1} convs)",
-            dense_block(out, block, bk),
-            block,
-        )
+        out = dense_block(out, block, bk, name=f"dense{i}")
     # tf.avgPool over the whole 7x7 (tiny: 14x14) map: a global mean
     k = out.shape[1]
-    out = tap("avg_pool", f"avg pool {k}x{k}", layers.avg_pool(out, k, 2, bk, "valid"))
+    out = layers.avg_pool(out, k, 2, bk, "valid", name="avg_pool")
     return out.reshape(out.shape[0], -1)

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import layers
 from ..backend import Backend, get_backend
-from ..face_feature_extractor.extractor import INPUT_SIZE, extract_features
-from ..image import to_batch
-from ..net import NO_TAP, NeuralNetwork, Tap
-from . import params as landmark_params
+from ..face_feature_extractor.extractor import INPUT_SIZE
+from ..face_processor import FaceProcessor
 
 NUM_POINTS = 68
 
@@ -53,41 +50,15 @@ def landmarks_from_output(output, crop_sizes, input_size: int = INPUT_SIZE) -> n
     return result
 
 
-class FaceLandmark68Net(NeuralNetwork):
+class FaceLandmark68Net(FaceProcessor):
     """68-point landmark regressor with 4 dense blocks of 4 separable convs (about 350 kB)."""
 
     name = "landmarks"
     instance_name = "face_landmark_68_net"
-    role = "face"
     model_name = "face_landmark_68_model"
-    default_input_size = INPUT_SIZE
     num_blocks = 4
     convs_per_block = 4
-
-    def extract_params(self, reader):
-        """This net's param tree from the weight map (see ``params.py``)."""
-        return landmark_params.extract_params(
-            reader, self.num_blocks, self.convs_per_block, 2 * NUM_POINTS
-        )
-
-    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
-        """Raw output for a batch of face crops: (N, 136), relative to the padded square.
-
-        Parameters
-        ----------
-        batch : array, shape (N, 112, 112, 3), float32 RGB 0..255
-            As made by ``to_batch(crops, 112, center=True)``.
-        """
-        bk = bk or get_backend()
-        x = self._check_batch(batch, bk)
-        p = self.params_on(bk)
-        out = extract_features(x, p.dense_blocks, bk, tap)
-        return tap(
-            "fc",
-            "fully connected",
-            layers.fully_connected(out, p.fc.weights, p.fc.bias, bk),
-            p.fc,
-        )
+    num_outputs = 2 * NUM_POINTS
 
     def detect_landmarks(self, crops, bk: Backend | None = None) -> np.ndarray:
         """Landmarks of face crops, relative to each crop (N, 68, 2), one batch for all.
@@ -98,7 +69,7 @@ class FaceLandmark68Net(NeuralNetwork):
             Each one face, e.g. from :func:`faceapi_np.extract.extract_face_tensors`.
         """
         bk = bk or get_backend()
-        out = bk.to_numpy(self.forward(to_batch(crops, INPUT_SIZE, center=True, bk=bk), bk))
+        out = bk.to_numpy(self.forward_crops(crops, bk))
         return landmarks_from_output(out, [(c.shape[1], c.shape[0]) for c in crops])
 
 

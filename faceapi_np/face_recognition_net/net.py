@@ -13,7 +13,7 @@ import numpy as np
 from .. import layers
 from ..backend import Backend, get_backend
 from ..image import to_batch
-from ..net import NO_TAP, NeuralNetwork, Tap, count_macs
+from ..net import NeuralNetwork
 from . import params as recognition_params
 from .params import RESIDUAL_BLOCKS
 from .residual import conv_layer, residual, residual_down
@@ -36,7 +36,7 @@ class FaceRecognitionNet(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return recognition_params.extract_params(reader)
 
-    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
+    def forward(self, batch, bk: Backend | None = None):
         """Descriptors for a batch of face crops.
 
         Parameters
@@ -52,35 +52,12 @@ class FaceRecognitionNet(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = tap(
-            "conv32_down",
-            "conv 7x7/2 valid + scale + relu",
-            conv_layer(out, p.conv32_down, bk, stride=2, padding="valid"),
-            p.conv32_down,
-        )
-        out = tap("max_pool", "max pool 3x3/2 valid", layers.max_pool(out, 3, 2, bk, "valid"))
+        out = conv_layer(out, p.conv32_down, bk, stride=2, padding="valid", name="conv32_down")
+        out = layers.max_pool(out, 3, 2, bk, "valid", name="max_pool")
         for (name, down), block in zip(RESIDUAL_BLOCKS, p.residuals):
-            if down:
-                # the conv path is (H - 3) // 2 + 1 wide before face-api.js pads it
-                n, h, w, _ = out.shape
-                conv_out = (
-                    n,
-                    (h - 3) // 2 + 1,
-                    (w - 3) // 2 + 1,
-                    block.conv1.conv.filters.shape[3],
-                )
-                macs = count_macs(block, conv_out)
-                out = tap(
-                    name,
-                    "residual down (3x3/2 valid, 3x3)",
-                    residual_down(out, block, bk),
-                    block,
-                    macs,
-                )
-            else:
-                out = tap(name, "residual (3x3, 3x3)", residual(out, block, bk), block)
-        out = tap("global_avg", "mean over H, W", out.mean(axis=(1, 2)))
-        return tap("fc", "matmul", out @ p.fc, p.fc)
+            out = (residual_down if down else residual)(out, block, bk, name=name)
+        out = layers.global_avg_pool(out, bk, name="global_avg")  # (N, 256)
+        return layers.fully_connected(out, p.fc, None, bk, name="fc")  # (N, 128)
 
     def compute_face_descriptors(self, crops, bk: Backend | None = None) -> np.ndarray:
         """(N, 128) float32 descriptors of face crops, one batch for all.

@@ -10,29 +10,35 @@ channels when the block doubles them. When the pooled and the conv paths differ 
 from __future__ import annotations
 
 from .. import layers
+from ..tap import count_macs, traced
 
 
+@traced(
+    "conv {p.conv.filters.shape[0]}x{p.conv.filters.shape[1]}/{stride} {padding} + scale + relu"
+)
 def conv_layer(x, p, bk, stride: int = 1, padding="same", relu: bool = True, residual=None):
     """Conv + bias, scale layer, optional shortcut, optional ReLU (``convLayer`` in face-api.js)."""
-    return layers.conv2d(
-        x,
-        p.conv.filters,
-        p.conv.bias,
-        bk,
-        stride,
-        padding,
-        scale=(p.scale.weights, p.scale.biases),
-        residual=residual,
-        act="relu" if relu else None,
-    )
+    scale = (p.scale.weights, p.scale.biases)
+    act = "relu" if relu else None
+    return layers.conv(x, p.conv, bk, stride, padding, scale=scale, residual=residual, act=act)
 
 
+@traced("residual (3x3, 3x3)")
 def residual(x, p, bk):
     """``relu(conv2(relu(conv1(x))) + x)``, shapes kept (the add and ReLU fused into conv2)."""
     out = conv_layer(x, p.conv1, bk)
     return conv_layer(out, p.conv2, bk, relu=True, residual=x)
 
 
+def _down_macs(a, out) -> int:
+    """Multiply-adds of a downsampling block: its convs run on the (H - 3) // 2 + 1 map
+    before face-api.js pads it, so the padded output shape overcounts them."""
+    n, h, w, _ = a["x"].shape
+    conv_out = (n, (h - 3) // 2 + 1, (w - 3) // 2 + 1, out.shape[3])
+    return count_macs(a["p"], conv_out)
+
+
+@traced("residual down (3x3/2 valid, 3x3)", macs=_down_macs)
 def residual_down(x, p, bk):
     """Downsampling block: strided 'valid' conv path plus average-pooled shortcut."""
     xp = bk.xp

@@ -15,8 +15,9 @@ import numpy as np
 
 from ..backend import Backend, get_backend
 from ..errors import ImageError
-from ..net import NO_TAP, NeuralNetwork, Summary, Tap
+from ..net import NeuralNetwork, Summary
 from ..results import Box, FaceDetection, FaceResult
+from ..tap import Tap, recording
 from . import params as mtcnn_params
 from .onet import onet
 from .options import MtcnnOptions
@@ -43,7 +44,7 @@ class Mtcnn(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return mtcnn_params.extract_params(reader)
 
-    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP, stage: str = "onet"):
+    def forward(self, batch, bk: Backend | None = None, stage: str = "onet"):
         """Run one of the three nets on a batch of (transposed, BGR, normalised) inputs.
 
         ``stage`` is ``"pnet"`` (any size >= 12; returns probabilities (N, w, h) and
@@ -57,15 +58,14 @@ class Mtcnn(NeuralNetwork):
         if stage not in net:
             raise ValueError(f"stage must be one of {sorted(net)}, got {stage!r}")
         fn, params = net[stage]
-        return fn(x, params, bk, tap)
+        return fn(x, params, bk)
 
     def summary(self, input_size=None, batch_size: int = 1) -> Summary:
         """Rows of all three nets, each at its own input size (12, 24, 48)."""
-        from ..net import Tap
-
-        bk, tap = get_backend("numpy"), Tap(rows=True)
-        for stage, size in STAGE_INPUT.items():
-            self.forward(np.zeros((batch_size, size, size, 3), np.float32), bk, tap, stage)
+        bk = get_backend("numpy")
+        with recording(Tap(rows=True)) as tap:
+            for stage, size in STAGE_INPUT.items():
+                self.forward(np.zeros((batch_size, size, size, 3), np.float32), bk, stage)
         return Summary("Mtcnn", (batch_size, 48, 48, 3), tap.rows)
 
     def detect(self, image, options: MtcnnOptions | None = None, bk: Backend | None = None):

@@ -10,42 +10,32 @@ the second.
 from __future__ import annotations
 
 from .. import layers
-from ..net import NO_TAP
+from ..tap import traced
 
 
-def conv_prelu(x, p, alpha, bk, tap, name: str):
-    """'valid' conv + bias, then PReLU with slopes ``alpha``; recorded as ``name``."""
-    k = p.filters.shape[0]
-    out = layers.prelu(layers.conv2d(x, p.filters, p.bias, bk, 1, "valid"), alpha, bk)
-    return tap(name, f"conv {k}x{k} + prelu", out, p)
+@traced("conv {p.filters.shape[0]}x{p.filters.shape[1]} + prelu")
+def conv_prelu(x, p, alpha, bk):
+    """'valid' conv + bias, then PReLU with slopes ``alpha``."""
+    return layers.prelu(layers.conv(x, p, bk, 1, "valid"), alpha, bk)
 
 
-def dense(x, p, bk, tap, name: str, alpha=None):
-    """Fully connected layer, then PReLU when ``alpha`` is given; recorded as ``name``."""
-    out = layers.fully_connected(x, p.weights, p.bias, bk)
-    if alpha is None:
-        return tap(name, "fully connected", out, p)
-    return tap(name, "fully connected + prelu", layers.prelu(out, alpha, bk), p)
+@traced(lambda a: "fully connected" + (" + prelu" if a["alpha"] is not None else ""))
+def dense(x, p, bk, alpha=None):
+    """Fully connected layer, then PReLU when ``alpha`` is given."""
+    out = layers.dense(x, p, bk)
+    return out if alpha is None else layers.prelu(out, alpha, bk)
 
 
-def shared_layer(x, p, bk, is_pnet: bool = False, tap=NO_TAP, prefix: str = ""):
-    """conv1, PReLU, pool, conv2, PReLU, (pool), conv3, PReLU."""
+def shared_layer(x, p, bk, is_pnet: bool = False, prefix: str = ""):
+    """conv1, PReLU, pool, conv2, PReLU, (pool), conv3, PReLU; outputs named ``prefix...``."""
     (c1, c2, c3), (a1, a2, a3) = p.convs, p.alphas
-    out = conv_prelu(x, c1, a1, bk, tap, f"{prefix}conv1")
+    out = conv_prelu(x, c1, a1, bk, name=f"{prefix}conv1")
     pool = 2 if is_pnet else 3
-    out = tap(
-        f"{prefix}pool1",
-        f"max pool {pool}x{pool}/2",
-        layers.max_pool(out, pool, 2, bk, "same"),
-    )
-    out = conv_prelu(out, c2, a2, bk, tap, f"{prefix}conv2")
+    out = layers.max_pool(out, pool, 2, bk, "same", name=f"{prefix}pool1")
+    out = conv_prelu(out, c2, a2, bk, name=f"{prefix}conv2")
     if not is_pnet:
-        out = tap(
-            f"{prefix}pool2",
-            "max pool 3x3/2 valid",
-            layers.max_pool(out, 3, 2, bk, "valid"),
-        )
-    return conv_prelu(out, c3, a3, bk, tap, f"{prefix}conv3")
+        out = layers.max_pool(out, 3, 2, bk, "valid", name=f"{prefix}pool2")
+    return conv_prelu(out, c3, a3, bk, name=f"{prefix}conv3")
 
 
 def face_probability(logits, bk, axis: int):

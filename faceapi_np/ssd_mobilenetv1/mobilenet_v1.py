@@ -8,29 +8,25 @@ pointwise convs is folded into an offset; the depthwise convs keep a full batch 
 from __future__ import annotations
 
 from .. import layers
-from ..net import NO_TAP
+from ..tap import traced
 from .const import BN_EPS, CONV11_PAIR, STRIDE_2_PAIRS
 
 
+@traced("conv {p.filters.shape[0]}x{p.filters.shape[1]}/{stride} + offset + relu6")
 def pointwise_conv_layer(x, p, bk, stride: int):
     """Conv ('same'), plus the folded batch-norm offset, then ReLU6 (``pointwiseConvLayer.ts``)."""
     return layers.conv2d(x, p.filters, p.batch_norm_offset, bk, stride, "same", act="relu6")
 
 
+@traced("depthwise 3x3/{stride} + bn + relu6")
 def depthwise_conv_layer(x, p, bk, stride: int):
     """3x3 depthwise conv ('same'), batch norm, ReLU6 (``depthwiseConvLayer`` in ``mobileNetV1.ts``)."""
-    bn = layers.batch_norm_params(
-        p.batch_norm_mean,
-        p.batch_norm_variance,
-        p.batch_norm_offset,
-        p.batch_norm_scale,
-        BN_EPS,
-        bk,
-    )
+    mean, var = p.batch_norm_mean, p.batch_norm_variance
+    bn = layers.batch_norm_params(mean, var, p.batch_norm_offset, p.batch_norm_scale, BN_EPS, bk)
     return layers.depthwise_conv2d(x, p.filters, bk, stride, "same", bn=bn, act="relu6")
 
 
-def mobilenet_v1(x, params, bk, tap=NO_TAP):
+def mobilenet_v1(x, params, bk):
     """Run the backbone.
 
     Parameters
@@ -43,27 +39,15 @@ def mobilenet_v1(x, params, bk, tap=NO_TAP):
     out : array, shape (N, 16, 16, 1024)
     conv11 : array, shape (N, 32, 32, 512), the output of pair 11 (feeds box predictor 0)
     """
-    out = tap(
-        "mobilenetv1/conv_0",
-        "conv 3x3/2 + offset + relu6",
-        pointwise_conv_layer(x, params.conv_0, bk, 2),
-        params.conv_0,
+    out = pointwise_conv_layer(
+        x, params.conv_0, bk, 2, name="mobilenetv1/conv_0"
     )  # (N, 256, 256, 32)
     conv11 = None
     for idx, p in enumerate(params.conv_pairs, start=1):
         stride = 2 if idx in STRIDE_2_PAIRS else 1
-        out = tap(
-            f"mobilenetv1/conv_{idx}/depthwise_conv",
-            f"depthwise 3x3/{stride} + bn + relu6",
-            depthwise_conv_layer(out, p.depthwise_conv, bk, stride),
-            p.depthwise_conv,
-        )
-        out = tap(
-            f"mobilenetv1/conv_{idx}/pointwise_conv",
-            "conv 1x1 + offset + relu6",
-            pointwise_conv_layer(out, p.pointwise_conv, bk, 1),
-            p.pointwise_conv,
-        )
+        name = f"mobilenetv1/conv_{idx}"
+        out = depthwise_conv_layer(out, p.depthwise_conv, bk, stride, name=f"{name}/depthwise_conv")
+        out = pointwise_conv_layer(out, p.pointwise_conv, bk, 1, name=f"{name}/pointwise_conv")
         if idx == CONV11_PAIR:
             conv11 = out
     return out, conv11

@@ -12,9 +12,10 @@ import numpy as np
 
 from ..backend import Backend, get_backend
 from ..image import reshaped_size, to_batch
-from ..net import NO_TAP, NeuralNetwork, Tap
+from ..net import NeuralNetwork
 from ..ops import nms_ssd
 from ..results import Box, FaceDetection
+from ..tap import record
 from . import params as ssd_params
 from .const import INPUT_SCALE, INPUT_SIZE, IOU_THRESHOLD
 from .mobilenet_v1 import mobilenet_v1
@@ -36,7 +37,7 @@ class SsdMobilenetv1(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return ssd_params.extract_params(reader)
 
-    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
+    def forward(self, batch, bk: Backend | None = None):
         """Raw detector output for a batch, before NMS.
 
         Parameters
@@ -54,12 +55,11 @@ class SsdMobilenetv1(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         x = x * bk.xp.float32(INPUT_SCALE) - bk.xp.float32(1)  # 0..255 -> [-1, 1]
-        out, conv11 = mobilenet_v1(x, p.mobilenetv1, bk, tap)
-        box_pred, class_pred = prediction_layer(out, conv11, p.prediction_layer, bk, tap)
+        out, conv11 = mobilenet_v1(x, p.mobilenetv1, bk)
+        box_pred, class_pred = prediction_layer(out, conv11, p.prediction_layer, bk)
         boxes, scores = output_layer(box_pred, class_pred, p.output_layer, bk)
-        tap("output_layer/boxes", "decode boxes", boxes)
-        tap("output_layer/scores", "sigmoid", scores)
-        return boxes, scores
+        record("output_layer/boxes", "decode boxes", boxes)
+        return boxes, record("output_layer/scores", "sigmoid", scores)
 
     def locate_faces(
         self,

@@ -13,7 +13,7 @@ import numpy as np
 from .. import layers
 from ..backend import Backend, get_backend
 from ..image import reshaped_size, to_batch
-from ..net import NO_TAP, NeuralNetwork, Tap
+from ..net import NeuralNetwork
 from ..ops import nms, sigmoid
 from ..results import Box, FaceDetection
 from . import params as tiny_params
@@ -25,13 +25,6 @@ from .const import (
     MEAN_RGB,
 )
 from .options import TinyFaceDetectorOptions
-
-
-def separable_conv_layer(x, p, bk):
-    """Pad 1, separable 3x3 'valid' conv, bias, leaky ReLU (``tinyYolov2/depthwiseSeparableConv.ts``)."""
-    return layers.separable_conv2d(
-        x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, 1, 1, act="leaky"
-    )
 
 
 def decode_grid(grid, input_width: int, input_height: int, score_threshold: float):
@@ -84,7 +77,7 @@ class TinyFaceDetector(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return tiny_params.extract_params(reader)
 
-    def forward(self, batch, bk: Backend | None = None, tap: Tap = NO_TAP):
+    def forward(self, batch, bk: Backend | None = None):
         """Raw output grid for a batch.
 
         Parameters
@@ -99,23 +92,13 @@ class TinyFaceDetector(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         x = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 1, "valid", act="leaky")
-        out = tap("conv0", "conv 3x3 valid + bias + leaky", out, p.conv0)
+        out = layers.conv(x, p.conv0, bk, 1, "valid", act="leaky", name="conv0")
         for i, conv in enumerate(p.separable_convs, start=1):
-            out = tap(
-                f"conv{i}/max_pool",
-                "max pool 2x2/2",
-                layers.max_pool(out, 2, 2, bk, "same"),
-            )
-            out = tap(
-                f"conv{i}",
-                "separable 3x3 + bias + leaky",
-                separable_conv_layer(out, conv, bk),
-                conv,
-            )
-        out = tap("conv8/max_pool", "max pool 2x2/1", layers.max_pool(out, 2, 1, bk, "same"))
-        out = layers.conv2d(out, p.conv8.filters, p.conv8.bias, bk, 1, "valid")
-        return tap("conv8", "conv 1x1 + bias", out, p.conv8)
+            out = layers.max_pool(out, 2, 2, bk, "same", name=f"conv{i}/max_pool")
+            # tinyYolov2/depthwiseSeparableConv.ts: pad 1, separable 3x3 'valid', leaky ReLU
+            out = layers.separable_conv(out, conv, bk, 1, 1, act="leaky", name=f"conv{i}")
+        out = layers.max_pool(out, 2, 1, bk, "same", name="conv8/max_pool")
+        return layers.conv(out, p.conv8, bk, 1, "valid", name="conv8")
 
     def locate_faces(
         self,

@@ -1,5 +1,5 @@
-"""FaceLandmark68Net / FaceLandmark68TinyNet parameters: the feature extractor's dense
-blocks plus the classifier ``fc`` (256 or 128 -> 136), as face-api.js's
+"""FaceProcessor parameters: the feature extractor's dense blocks plus the classifier
+``fc`` (e.g. 256 -> 136 landmarks, or 256 -> 7 expressions), as face-api.js's
 ``src/faceProcessor/extractParamsFromWeigthMap.ts`` splits them."""
 
 from __future__ import annotations
