@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from .errors import ImageError
+from .ops import js_round
 
 #: Largest image accepted, in pixels (about 20,000 x 20,000 / 4). Larger ones are refused
 #: rather than exhausting memory; Pillow's own decompression-bomb check agrees.
@@ -160,13 +161,6 @@ def to_batch(images, input_size: int, center: bool = False, bk=None):
 
     bk = bk or get_backend()
     return bk.xp.stack([bk.resize_to_square(img, input_size, center) for img in images])
-
-
-def js_round(v: float) -> int:
-    """JavaScript's ``Math.round``: halves round up (towards +infinity)."""
-    import math
-
-    return math.floor(v + 0.5)
 
 
 def reshaped_size(width: int, height: int, input_size: int) -> tuple[int, int]:

@@ -11,8 +11,7 @@ Read this file top to bottom, then ``ssd_mobilenetv1/net.py`` to see them put to
 
 from __future__ import annotations
 
-import numpy as np
-
+from . import ops
 from .backend.base import LEAKY_ALPHA  # noqa: F401  (one definition, shared with the kernels)
 from .tap import traced
 
@@ -199,11 +198,8 @@ def activate(x, act, bk):
 
 
 def sigmoid(x, bk):
-    """Logistic function ``1 / (1 + exp(-x))`` (TF ``tf.sigmoid``)."""
-    with np.errstate(
-        over="ignore"
-    ):  # exp(-x) overflows to inf for x < -88: the result, 0, is right
-        return 1 / (1 + bk.xp.exp(-x))
+    """Logistic function ``1 / (1 + exp(-x))`` (TF ``tf.sigmoid``), on the backend's arrays."""
+    return ops.sigmoid(x, bk.xp)
 
 
 def softmax(x, bk, axis: int = -1):

@@ -7,6 +7,8 @@ Arithmetic that face-api.js does in JavaScript numbers (doubles) is done here in
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .backend.geometry import square_placement
@@ -71,10 +73,21 @@ def resize_bilinear(x, new_h: int, new_w: int, xp=np):
     return (top + (bot - top) * dy).astype(xp.float32)
 
 
-def sigmoid(x):
-    """Logistic function ``1 / (1 + exp(-x))`` (face-api.js ``ops.sigmoid``)."""
+def sigmoid(x, xp=np):
+    """Logistic function ``1 / (1 + exp(-x))`` (face-api.js ``ops.sigmoid``, TF ``tf.sigmoid``)."""
     with np.errstate(over="ignore"):  # exp overflow gives inf and the right answer, 0
-        return 1.0 / (1.0 + np.exp(-x))
+        return 1.0 / (1.0 + xp.exp(-x))
+
+
+def js_round(v):
+    """JavaScript's ``Math.round``: halves go up, towards +infinity (``-2.5 -> -2``).
+
+    Python's ``round`` rounds halves to even, so face-api.js's integer boxes and sizes
+    need this. A Python number gives an int; an array gives float64 whole numbers.
+    """
+    if isinstance(v, np.ndarray):
+        return np.floor(v.astype(np.float64) + 0.5)
+    return math.floor(v + 0.5)
 
 
 def iou(box1, box2, use_iou: bool = True) -> float:

@@ -9,17 +9,12 @@ which imports this module and never the other way round.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import InputError
-
-
-def js_round(v: float) -> int:
-    """JavaScript's ``Math.round``: halves go up (``-2.5 -> -2``), unlike Python's ``round``."""
-    return math.floor(v + 0.5)
+from .ops import js_round
 
 
 def _plain(v):
@@ -77,9 +72,8 @@ class Box:
 
     def round(self) -> Box:
         """Coordinates rounded half up, as JavaScript's ``Math.round``."""
-        import math
 
-        return Box(*(math.floor(v + 0.5) for v in (self.x, self.y, self.width, self.height)))
+        return Box(*(js_round(v) for v in (self.x, self.y, self.width, self.height)))
 
     def as_dict(self) -> dict:
         """The JSON form used by the CLI."""

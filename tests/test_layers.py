@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from naive import conv2d_naive, depthwise_conv2d_naive
 
 from faceapi_np import layers
 from faceapi_np.backend.geometry import output_size, same_pads, window_pads
-from faceapi_np.backend.numpy_backend import conv2d_naive, depthwise_conv2d_naive
 from faceapi_np.net import Tap, count_macs
 from faceapi_np.params import ConvParams, FCParams, SeparableConvParams
 

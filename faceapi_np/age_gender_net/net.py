@@ -18,10 +18,7 @@ from ..image import to_batch
 from ..net import NeuralNetwork
 from ..tap import traced
 from . import params as age_gender_params
-
-INPUT_SIZE = 112
-MEAN_RGB = (122.782, 117.001, 104.298)
-INPUT_DIVISOR = 256.0
+from .const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
 
 
 @traced("reduction block")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 #: The activations a fused epilogue applies, with the integer code kernels switch on.
 ACT_CODES = {None: 0, "relu": 1, "relu6": 2, "leaky": 3}
-ACTIVATIONS = tuple(ACT_CODES)
 #: face-api.js's leaky-ReLU slope, float32(0.1) as written out in ``tinyYolov2/leaky.ts``.
 LEAKY_ALPHA = 0.10000000149011612
 
@@ -45,6 +44,13 @@ class Backend:
     def to_numpy(self, a):
         """Bring an array back to the host as a NumPy array."""
         return self.xp.asnumpy(a) if hasattr(self.xp, "asnumpy") else a
+
+    def synchronize(self) -> None:
+        """Wait until the work queued so far is done (a no-op where ops run eagerly).
+
+        Timings call this before reading the clock, so a GPU backend's asynchronous
+        launches are counted.
+        """
 
     def conv2d(
         self,

@@ -3,8 +3,8 @@
 ``conv2d`` is im2col + one matrix product (a 1x1 stride-1 conv is the matrix product
 alone); ``depthwise_conv2d`` sums ``KH * KW`` shifted, strided slices of the padded
 input; pooling takes the max or mean of ``k * k`` shifted slices. Epilogues are applied
-in the order face-api.js applies the same ops. ``conv2d_naive`` and
-``depthwise_conv2d_naive`` are the plain-loop definitions the tests hold every backend to.
+in the order face-api.js applies the same ops. The plain-loop definitions every backend
+is held to live with the tests (``tests/naive.py``).
 """
 
 from __future__ import annotations
@@ -119,41 +119,6 @@ def avg_pool(x, k: int, stride: int, padding="valid"):
         return total / np.float32(k * k)
     ones, _, _ = _windows(np.ones((1,) + x.shape[1:3] + (1,), np.float32), k, stride, padding, 0.0)
     return total / sum(ones[:, sy, sx] for sy, sx in taps)
-
-
-def conv2d_naive(x, w, stride: int = 1, padding="same"):
-    """Plain-loop definition of :func:`conv2d`, accumulated in float64 (tests only)."""
-    n, h, wd, cin = x.shape
-    kh, kw, _, cout = w.shape
-    pads = window_pads(h, wd, kh, kw, stride, padding)
-    xp_ = _pad(x.astype(np.float64), pads)
-    ho = output_size(h, kh, stride, *pads[0])
-    wo = output_size(wd, kw, stride, *pads[1])
-    out = np.zeros((n, ho, wo, cout))
-    for b in range(n):
-        for y in range(ho):
-            for xx in range(wo):
-                patch = xp_[b, y * stride : y * stride + kh, xx * stride : xx * stride + kw]
-                for o in range(cout):
-                    out[b, y, xx, o] = np.sum(patch * w[:, :, :, o])
-    return out.astype(np.float32)
-
-
-def depthwise_conv2d_naive(x, w, stride: int = 1, padding="same"):
-    """Plain-loop definition of :func:`depthwise_conv2d` (tests only)."""
-    n, h, wd, c = x.shape
-    kh, kw = w.shape[:2]
-    pads = window_pads(h, wd, kh, kw, stride, padding)
-    xp_ = _pad(x.astype(np.float64), pads)
-    ho = output_size(h, kh, stride, *pads[0])
-    wo = output_size(wd, kw, stride, *pads[1])
-    out = np.zeros((n, ho, wo, c))
-    for b in range(n):
-        for y in range(ho):
-            for xx in range(wo):
-                patch = xp_[b, y * stride : y * stride + kh, xx * stride : xx * stride + kw]
-                out[b, y, xx] = np.sum(patch * w[:, :, :, 0], axis=(0, 1))
-    return out.astype(np.float32)
 
 
 class NumpyBackend(Backend):

@@ -8,11 +8,8 @@ the final 7x7 (tiny: 14x14) map, giving one feature vector per face for a classi
 from __future__ import annotations
 
 from .. import layers
+from .const import INPUT_DIVISOR, MEAN_RGB
 from .dense_block import dense_block
-
-INPUT_SIZE = 112
-MEAN_RGB = (122.782, 117.001, 104.298)
-INPUT_DIVISOR = 255.0
 
 
 def extract_features(x, blocks, bk):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import Backend, get_backend
-from ..face_feature_extractor.extractor import INPUT_SIZE
+from ..face_feature_extractor.const import INPUT_SIZE
 from ..face_processor import FaceProcessor
 
 NUM_POINTS = 68

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from .. import layers
 from ..backend import Backend, get_backend
-from ..face_feature_extractor.extractor import INPUT_SIZE, extract_features
+from ..face_feature_extractor.const import INPUT_SIZE
+from ..face_feature_extractor.extractor import extract_features
 from ..image import to_batch
 from ..net import NeuralNetwork
 from . import params as processor_params

@@ -15,12 +15,9 @@ from ..backend import Backend, get_backend
 from ..image import to_batch
 from ..net import NeuralNetwork
 from . import params as recognition_params
+from .const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
 from .params import RESIDUAL_BLOCKS
 from .residual import conv_layer, residual, residual_down
-
-INPUT_SIZE = 150
-MEAN_RGB = (122.782, 117.001, 104.298)
-INPUT_DIVISOR = 256.0
 
 
 class FaceRecognitionNet(NeuralNetwork):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import nms, resize_bilinear
+from ..ops import js_round, nms, resize_bilinear
 from .onet import onet
 from .pnet import pnet
 from .pyramid import CELL_SIZE, CELL_STRIDE, size_for_scale
@@ -29,11 +29,6 @@ from .rnet import rnet
 #: ``src/mtcnn/normalize.ts``: (x - 127.5) * 0.0078125 (= 1/128)
 PIXEL_MEAN = 127.5
 PIXEL_SCALE = 0.0078125
-
-
-def _round(v):
-    """JavaScript ``Math.round`` (halves up), elementwise."""
-    return np.floor(np.asarray(v, dtype=np.float64) + 0.5)
 
 
 def to_square_and_round(left, top, right, bottom) -> np.ndarray:
@@ -46,7 +41,7 @@ def to_square_and_round(left, top, right, bottom) -> np.ndarray:
     w = np.where(tall, w + diff, w)
     y = np.where(wide, y - diff / 2, y)
     h = np.where(wide, h + diff, h)
-    return np.stack([_round(x), _round(y), _round(w), _round(h)], axis=1).reshape(-1, 4)
+    return np.stack([js_round(x), js_round(y), js_round(w), js_round(h)], axis=1).reshape(-1, 4)
 
 
 def calibrate(boxes, regions) -> np.ndarray:
@@ -92,10 +87,10 @@ def stage1(bgr, scales, threshold: float, params, bk, stats: dict):
             continue
         cells = np.stack(
             [
-                _round((ys * CELL_STRIDE + 1) / scale),
-                _round((xs * CELL_STRIDE + 1) / scale),
-                _round((ys * CELL_STRIDE + CELL_SIZE) / scale),
-                _round((xs * CELL_STRIDE + CELL_SIZE) / scale),
+                js_round((ys * CELL_STRIDE + 1) / scale),
+                js_round((xs * CELL_STRIDE + 1) / scale),
+                js_round((ys * CELL_STRIDE + CELL_SIZE) / scale),
+                js_round((xs * CELL_STRIDE + CELL_SIZE) / scale),
             ],
             axis=1,
         )  # left, top, right, bottom

@@ -15,5 +15,3 @@ MEAN_RGB = (117.001, 114.697, 97.404)
 INPUT_DIVISOR = 256.0
 #: Numbers per anchor in the output grid: tx, ty, tw, th, objectness (one class: no scores).
 BOX_ENCODING_SIZE = 5
-#: Each grid cell covers 32x32 input pixels (five stride-2 max pools).
-CELL_SIZE = 32

@@ -7,9 +7,6 @@ from typing import ClassVar
 
 from ..errors import OptionsError
 
-#: Sizes face-api.js names (XS, SM, MD, LG); any multiple of 32 works.
-COMMON_INPUT_SIZES = (128, 160, 224, 320, 416, 512, 608)
-
 
 @dataclass(frozen=True)
 class TinyFaceDetectorOptions:
