@@ -11,8 +11,8 @@ Read this file top to bottom, then ``ssd_mobilenetv1/net.py`` to see them put to
 
 from __future__ import annotations
 
-from . import ops
-from .backend.base import LEAKY_ALPHA  # noqa: F401  (one definition, shared with the kernels)
+from . import activations, ops
+from .activations import LEAKY_ALPHA
 from .tap import traced
 
 
@@ -159,23 +159,17 @@ def normalize_rgb(x, mean_rgb, divisor, bk):
 
 def relu(x, bk):
     """``max(x, 0)`` (TF ``tf.relu``)."""
-    return bk.xp.maximum(x, 0)
+    return activations.relu(x, bk.xp)
 
 
 def relu6(x, bk):
     """``min(max(x, 0), 6)`` (TF ``tf.clipByValue(x, 0, 6)``)."""
-    return bk.xp.clip(x, 0, 6)
+    return activations.relu6(x, bk.xp)
 
 
 def leaky_relu(x, bk, alpha: float = LEAKY_ALPHA):
-    """Leaky ReLU written as face-api.js writes it: ``relu(x - a*x) + a*x``.
-
-    Equal to ``max(x, a*x)`` up to float32 rounding; we keep face-api.js's form
-    (``src/tinyYolov2/leaky.ts``) so outputs match it bit for bit where possible.
-    """
-    xp = bk.xp
-    ax = x * xp.float32(alpha)
-    return xp.maximum(x - ax, 0) + ax
+    """Leaky ReLU as face-api.js writes it, ``relu(x - a*x) + a*x`` (see :mod:`.activations`)."""
+    return activations.leaky_relu(x, bk.xp, alpha)
 
 
 def prelu(x, alpha, bk):
@@ -186,15 +180,7 @@ def prelu(x, alpha, bk):
 
 def activate(x, act, bk):
     """Apply the named activation: None, ``"relu"``, ``"relu6"`` or ``"leaky"``."""
-    if act is None:
-        return x
-    if act == "relu":
-        return relu(x, bk)
-    if act == "relu6":
-        return relu6(x, bk)
-    if act == "leaky":
-        return leaky_relu(x, bk)
-    raise ValueError(f"unknown activation {act!r}")
+    return activations.activate(x, act, bk.xp)
 
 
 def sigmoid(x, bk):

@@ -15,10 +15,7 @@ every other backend is tested against.
 
 from __future__ import annotations
 
-#: The activations a fused epilogue applies, with the integer code kernels switch on.
-ACT_CODES = {None: 0, "relu": 1, "relu6": 2, "leaky": 3}
-#: face-api.js's leaky-ReLU slope, float32(0.1) as written out in ``tinyYolov2/leaky.ts``.
-LEAKY_ALPHA = 0.10000000149011612
+from ..activations import ACT_CODES, LEAKY_ALPHA, activate  # noqa: F401  (kernels read them here)
 
 
 class Backend:
@@ -180,11 +177,10 @@ class KernelBackend(Backend):
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""
-        from .. import layers
         from .geometry import conv_geometry
 
         if input_act not in (None, "relu"):  # only a ReLU is fused into the reads
-            x, input_act = layers.activate(x, input_act, self), None
+            x, input_act = activate(x, input_act, self.xp), None
 
         x, stride = self._f32(x), int(stride)
         n, h, wd, c = x.shape

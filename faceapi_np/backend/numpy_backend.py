@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import layers
+from ..activations import activate
 from ..ops import pad_to_square, resize_bilinear
 from .base import Backend
 from .geometry import output_size, window_pads
@@ -148,15 +148,15 @@ class NumpyBackend(Backend):
             y = y * scale[0] + scale[1]
         if residual is not None:
             y = y + residual
-        return layers.activate(y, act, self)
+        return activate(y, act, self.xp)
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""
-        y = depthwise_conv2d(layers.activate(x, input_act, self), w, stride, padding)
+        y = depthwise_conv2d(activate(x, input_act, self.xp), w, stride, padding)
         if bn is not None:
             mean, inv, offset = bn
             y = (y - mean) * inv + offset
-        return layers.activate(y, act, self)
+        return activate(y, act, self.xp)
 
     def max_pool(self, x, k, stride, padding="same"):
         """See :meth:`Backend.max_pool`."""
