@@ -26,6 +26,10 @@ from .pyramid import select_scales, size_for_scale
 from .rnet import rnet
 from .stages import stage1, stage2, stage3
 
+#: MTCNN's faces were their own type before every detector returned FaceDetection;
+#: the name is kept for one release.
+MtcnnFace = FaceResult
+
 #: Input side of each net for summary() and forward(stage=...).
 STAGE_INPUT = {"pnet": 12, "rnet": 24, "onet": 48}
 
