@@ -48,9 +48,11 @@ from .image import load_image
 from .landmarks import FaceLandmarks68
 from .matching import FaceMatch, FaceMatcher, LabeledFaceDescriptors, euclidean_distance
 from .mtcnn import Mtcnn, MtcnnOptions
+from .records import round_record, to_records
 from .results import Box, FaceDetection, FaceResult, resize_results
 from .ssd_mobilenetv1 import SsdMobilenetv1, SsdMobilenetv1Options
 from .tiny_face_detector import TinyFaceDetector, TinyFaceDetectorOptions
+from .video import FrameResult, detect_video
 
 __all__ = [
     "__version__",
@@ -74,6 +76,7 @@ __all__ = [
     "Mtcnn",
     "MtcnnOptions",
     "FetchError",
+    "FrameResult",
     "ImageError",
     "InputError",
     "OptionsError",
@@ -87,6 +90,7 @@ __all__ = [
     "compute_face_descriptors",
     "detect_all_faces",
     "detect_single_face",
+    "detect_video",
     "draw_detections",
     "draw_face_landmarks",
     "draw_labels",
@@ -98,5 +102,7 @@ __all__ = [
     "load_image",
     "nets",
     "resize_results",
+    "round_record",
     "set_backend",
+    "to_records",
 ]

@@ -67,7 +67,7 @@ def test_cuda_source_compiles_with_nvrtc(source, arch):
 
     lib = _nvrtc()
     if lib is None:
-        pytest.skip("NVRTC (the nvidia-cuda-nvrtc package) is not installed")
+        pytest.skip("NVRTC is not installed (the cuda-check extra: pip install -e '.[cuda-check]')")
     prog = ctypes.c_void_p()
     assert (
         lib.nvrtcCreateProgram(
