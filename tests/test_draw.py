@@ -94,9 +94,7 @@ def test_draw_labels_writes_matches_with_match_text():
 def test_mtcnn_five_points_are_drawn():
     img = np.zeros((100, 120, 3), np.uint8)
     pts = np.array([[40.0, 45.0], [70.0, 45.0], [55.0, 60.0], [45.0, 75.0], [65.0, 75.0]])
-    face = fa.FaceResult(
-        fa.FaceDetection(0.99, fa.Box(30.0, 30.0, 50.0, 60.0), (120, 100)), landmarks5=pts
-    )
+    face = fa.FaceResult(fa.FaceDetection(0.99, fa.Box(30.0, 30.0, 50.0, 60.0), (120, 100), pts))
     for drawn in (fa.draw_detections(img, [face]), fa.draw_face_landmarks(img, [face])):
         arr = np.asarray(drawn)
         for x, y in pts.astype(int):

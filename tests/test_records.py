@@ -15,8 +15,8 @@ from faceapi_np.records import distance_text, float32_exact, round_distance, rou
 SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "schema" / "detect.schema.json"
 
 
-def _face(x, score, **extra):
-    det = fa.FaceDetection(score, fa.Box(x, 20.123456789, 30.5, 40.25), (200, 100))
+def _face(x, score, landmarks5=None, **extra):
+    det = fa.FaceDetection(score, fa.Box(x, 20.123456789, 30.5, 40.25), (200, 100), landmarks5)
     return fa.FaceResult(det, **extra)
 
 
