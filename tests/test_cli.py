@@ -53,6 +53,7 @@ def test_detect_tiny_options_reach_the_detector(photo, capsys):
                 "320",
                 "--score-threshold",
                 "0.3",
+                "--full-precision",
             ]
         )
         == 0

@@ -55,6 +55,7 @@ def test_records_of_a_chain_are_flat_plain_and_complete(chain):
         assert row["expressions_happy"] == face.expressions["happy"]
         for v in row.values():
             assert type(v) in (str, int, float), (v, type(v))
+        assert "np." not in repr(face.box) and repr(face.box).startswith("Box(x=")
 
 
 def test_records_of_many_images_frames_and_single_faces():

@@ -10,19 +10,34 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
-from ..errors import BackendError, FaceApiError, OutputError, WeightsError
+from ..errors import BackendError, FaceApiError, OptionsError, OutputError, WeightsError
 from ..registry import OPTIONS_CLASSES, net_names, options_class
 
 #: File endings taken from a folder given in place of an image.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".npy")
+#: File endings read as video (frame by frame, with the ``video`` extra).
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+#: Set (to "1") by ``--quiet``: no progress bars or notes on stderr, errors only.
+QUIET_ENV = "FACEAPI_NP_QUIET"
+
+
+def quiet() -> bool:
+    """Whether ``--quiet`` (or ``FACEAPI_NP_QUIET=1``) asked for silence on stderr."""
+    return os.environ.get(QUIET_ENV, "") not in ("", "0")
+
+
+def is_video(path: str) -> bool:
+    """Whether ``path`` names a video file (by its ending)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
 def progress(i: int, n: int, name: str) -> None:
-    """One-line progress bar on stderr (only when it is a terminal)."""
-    if n < 2 or not sys.stderr.isatty():
+    """One-line progress bar on stderr (only when it is a terminal, and not ``--quiet``)."""
+    if n < 2 or not sys.stderr.isatty() or quiet():
         return
     done = int(30 * i / n)
     sys.stderr.write(f"\r[{'#' * done}{'.' * (30 - done)}] {i}/{n} {name[-40:]:<40}")
@@ -31,13 +46,19 @@ def progress(i: int, n: int, name: str) -> None:
     sys.stderr.flush()
 
 
-def expand_images(paths: list[str]) -> list[str]:
-    """Paths as given, with each folder replaced by its image files in name order."""
+def expand_images(paths: list[str], recursive: bool = False, stdin=None) -> list[str]:
+    """Paths as given; ``-`` stands for the paths on standard input, one per line, and a
+    folder for its image and video files in name order (with those of its subfolders
+    when ``recursive``)."""
     out = []
     for p in paths:
-        if Path(p).is_dir():
-            found = (f for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-            out += sorted(str(f) for f in found)
+        if p == "-":
+            lines = (stdin or sys.stdin).read().splitlines()
+            out += expand_images([x.strip() for x in lines if x.strip()], recursive, stdin)
+        elif Path(p).is_dir():
+            files = Path(p).rglob("*") if recursive else Path(p).iterdir()
+            known = IMAGE_SUFFIXES + VIDEO_SUFFIXES
+            out += sorted(str(f) for f in files if f.suffix.lower() in known and f.is_file())
         else:
             out.append(p)
     return out
@@ -56,7 +77,14 @@ def add_detector_flags(parser: argparse.ArgumentParser) -> None:
     from ..backend import BACKENDS
 
     parser.add_argument(
-        "images", nargs="+", metavar="IMAGE", help="image files, or folders of them"
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="image or video files, folders of them, or - to read paths from standard input "
+        "(one per line)",
+    )
+    parser.add_argument(
+        "-r", "--recursive", action="store_true", help="walk folders into their subfolders"
     )
     detectors = net_names("detector")
     parser.add_argument(
@@ -99,7 +127,8 @@ def add_chain_flags(parser: argparse.ArgumentParser, landmarks_default=None) -> 
         const="full",
         choices=("full", "tiny"),
         default=landmarks_default,
-        help="68 landmarks per face with FaceLandmark68Net (full) or its tiny twin",
+        help="68 landmarks per face: full (FaceLandmark68Net, the default) or tiny "
+        "(FaceLandmark68TinyNet)",
     )
     parser.add_argument(
         "--crops",
@@ -110,7 +139,8 @@ def add_chain_flags(parser: argparse.ArgumentParser, landmarks_default=None) -> 
         "--alignment",
         choices=("faceapi", "similarity"),
         default="faceapi",
-        help="face crop for descriptors: face-api.js's box, or the same box with rotation undone",
+        help="face crop for descriptors: faceapi (face-api.js's box, the default) or "
+        "similarity (the same box with the head's rotation undone)",
     )
     parser.add_argument(
         "--no-exif",
@@ -139,6 +169,17 @@ class ChainSteps:
     age_gender: bool = False
 
 
+def add_video_flags(parser: argparse.ArgumentParser) -> None:
+    """``--every N`` for video files given as IMAGE."""
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="video files: process every N-th frame (1); one result per processed frame",
+    )
+
+
 def analyse(path: str, args, options, steps: ChainSteps):
     """The faces of one image with the chain steps asked for (``--crops``: no detection)."""
     from ..api import detect_all_faces, face_crop_results
@@ -146,6 +187,11 @@ def analyse(path: str, args, options, steps: ChainSteps):
 
     image = load_image(path, exif=not args.no_exif)
     faces = face_crop_results(image) if args.crops else detect_all_faces(image, options)
+    return add_steps(faces, args, steps)
+
+
+def add_steps(faces, args, steps: ChainSteps):
+    """The chain steps after detection, as ``steps`` asks."""
     if steps.landmarks or (steps.descriptors and not args.crops):  # face-api.js aligns first
         faces = faces.with_face_landmarks(use_tiny=steps.landmarks == "tiny")
     if steps.expressions:
@@ -175,18 +221,29 @@ def detector_label(args) -> str:
     return "crops" if args.crops else args.detector
 
 
-def out_path(out: str | None, image: str, many: bool) -> Path | None:
-    """Where ``--out`` puts the picture of ``image``: the file itself, or a folder of PNGs."""
+def out_is_folder(out: str, many: bool) -> bool:
+    """Whether ``--out`` names a folder: it ends with ``/``, is one, or (for several
+    pictures) has no file ending."""
+    return out.endswith(("/", os.sep)) or Path(out).is_dir() or (many and not Path(out).suffix)
+
+
+def out_path(out: str | None, name: str, folder: bool, taken: set | None = None) -> Path | None:
+    """Where ``--out`` puts the picture called ``name``: the file itself, or a unique PNG
+    in the folder (``x.png``, then ``x-2.png``, ... for names already ``taken``)."""
     if out is None:
         return None
-    if not many:
+    if not folder:
         return Path(out)
-    folder = Path(out)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        Path(out).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
-    return folder / (Path(image).stem + ".png")
+        raise OutputError(f"cannot make the folder {out}: {exc.strerror or exc}") from None
+    taken = set() if taken is None else taken
+    stem, n = Path(name).stem, 1
+    while (target := Path(out) / (stem + (f"-{n}" if n > 1 else "") + ".png")) in taken:
+        n += 1
+    taken.add(target)
+    return target
 
 
 class ImageRun:
@@ -200,13 +257,29 @@ class ImageRun:
 
     def __init__(self, args, options, steps: ChainSteps):
         self.args, self.options, self.steps, self.status = args, options, steps, 0
-        self.images = expand_images(args.images)
+        self.images = expand_images(args.images, getattr(args, "recursive", False))
+        self.frame = None  # (index, seconds) of the video frame being yielded, else None
+        self._taken = set()
+        out = getattr(args, "out", None)
+        many = len(self.images) > 1 or any(is_video(p) for p in self.images)
+        self._out_folder = out is not None and out_is_folder(out, many)
+        if out is not None and many and not self._out_folder:
+            raise OptionsError(
+                f"--out {out} names one file, but there are {len(self.images)} inputs"
+                f"{' (a video gives a picture per frame)' if len(self.images) == 1 else ''}: "
+                f"give a folder instead, ending in '/' (e.g. --out {Path(out).stem}/)"
+            )
 
     def __iter__(self):
         json_out, n = getattr(self.args, "json", False), len(self.images)
         for i, path in enumerate(self.images, start=1):
             try:
-                faces = analyse(path, self.args, self.options, self.steps)
+                if is_video(path):
+                    yield from self._frames(path)
+                else:
+                    faces = analyse(path, self.args, self.options, self.steps)
+                    self.frame = None
+                    yield path, faces
             except (WeightsError, BackendError):
                 raise
             except FaceApiError as exc:
@@ -215,15 +288,47 @@ class ImageRun:
                     print(json.dumps({"image": path, "error": str(exc)}), flush=True)
                 else:
                     print(f"{path}: error: {exc}", file=sys.stderr)
-            else:
-                yield path, faces
             progress(i, n, path)
+
+    def _frames(self, path: str):
+        """``(path, faces)`` of every ``--every``-th frame of a video; :attr:`frame` says which."""
+        from ..video import detect_video
+
+        if self.args.crops:
+            raise OptionsError("--crops takes face-crop images, not video")
+        every = getattr(self.args, "every", 1)
+        for frame in detect_video(path, every=every, options=self.options):
+            self.frame = (frame.index, frame.time)
+            yield path, add_steps(frame.faces, self.args, self.steps)
+        self.frame = None
+
+    def name(self, path: str) -> str:
+        """``path``, with the frame's index and time when it is a video frame."""
+        if self.frame is None:
+            return path
+        index, t = self.frame
+        return f"{path} frame {index}" + ("" if t is None else f" ({t:.2f} s)")
+
+    def record(self, path: str, faces, detector: str) -> dict:
+        """:func:`record`, with ``frame`` and ``time`` after ``image`` for a video frame."""
+        rec = record(path, faces, detector)
+        if self.frame is None:
+            return rec
+        return {"image": path, "frame": self.frame[0], "time": self.frame[1]} | rec
+
+    def dumps(self, rec: dict, threshold: float | None = None) -> str:
+        """A record as one JSON line, rounded unless ``--full-precision``."""
+        from ..records import round_record
+
+        full = getattr(self.args, "full_precision", False)
+        return json.dumps(round_record(rec, full=full, threshold=threshold))
 
     def save(self, picture, path: str) -> None:
         """Write the annotated ``picture`` of ``path`` where ``--out`` says, if it does."""
         from ..fileio import save_image
 
-        target = out_path(self.args.out, path, len(self.images) > 1)
+        name = path if self.frame is None else f"{Path(path).stem}-{self.frame[0]:06d}.png"
+        target = out_path(self.args.out, name, self._out_folder, self._taken)
         if target is not None:
             save_image(picture, target, format="PNG" if target.suffix == "" else None)
             if not getattr(self.args, "json", False):

@@ -2,28 +2,29 @@
 
 ``--json`` prints one JSON object per image and line (JSON Lines)::
 
-    {"image": "group.jpg", "width": 710, "height": 473, "backend": "numpy",
+    {"image": "sample1.jpg", "width": 1920, "height": 1280, "backend": "numba",
      "detector": "ssd", "faces": [{"box": {"x": .., "y": .., "width": .., "height": ..},
      "score": ..}, ...]}
 
-Boxes are in the image's own pixels, faces best first. Later versions only add keys.
-An image that cannot be processed gives ``{"image": ..., "error": "..."}`` and exit status 1.
+Boxes are in the image's own pixels, faces best first, numbers rounded (pixels to 0.01,
+scores to 1e-4) unless ``--full-precision``. A video file gives one object per processed
+frame (``--every N``), with ``"frame"`` and ``"time"``. Later versions only add keys; the
+schema is docs/schema/detect.schema.json. An image that cannot be processed gives
+``{"image": ..., "error": "..."}`` and exit status 1.
 """
 
 from __future__ import annotations
-
-import json
 
 from .common import (
     ChainSteps,
     ImageRun,
     add_chain_flags,
     add_detector_flags,
+    add_video_flags,
     box_text,
     detector_label,
     options_from_args,
     plural,
-    record,
 )
 
 NAME = "detect"
@@ -34,6 +35,7 @@ def add_arguments(parser) -> None:
     """Detector and chain flags, what to add per face, and where to write."""
     add_detector_flags(parser)
     add_chain_flags(parser)
+    add_video_flags(parser)
     parser.add_argument(
         "--descriptors", action="store_true", help="add the 128-D descriptor of each face"
     )
@@ -43,7 +45,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--age-gender", action="store_true", help="add age and gender of each face")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
     parser.add_argument(
-        "--out", help="write the annotated image here (a folder when several images)"
+        "--full-precision",
+        action="store_true",
+        help="--json numbers unrounded (default: pixels to 0.01, scores to 1e-4)",
+    )
+    parser.add_argument(
+        "--out",
+        help="write the annotated image to this file, or for several images or a video "
+        "into this folder (end it with /), one PNG each",
     )
 
 
@@ -75,10 +84,11 @@ def run(args) -> int:
     images = ImageRun(args, options_from_args(args), steps)
     for path, faces in images:
         if args.json:
-            print(json.dumps(record(path, faces, detector_label(args))), flush=True)
+            print(images.dumps(images.record(path, faces, detector_label(args))), flush=True)
         else:
             h, w = faces.image.shape[:2]
-            print(f"{path}: {plural(len(faces), 'face')} ({w}x{h}, {faces.backend})")
+            name = images.name(path)
+            print(f"{name}: {plural(len(faces), 'face')} ({w}x{h}, {faces.backend})")
             for f in faces:
                 extra = "".join(f"  {part}" for part in describe(f))
                 print(f"  score {f.score:.4f}  {box_text(f.box)}{extra}")

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import InputError
-from .common import ChainSteps, ImageRun, add_chain_flags, add_detector_flags, options_from_args
+from .common import (
+    ChainSteps,
+    ImageRun,
+    add_chain_flags,
+    add_detector_flags,
+    box_text,
+    options_from_args,
+)
 
 NAME = "enroll"
 HELP = "add labelled faces (one per image) to a gallery JSON"
@@ -21,18 +30,27 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    """Describe the one face of each image, then add them all in one locked write."""
+    """Describe the one face of each image, then add them all in one locked write.
+
+    Each image is reported as it goes; one without exactly one face is skipped (and makes
+    the exit status 1) while the others are still enrolled.
+    """
     from ..matching import enroll_into_json
 
     steps = ChainSteps(landmarks=args.landmarks or "full", descriptors=True)
     new, images = [], ImageRun(args, options_from_args(args), steps)
     for path, faces in images:
         if len(faces) != 1:
-            raise InputError(
-                f"{path}: found {len(faces)} faces; enroll needs exactly one face per image "
-                "(crop the photo, or use --crops for images that are already face crops)"
+            images.status = 1
+            print(
+                f"{images.name(path)}: skipped: found {len(faces)} faces; enroll needs exactly "
+                "one face per image (crop the photo, or use --crops for images that are "
+                "already face crops)",
+                file=sys.stderr,
             )
+            continue
         new.append(faces[0].descriptor)
+        print(f"{images.name(path)}: 1 face, {box_text(faces[0].box, 0)}")
     if not new:
         raise InputError("no face could be enrolled from the images given")
     matcher = enroll_into_json(args.db, args.label, new, args.threshold)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 from .common import (
     ChainSteps,
     ImageRun,
     add_chain_flags,
     add_detector_flags,
+    add_video_flags,
     box_text,
     detector_label,
     options_from_args,
     plural,
-    record,
 )
 
 NAME = "identify"
@@ -33,16 +31,25 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
     parser.add_argument(
-        "--out", help="write the labelled image here (a folder when several images)"
+        "--full-precision",
+        action="store_true",
+        help="--json numbers unrounded (default: pixels to 0.01, distances to 1e-4)",
+    )
+    parser.add_argument(
+        "--out",
+        help="write the labelled image to this file, or for several images or a video "
+        "into this folder (end it with /), one PNG each",
     )
     add_detector_flags(parser)
     add_chain_flags(parser)
+    add_video_flags(parser)
 
 
 def run(args) -> int:
     """Describe every face and match it against the gallery."""
     from ..draw import draw_labels
     from ..matching import FaceMatcher
+    from ..records import distance_text
 
     matcher = FaceMatcher.load(args.db)
     if args.threshold is not None:
@@ -51,15 +58,17 @@ def run(args) -> int:
     images = ImageRun(args, options_from_args(args), steps)
     for path, faces in images:
         matches = matcher.find_best_matches([f.descriptor for f in faces])
+        threshold = matcher.distance_threshold
         if args.json:
-            rec = record(path, faces, detector_label(args))
+            rec = images.record(path, faces, detector_label(args))
             for face, m in zip(rec["faces"], matches):
                 face["label"], face["distance"] = m.label, m.distance
-            print(json.dumps(rec), flush=True)
+            print(images.dumps(rec, threshold), flush=True)
         else:
-            print(f"{path}: {plural(len(faces), 'face')}")
+            print(f"{images.name(path)}: {plural(len(faces), 'face')}")
             for f, m in zip(faces, matches):
-                print(f"  {m.label:<20} distance {m.distance:.3f}  {box_text(f.box, 0)}")
+                d = distance_text(m.distance, threshold, 3)
+                print(f"  {m.label:<20} distance {d}  {box_text(f.box, 0)}")
         if args.out:
-            images.save(draw_labels(faces.image, faces, [str(m) for m in matches]), path)
+            images.save(draw_labels(faces.image, faces, matches, threshold=threshold), path)
     return images.status

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
@@ -33,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         module = _command(name)
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(cmd)
+        cmd.add_argument(
+            "-q", "--quiet", action="store_true", help="no progress or notes on stderr, errors only"
+        )
         cmd.set_defaults(run=module.run)
     return parser
 
@@ -45,8 +49,12 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2): returned, not raised
         return exc.code
     from ..backend import set_backend
+    from .common import QUIET_ENV
 
     backend = getattr(args, "backend", None)
+    was_quiet = os.environ.get(QUIET_ENV)
+    if getattr(args, "quiet", False):  # read by the library's notes too, so an env variable
+        os.environ[QUIET_ENV] = "1"
     try:
         if backend:
             set_backend(backend)
@@ -57,3 +65,7 @@ def main(argv=None) -> int:
     finally:
         if backend:
             set_backend(None)
+        if was_quiet is None:
+            os.environ.pop(QUIET_ENV, None)
+        else:
+            os.environ[QUIET_ENV] = was_quiet
