@@ -57,7 +57,8 @@ def run(args) -> int:
     query = query_image(photo, samples.sample_path("sample3.jpg"))
     faces = detect_all_faces(query).with_face_landmarks().with_face_descriptors()
     matches = matcher.find_best_matches([f.descriptor for f in faces])
-    save_image(draw_labels(faces.image, faces, [str(m) for m in matches]), args.out)
+    picture = draw_labels(faces.image, faces, matches, threshold=matcher.distance_threshold)
+    save_image(picture, args.out)
     print(f"gallery: {len(names)} people enrolled from {photo.name} ({', '.join(names)})")
     print(
         f"query: {photo.name} mirrored, turned 8 degrees, scaled 2/3, plus a stranger from sample3.jpg"
