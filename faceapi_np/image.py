@@ -15,17 +15,29 @@ import os
 
 import numpy as np
 
-from .errors import ImageError
+from . import limits
+from .errors import ImageError, InputError
 from .ops import js_round
 
-#: Largest image accepted, in pixels (about 20,000 x 20,000 / 4). Larger ones are refused
-#: rather than exhausting memory; Pillow's own decompression-bomb check agrees.
-MAX_PIXELS = 100_000_000
+#: Default of the limit ``max_image_pixels`` (about 10,000 x 10,000); the limit in force is
+#: ``limits.get("max_image_pixels")``. Kept under this name for code that imported it.
+MAX_PIXELS = limits.DEFAULTS["max_image_pixels"][0]
+
+
+def check_pixels(width: int, height: int) -> None:
+    """Refuse an image of more than ``max_image_pixels`` pixels, before it is decoded."""
+    if width * height > limits.get("max_image_pixels"):
+        raise limits.exceeded(
+            "max_image_pixels",
+            f"image is too large: {width}x{height} = {width * height} pixels",
+            ImageError,
+        )
 
 
 def _from_pil(img, exif: bool = True) -> np.ndarray:
     from PIL import ImageOps
 
+    check_pixels(*img.size)
     try:
         if exif:  # a browser shows the photo upright, so face-api.js's users see it so
             img = ImageOps.exif_transpose(img)
@@ -35,6 +47,11 @@ def _from_pil(img, exif: bool = True) -> np.ndarray:
             wide = np.asarray(img, dtype=np.float64)
             top = 65535.0 if wide.max() <= 65535 else float(wide.max())
             return _check_array(np.round(np.clip(wide, 0, None) * (255.0 / top)).astype(np.uint8))
+        if img.mode == "F":
+            # 32-bit float pixels: convert("RGB") would turn NaN into an arbitrary byte
+            wide = np.asarray(img, dtype=np.float32)
+            if not np.isfinite(wide).all():
+                raise ImageError("float image (mode F) contains NaN or infinite values")
         if img.mode != "RGB":
             # 'LA'/'RGBA'/'P' with transparency: composite on nothing, i.e. drop alpha,
             # as tf.browser.fromPixels(..., 3) does.
@@ -59,8 +76,7 @@ def _check_array(arr: np.ndarray) -> np.ndarray:
     h, w = arr.shape[:2]
     if h == 0 or w == 0:
         raise ImageError(f"image is empty ({h}x{w} pixels)")
-    if h * w > MAX_PIXELS:
-        raise ImageError(f"image is too large: {w}x{h} pixels, the limit is {MAX_PIXELS}")
+    check_pixels(w, h)
     if arr.dtype == np.uint8:
         return np.ascontiguousarray(arr)
     if np.issubdtype(arr.dtype, np.floating):
@@ -112,11 +128,14 @@ def load_image(src, exif: bool = True) -> np.ndarray:
             raise ImageError(f"no such image file: {name}")
         if name.lower().endswith(".npy"):  # raw pixels, e.g. saved by the reference tool
             try:
-                arr = np.load(name, allow_pickle=False)
-            except (OSError, ValueError) as exc:
+                # memory-mapped first, so a header declaring a huge array costs nothing
+                arr = np.load(name, allow_pickle=False, mmap_mode="r")
+            except (OSError, ValueError, EOFError) as exc:
                 raise ImageError(f"{name}: not a readable .npy array ({exc})") from None
             try:
-                return _check_array(arr)
+                if arr.ndim >= 2:
+                    check_pixels(arr.shape[1], arr.shape[0])
+                return _check_array(np.array(arr))
             except ImageError as exc:
                 raise ImageError(f"{name}: {exc}") from None
         fp = name
@@ -127,6 +146,7 @@ def load_image(src, exif: bool = True) -> np.ndarray:
         )
     try:
         with Image.open(fp) as img:
+            check_pixels(*img.size)  # the header's size, before any pixel is decoded
             img.load()
             return _from_pil(img, exif)
     except ImageError as exc:
@@ -159,6 +179,15 @@ def to_batch(images, input_size: int, center: bool = False, bk=None):
     """
     from .backend import get_backend
 
+    if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)):
+        raise InputError(f"input_size must be an integer, got {input_size!r}")
+    if input_size < 1:
+        raise InputError(f"input_size must be positive, got {input_size}")
+    limits.check("max_input_size", int(input_size), "input_size")
+    images = list(images)
+    if not images:
+        raise InputError("no images to run the net on (an empty list)")
+    limits.check("max_batch_size", len(images), "batch size")
     bk = bk or get_backend()
     return bk.xp.stack([bk.resize_to_square(img, input_size, center) for img in images])
 
@@ -167,7 +196,9 @@ def reshaped_size(width: int, height: int, input_size: int) -> tuple[int, int]:
     """(width, height) of the image inside the padded square after resizing.
 
     face-api.js ``computeReshapedDimensions``: scale so the longer side is
-    ``input_size``, then round each side.
+    ``input_size``, then round each side. A side that would round to 0 pixels (a strip
+    more than ``2 * input_size`` times longer than wide) is kept at 1, where face-api.js
+    would divide by zero further on.
     """
     scale = input_size / max(width, height)
-    return js_round(width * scale), js_round(height * scale)
+    return max(1, js_round(width * scale)), max(1, js_round(height * scale))

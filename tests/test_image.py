@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-import faceapi_np.image as image_mod
+from faceapi_np import limits
 from faceapi_np.errors import ImageError
 from faceapi_np.image import load_image, to_batch
 from faceapi_np.ops import pad_to_square, resize_bilinear
@@ -249,24 +249,23 @@ def test_empty_array(shape):
         load_image(np.zeros(shape, np.uint8))
 
 
-def test_too_large(monkeypatch, tmp_path):
-    monkeypatch.setattr(image_mod, "MAX_PIXELS", 100)
-    assert load_image(np.zeros((10, 10, 3), np.uint8)).shape == (
-        10,
-        10,
-        3,
-    )  # at the limit
-    with pytest.raises(ImageError, match=r"image is too large: 11x10 pixels, the limit is 100"):
-        load_image(np.zeros((10, 11, 3), np.uint8))
-    path = tmp_path / "big.png"
-    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path)
-    with pytest.raises(ImageError, match=r"big\.png: image is too large: 30x20 pixels"):
-        load_image(path)
-    with (
-        Image.open(path) as img,
-        pytest.raises(ImageError, match=r"image is too large: 30x20 pixels"),
-    ):
-        load_image(img)
+def test_too_large(tmp_path):
+    with limits.override(max_image_pixels=100):
+        assert load_image(np.zeros((10, 10, 3), np.uint8)).shape == (10, 10, 3)  # at the limit
+        with pytest.raises(
+            ImageError,
+            match=r"image is too large: 11x10 = 110 pixels, over the limit max_image_pixels=100",
+        ):
+            load_image(np.zeros((10, 11, 3), np.uint8))
+        path = tmp_path / "big.png"
+        Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path)
+        with pytest.raises(ImageError, match=r"big\.png: image is too large: 30x20 = 600 pixels"):
+            load_image(path)
+        with (
+            Image.open(path) as img,
+            pytest.raises(ImageError, match=r"image is too large: 30x20 = 600 pixels"),
+        ):
+            load_image(img)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint16, np.int8, bool, np.complex64])

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .. import limits
+from ..checks import integer, real
 from ..errors import OptionsError
-
-
-def _number(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -24,7 +22,8 @@ class MtcnnOptions:
     scale_factor : float
         Ratio between pyramid levels, in (0, 1). 0.709.
     max_num_scales : int
-        At most this many pyramid levels (the largest first). 10.
+        At most this many pyramid levels (the largest first). 10; at most the limit
+        ``max_pyramid_scales`` (see :mod:`faceapi_np.limits`).
     score_thresholds : (float, float, float)
         Minimum face score after P-Net, R-Net and O-Net. (0.6, 0.7, 0.7).
     scale_steps : sequence of float, optional
@@ -48,40 +47,28 @@ class MtcnnOptions:
     )
 
     def __post_init__(self):
-        if not _number(self.min_face_size) or self.min_face_size <= 0:
-            raise OptionsError(
-                f"MtcnnOptions: min_face_size must be a positive number of pixels, got {self.min_face_size!r}"
-            )
-        if not _number(self.scale_factor) or not 0 < self.scale_factor < 1:
-            raise OptionsError(
-                f"MtcnnOptions: scale_factor must be a number between 0 and 1, got {self.scale_factor!r}"
-            )
-        if (
-            not isinstance(self.max_num_scales, int)
-            or isinstance(self.max_num_scales, bool)
-            or self.max_num_scales < 1
-        ):
-            raise OptionsError(
-                f"MtcnnOptions: max_num_scales must be a positive integer, got {self.max_num_scales!r}"
-            )
+        # NumPy scalars are welcome; the stored values are plain Python numbers. The
+        # pyramid's size also depends on the image, so select_scales checks its pixels.
+        owner, set_ = type(self).__name__, object.__setattr__
+        set_(self, "min_face_size", real(owner, "min_face_size", self.min_face_size, 0, math.inf))
+        set_(self, "scale_factor", real(owner, "scale_factor", self.scale_factor, 0, 1))
+        n = integer(owner, "max_num_scales", self.max_num_scales, 1)
+        limits.check("max_pyramid_scales", n, f"{owner}: max_num_scales", OptionsError)
+        set_(self, "max_num_scales", n)
         t = self.score_thresholds
-        if (
-            not isinstance(t, (tuple, list))
-            or len(t) != 3
-            or not all(_number(v) and 0 <= v <= 1 for v in t)
-        ):
+        if not isinstance(t, (tuple, list)) or len(t) != 3:
             raise OptionsError(
-                f"MtcnnOptions: score_thresholds must be three numbers in [0, 1], got {t!r}"
+                f"{owner}: score_thresholds must be three numbers in [0, 1], got {t!r}"
             )
-        object.__setattr__(self, "score_thresholds", tuple(float(v) for v in t))
+        tt = tuple(
+            real(owner, "score_thresholds", v, 0, 1, open_low=False, open_high=False) for v in t
+        )
+        set_(self, "score_thresholds", tt)
         s = self.scale_steps
         if s is not None:
-            if (
-                not isinstance(s, (tuple, list))
-                or not s
-                or not all(_number(v) and v > 0 for v in s)
-            ):
+            if not isinstance(s, (tuple, list)) or not s:
                 raise OptionsError(
-                    f"MtcnnOptions: scale_steps must be a list of positive numbers, got {s!r}"
+                    f"{owner}: scale_steps must be a list of positive numbers, got {s!r}"
                 )
-            object.__setattr__(self, "scale_steps", tuple(float(v) for v in s))
+            limits.check("max_pyramid_scales", len(s), f"{owner}: len(scale_steps)", OptionsError)
+            set_(self, "scale_steps", tuple(real(owner, "scale_steps", v, 0, math.inf) for v in s))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..errors import OptionsError
+from ..checks import integer, real
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,8 @@ class SsdMobilenetv1Options:
     max_results: int = field(default=100, metadata={"help": "at most this many faces"})
 
     def __post_init__(self):
-        c = self.min_confidence
-        if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 < c < 1:
-            raise OptionsError(
-                f"SsdMobilenetv1Options: min_confidence must be a number between 0 and 1 (exclusive), got {c!r}"
-            )
-        m = self.max_results
-        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-            raise OptionsError(
-                f"SsdMobilenetv1Options: max_results must be a positive integer, got {m!r}"
-            )
+        # NumPy scalars are welcome; the stored values are plain Python numbers
+        owner = type(self).__name__
+        set_ = object.__setattr__
+        set_(self, "min_confidence", real(owner, "min_confidence", self.min_confidence, 0, 1))
+        set_(self, "max_results", integer(owner, "max_results", self.max_results, 1))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
+
+from .. import limits
+from ..checks import real
 from ..errors import OptionsError
 
 
@@ -29,13 +34,19 @@ class TinyFaceDetectorOptions:
     score_threshold: float = field(default=0.5, metadata={"help": "keep scores above this"})
 
     def __post_init__(self):
+        # NumPy scalars are welcome; the stored values are plain Python numbers
+        owner = type(self).__name__
         s = self.input_size
-        if isinstance(s, bool) or not isinstance(s, int) or s < 32 or s % 32:
+        if (
+            not isinstance(s, numbers.Integral)
+            or isinstance(s, (bool, np.bool_))
+            or s < 32
+            or s % 32
+        ):
             raise OptionsError(
-                f"TinyFaceDetectorOptions: input_size must be a positive multiple of 32 (e.g. 416), got {s!r}"
+                f"{owner}: input_size must be a positive multiple of 32 (e.g. 416), got {s!r}"
             )
-        t = self.score_threshold
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1:
-            raise OptionsError(
-                f"TinyFaceDetectorOptions: score_threshold must be a number between 0 and 1 (exclusive), got {t!r}"
-            )
+        limits.check("max_input_size", int(s), f"{owner}: input_size", OptionsError)
+        object.__setattr__(self, "input_size", int(s))
+        t = real(owner, "score_threshold", self.score_threshold, 0, 1)
+        object.__setattr__(self, "score_threshold", t)
