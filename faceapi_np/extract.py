@@ -31,6 +31,17 @@ def face_region(image_size, face) -> Box:
     face = getattr(face, "detection", face)
     if isinstance(face, FaceDetection):
         face = face.for_size(width, height).box
+    if not isinstance(face, Box):
+        raise InputError(
+            f"cannot cut a face out of a {type(face).__name__}: expected a FaceDetection, "
+            "a result with a detection, or a Box"
+        )
+    try:
+        finite = all(math.isfinite(v) for v in (face.x, face.y, face.width, face.height))
+    except TypeError:  # a Box built by hand from strings or None
+        finite = False
+    if not finite:
+        raise InputError(f"face box {face} needs finite numbers as coordinates")
     region = clip_box(face, width, height)
     if region.width <= 0 or region.height <= 0:
         raise InputError(
@@ -55,6 +66,14 @@ def extract_face_tensors(image, faces) -> list[np.ndarray]:
     faces : iterable of FaceDetection, results with a ``detection``, or Box (pixels)
     """
     img = load_image(image)
+    if isinstance(faces, (Box, FaceDetection)) or hasattr(faces, "detection"):
+        faces = [faces]  # one face given alone
+    try:
+        faces = list(faces)
+    except TypeError:
+        raise InputError(
+            f"faces must be a list of detections or boxes, got {type(faces).__name__}"
+        ) from None
     return [crop_face(img, face) for face in faces]
 
 

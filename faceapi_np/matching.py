@@ -221,6 +221,15 @@ class FaceMatcher:
             raise InputError(
                 "not a face matcher JSON: expected an object with 'labeledDescriptors'"
             )
+        from . import limits
+
+        entries = obj["labeledDescriptors"]
+        count = sum(
+            len(o["descriptors"])
+            for o in entries
+            if isinstance(o, dict) and isinstance(o.get("descriptors"), list)
+        )
+        limits.check("max_gallery_descriptors", count, "the gallery's number of descriptors")
         return cls(
             [LabeledFaceDescriptors.from_json(o) for o in obj["labeledDescriptors"]],
             obj.get("distanceThreshold", DEFAULT_THRESHOLD),
@@ -233,15 +242,27 @@ class FaceMatcher:
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceMatcher:
         """Read a gallery written by :meth:`save` (or by face-api.js)."""
+        from . import limits
+
         try:
-            with open(path) as f:
-                obj = json.load(f)
+            # a FIFO would block open() and a device never ends: only plain files are read
+            if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+                raise InputError(f"cannot read gallery {path}: not a regular file")
+            cap = limits.get("max_gallery_bytes")
+            with open(path, "rb") as f:
+                raw = f.read(cap + 1)
+            if len(raw) > cap:
+                raise limits.exceeded("max_gallery_bytes", f"gallery {path} is too large")
+            obj = json.loads(raw)
         except FileNotFoundError:
             raise InputError(f"no such gallery file: {path}") from None
         except OSError as exc:  # a folder, no permission, ...
             raise InputError(f"cannot read gallery {path}: {exc.strerror}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path} is not a JSON gallery: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deeply
+            if isinstance(exc, InputError):
+                raise
+            why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise InputError(f"{path} is not a JSON gallery: {why}") from None
         try:
             return cls.from_json(obj)
         except InputError as exc:

@@ -3,6 +3,10 @@
 Resolution order for each folder: an explicit argument, then an environment variable,
 then the folder inside a source checkout (``weights/``, ``tests/data/samples/``), then
 a per-user cache (``$XDG_CACHE_HOME/faceapi_np`` or ``~/.cache/faceapi_np``).
+
+``FACEAPI_NP_WEIGHTS`` (or the argument) may also be an ``http(s)://`` URL, which the
+loader downloads from; it is kept as a :class:`WeightsURL`, never turned into a path
+(``Path("http://host/w")`` would read ``http:/host/w``).
 """
 
 from __future__ import annotations
@@ -28,12 +32,24 @@ def user_cache_dir() -> Path:
     return Path(base) / "faceapi_np"
 
 
-def weights_dir(path: str | os.PathLike | None = None) -> Path:
-    """Folder holding the face-api.js manifests and shards."""
+class WeightsURL(str):
+    """An ``http(s)://`` weights location; ``url / name`` joins like a path does."""
+
+    def __truediv__(self, name: str) -> WeightsURL:
+        return WeightsURL(self.rstrip("/") + "/" + str(name))
+
+
+def is_url(location) -> bool:
+    """True for an ``http://`` or ``https://`` string."""
+    return isinstance(location, str) and location.startswith(("http://", "https://"))
+
+
+def weights_dir(path: str | os.PathLike | None = None) -> Path | WeightsURL:
+    """Folder (or URL) holding the face-api.js manifests and shards."""
+    if path is None:
+        path = os.environ.get("FACEAPI_NP_WEIGHTS") or None
     if path is not None:
-        return Path(path)
-    if os.environ.get("FACEAPI_NP_WEIGHTS"):
-        return Path(os.environ["FACEAPI_NP_WEIGHTS"])
+        return WeightsURL(path) if is_url(path) else Path(path)
     root = source_checkout()
     return root / "weights" if root else user_cache_dir() / "weights"
 

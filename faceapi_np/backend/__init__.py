@@ -58,6 +58,8 @@ def get_backend(name: str | None = None) -> Backend:
     """
     if name is None:
         name = _active or os.environ.get("FACEAPI_NP_BACKEND") or "auto"
+    if not isinstance(name, str):
+        raise BackendError(f"a backend name must be a string such as 'numpy', got {name!r}")
     name = name.lower()
     if name == "auto":
         for candidate in AUTO_ORDER:
