@@ -260,6 +260,11 @@ class ImageRun:
         self.images = expand_images(args.images, getattr(args, "recursive", False))
         self.frame = None  # (index, seconds) of the video frame being yielded, else None
         self._taken = set()
+        # a folder without images is a failed input too, not a silent success
+        recursive = getattr(args, "recursive", False)
+        self.empty = [
+            p for p in args.images if Path(p).is_dir() and not expand_images([p], recursive)
+        ]
         out = getattr(args, "out", None)
         many = len(self.images) > 1 or any(is_video(p) for p in self.images)
         self._out_folder = out is not None and out_is_folder(out, many)
@@ -270,8 +275,18 @@ class ImageRun:
                 f"give a folder instead, ending in '/' (e.g. --out {Path(out).stem}/)"
             )
 
+    def fail(self, path: str, message: str) -> None:
+        """Report that ``path`` failed (a JSON line with ``--json``, else stderr); status 1."""
+        self.status = 1
+        if getattr(self.args, "json", False):
+            print(json.dumps({"image": path, "error": message}), flush=True)
+        else:
+            print(f"{path}: error: {message}", file=sys.stderr)
+
     def __iter__(self):
-        json_out, n = getattr(self.args, "json", False), len(self.images)
+        n = len(self.images)
+        for folder in self.empty:
+            self.fail(folder, "no image or video files in this folder")
         for i, path in enumerate(self.images, start=1):
             try:
                 if is_video(path):
@@ -283,11 +298,11 @@ class ImageRun:
             except (WeightsError, BackendError):
                 raise
             except FaceApiError as exc:
-                self.status = 1
-                if json_out:
-                    print(json.dumps({"image": path, "error": str(exc)}), flush=True)
-                else:
-                    print(f"{path}: error: {exc}", file=sys.stderr)
+                self.fail(path, str(exc))
+            except Exception as exc:  # a bug shown by one input must not end the run
+                if os.environ.get("FACEAPI_NP_DEBUG"):
+                    raise
+                self.fail(path, f"internal error: {type(exc).__name__}: {exc}")
             progress(i, n, path)
 
     def _frames(self, path: str):
@@ -328,11 +343,15 @@ class ImageRun:
         from ..fileio import save_image
 
         name = path if self.frame is None else f"{Path(path).stem}-{self.frame[0]:06d}.png"
-        target = out_path(self.args.out, name, self._out_folder, self._taken)
-        if target is not None:
-            save_image(picture, target, format="PNG" if target.suffix == "" else None)
-            if not getattr(self.args, "json", False):
-                print(f"  wrote {target}")
+        try:
+            target = out_path(self.args.out, name, self._out_folder, self._taken)
+            if target is not None:
+                save_image(picture, target, format="PNG" if target.suffix == "" else None)
+        except OutputError as exc:  # reported for this image; the others may still succeed
+            self.fail(self.name(path), str(exc))
+            return
+        if target is not None and not getattr(self.args, "json", False):
+            print(f"  wrote {target}")
 
 
 def plural(n: int, word: str) -> str:

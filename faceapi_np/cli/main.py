@@ -1,7 +1,10 @@
 """Entry point of ``faceapi-np``: the parser of every command, and error reporting.
 
 Exit status: 0 when everything worked, 1 when some input failed (each failure is
-reported and the run goes on), 2 for a usage error (argparse's own).
+reported and the run goes on), 2 for a usage error (argparse's own). Every error is one
+line on stderr, never a traceback (``FACEAPI_NP_DEBUG=1`` shows the traceback of an
+unexpected one). A reader that closes stdout early (``faceapi-np detect ... | head -1``)
+ends the run quietly with status 1: the remaining images were not processed.
 """
 
 from __future__ import annotations
@@ -61,6 +64,20 @@ def main(argv=None) -> int:
         return args.run(args)
     except FaceApiError as exc:
         print(f"faceapi-np: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # stdout was closed by its reader: point it at /dev/null so that the interpreter's
+        # final flush does not complain, and stop without a word
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print("faceapi-np: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not a bad input: still one line, not a traceback
+        if os.environ.get("FACEAPI_NP_DEBUG"):
+            raise
+        print(f"faceapi-np: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
         if backend:
