@@ -35,9 +35,16 @@ def real(owner: str, name: str, value, low: float, high: float, *, open_low=True
     above = v > low if open_low else v >= low
     below = v < high if open_high else v <= high
     if not (math.isfinite(v) and above and below):
-        lo, hi = "(" if open_low else "[", ")" if open_high else "]"
-        span = f"greater than {low:g}" if high == math.inf else f"in {lo}{low:g}, {high:g}{hi}"
-        raise OptionsError(f"{owner}: {name} must be a finite number {span}, got {value!r}")
+        if high == math.inf:
+            span = f"a finite number greater than {low:g}"
+        else:
+            ends = {(True, True): "exclusive", (False, False): "inclusive"}
+            which = ends.get(
+                (open_low, open_high),
+                "lower bound excluded" if open_low else "upper bound excluded",
+            )
+            span = f"a number between {low:g} and {high:g} ({which})"
+        raise OptionsError(f"{owner}: {name} must be {span}, got {value!r}")
     return v
 
 
