@@ -35,7 +35,7 @@ DEFAULTS: dict[str, tuple[float, str]] = {
     "max_input_size": (2048, "side of the square a detector resizes an image to"),
     "max_pyramid_scales": (50, "number of MTCNN pyramid levels (max_num_scales, scale_steps)"),
     "max_pyramid_pixels": (
-        40_000_000,
+        20_000_000,
         "pixels of all MTCNN pyramid levels together (set by min_face_size or scale_steps)",
     ),
     "max_batch_size": (1024, "images (or face crops) in one network batch"),
