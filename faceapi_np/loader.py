@@ -24,6 +24,7 @@ and a redirect to another scheme is refused.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -218,7 +219,13 @@ def read_manifest(location: str, deadline: _Deadline | None = None) -> list:
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+    """A finite JSON number (not a bool, not an integer too large for a float)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer of hundreds of digits
+        return False
 
 
 def _check_entry(entry: dict, where: str) -> tuple[int, np.dtype]:

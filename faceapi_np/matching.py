@@ -43,7 +43,8 @@ def as_descriptor(d, what: str = "descriptor") -> np.ndarray:
         raise InputError(f"{what} must be numbers, got dtype {a.dtype}")
     if a.shape != (DESCRIPTOR_SIZE,):
         raise InputError(f"{what} must have shape ({DESCRIPTOR_SIZE},), got {a.shape}")
-    a = a.astype(np.float32)
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused below
+        a = a.astype(np.float32)
     if not np.isfinite(a).all():
         raise InputError(f"{what} contains NaN or infinite values")
     return a
