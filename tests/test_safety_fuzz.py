@@ -191,7 +191,9 @@ def test_fuzz_manifests(toy_model):
         try:
             _load_and_check(folder)
         except Exception as exc:  # noqa: BLE001
-            pytest.fail(f"seed {SEED + 1}, iteration {i}: {type(exc).__name__}: {exc}\n{text[:300]}")
+            pytest.fail(
+                f"seed {SEED + 1}, iteration {i}: {type(exc).__name__}: {exc}\n{text[:300]}"
+            )
 
 
 def test_fuzz_shards(toy_model):
@@ -234,4 +236,6 @@ def test_fuzz_galleries(tmp_path):
         except FaceApiError:
             pass
         except Exception as exc:  # noqa: BLE001
-            pytest.fail(f"seed {SEED + 3}, iteration {i}: {type(exc).__name__}: {exc}\n{text[:300]}")
+            pytest.fail(
+                f"seed {SEED + 3}, iteration {i}: {type(exc).__name__}: {exc}\n{text[:300]}"
+            )

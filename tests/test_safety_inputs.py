@@ -229,7 +229,9 @@ def test_options_take_numpy_scalars_and_store_python_numbers():
     assert ssd == fa.SsdMobilenetv1Options(0.25, 7) and type(ssd.max_results) is int
     tiny = fa.TinyFaceDetectorOptions(np.int32(320), np.float16(0.5))
     assert tiny.input_size == 320 and type(tiny.score_threshold) is float
-    mt = fa.MtcnnOptions(np.float32(40), np.float64(0.5), np.int8(3), [np.float32(0.5), 0.6, np.float64(0.7)])
+    mt = fa.MtcnnOptions(
+        np.float32(40), np.float64(0.5), np.int8(3), [np.float32(0.5), 0.6, np.float64(0.7)]
+    )
     assert mt.min_face_size == 40.0 and mt.max_num_scales == 3
     assert mt.score_thresholds == (0.5, pytest.approx(0.6), pytest.approx(0.7))
 
