@@ -277,7 +277,7 @@ def resize_results(results, width: int, height: int):
         if (
             isinstance(side, bool)
             or not isinstance(side, (int, float, np.number))
-            or not 0 < side < math.inf
+            or not 0 < side < float("inf")
         ):
             raise InputError(f"resize_results: width and height must be positive, got {side!r}")
     if results is None:

@@ -53,7 +53,7 @@ def test_exit_1_when_some_input_fails_and_the_run_goes_on(images, capsys):
         str(images / "broken.jpg"),
         str(images / "a" / "x.jpg"),
     ]
-    assert "no image files in this folder" in lines[0]["error"]
+    assert "no image or video files in this folder" in lines[0]["error"]
     assert "not a readable image" in lines[1]["error"]
     assert lines[2]["faces"] and "error" not in lines[2]
     assert "Traceback" not in captured.err
