@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 from . import (
     _source_tree,  # noqa: F401  (binds kernels/ when run from a checkout)
+    limits,
     nets,
 )
 from .age_gender_net import AgeGenderNet
@@ -99,6 +100,7 @@ __all__ = [
     "extract_faces",
     "face_crop_results",
     "get_backend",
+    "limits",
     "load_image",
     "nets",
     "resize_results",
