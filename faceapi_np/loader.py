@@ -372,7 +372,10 @@ def load_weight_map(source: str | os.PathLike, model_name: str) -> dict[str, np.
     # Every entry is checked and every size known before any shard is opened.
     expected = [_group_bytes(g, w) for g, w in zip(groups, wheres)]
     limits.check(
-        "max_weights_bytes", sum(expected), f"the manifest {location} describes", WeightsError
+        "max_weights_bytes",
+        sum(expected),
+        f"the size in bytes of the tensors in {location}",
+        WeightsError,
     )
     names = [e["name"] for g in groups for e in g["weights"]]
     if len(set(names)) != len(names):
