@@ -1,0 +1,198 @@
+"""Export a net as an ONNX graph (opset 17) by tracing its own forward pass.
+
+:func:`build_model` runs ``net.forward`` on a symbolic NHWC float32 batch with the
+:class:`~.graph_backend.GraphBackend`, so the graph carries exactly the layers and params
+the NumPy backend runs, normalisation included; :func:`export_onnx` writes it. Outputs
+are the raw outputs of ``forward`` (see :data:`OUTPUTS`), before any host-side decoding:
+SSD's decoded boxes and scores before NMS, the tiny detector's grid, landmarks,
+descriptors, logits. The MTCNN stage nets take the BGR, 0..255 patches (P-Net: the
+transposed pyramid level) and normalise them in the graph with ``stages.normalize``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import OptionsError
+from .graph import TRACE_BATCH, BatchDim, Graph, is_batch
+from .graph_backend import GraphBackend
+from .symbolic import ONNX_TYPES, Sym
+
+OPSET = 17
+#: IR version 8 goes with opset 17 and is read by every onnxruntime / OpenVINO since 2022.
+IR_VERSION = 8
+
+#: Short name -> names of the graph's outputs, in the order ``forward`` returns them.
+OUTPUTS = {
+    "ssd": ("boxes", "scores"),
+    "tiny": ("grid",),
+    "landmarks": ("landmarks",),
+    "landmarks_tiny": ("landmarks",),
+    "recognition": ("descriptors",),
+    "expression": ("logits",),
+    "age_gender": ("age", "gender_logits"),
+    "pnet": ("prob", "regions"),
+    "rnet": ("prob", "regions"),
+    "onet": ("prob", "regions", "points"),
+}
+#: The nets :func:`export_onnx` knows by name: every net's short name and MTCNN's stages.
+EXPORTABLE = tuple(OUTPUTS)
+MTCNN_STAGES = ("pnet", "rnet", "onet")
+
+
+def resolve_net(net):
+    """``(instance, short name, mtcnn stage or None)`` of a net instance or short name."""
+    from .. import nets
+    from ..mtcnn import Mtcnn
+    from ..mtcnn.net import STAGE_INPUT
+
+    if isinstance(net, str):
+        if net not in OUTPUTS:
+            raise OptionsError(f"cannot export {net!r}; choose one of {', '.join(EXPORTABLE)}")
+        if net in MTCNN_STAGES:
+            return nets.get_net("mtcnn"), net, net
+        return nets.get_net(net), net, None
+    if isinstance(net, Mtcnn):
+        raise OptionsError(f"MTCNN is three nets; export them by name: {', '.join(STAGE_INPUT)}")
+    for name, shared in nets.ALL.items():
+        if type(shared) is type(net):
+            return net, name, None
+    raise OptionsError(f"cannot export {type(net).__name__}: not one of faceapi_np's nets")
+
+
+def _check_sizes(input_size, batch):
+    if input_size is not None and (not isinstance(input_size, int) or input_size < 1):
+        raise OptionsError(f"input_size must be a positive int, got {input_size!r}")
+    if batch not in (None, "dynamic") and (not isinstance(batch, int) or batch < 1):
+        raise OptionsError(f"batch must be a positive int or 'dynamic', got {batch!r}")
+
+
+def trace(net, input_size: int | None = None, batch: int | str | None = None):
+    """Run ``net``'s forward pass on a symbolic batch.
+
+    Returns ``(graph, input, outputs, info)``: the :class:`~.graph.Graph`, the input
+    :class:`~.symbolic.Sym`, ``{output name: Sym}`` in NHWC order, and the net's
+    ``(instance, short name, mtcnn stage or None)``.
+    """
+    from ..errors import WeightsError
+    from ..mtcnn.net import STAGE_INPUT
+    from ..mtcnn.stages import normalize
+
+    _check_sizes(input_size, batch)
+    info = instance, short, stage = resolve_net(net)
+    if not instance.is_loaded:
+        raise WeightsError(f"{type(instance).__name__}: load the weights before exporting")
+    size = input_size or (STAGE_INPUT[stage] if stage else instance.default_input_size)
+    dynamic = batch in (None, "dynamic")
+    graph = Graph(dynamic)
+    graph.input_name = "input"
+    x = Sym(graph, "input", (BatchDim(TRACE_BATCH) if dynamic else batch, size, size, 3))
+    bk = GraphBackend(graph)
+    with np.errstate(all="ignore"):  # params fold in NumPy; nothing here is a real value
+        if stage:  # MTCNN's stages take normalised input; the graph takes 0..255
+            outs = instance.forward(normalize(x), bk, stage=stage)
+        else:
+            outs = instance.forward(x, bk)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    return graph, x, {n: o.logical() for n, o in zip(OUTPUTS[short], outs)}, info
+
+
+def _dims(shape):
+    return ["N" if is_batch(d) else int(d) for d in shape]
+
+
+def _prune(nodes, outputs):
+    """Nodes needed for ``outputs``, in order (a forward pass may compute things it drops)."""
+    needed, kept = set(outputs), []
+    for node in reversed(nodes):
+        if needed & set(node[2]):
+            kept.append(node)
+            needed |= set(node[1])
+    return kept[::-1], needed
+
+
+def build_model(net, input_size: int | None = None, batch: int | str | None = None):
+    """The ONNX ``ModelProto`` of ``net`` (see :func:`export_onnx` for the arguments)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from .. import __version__
+
+    graph, x, outputs, (instance, short, stage) = trace(net, input_size, batch)
+    for name, out in outputs.items():
+        graph.nodes.append(("Identity", [out.name], [name], {}))
+    nodes, needed = _prune(graph.nodes, list(outputs))
+
+    def attr(v):
+        return numpy_helper.from_array(v) if isinstance(v, np.ndarray) else v
+
+    protos = [
+        helper.make_node(op, ins, outs_, name=f"{op}_{i}", **{k: attr(v) for k, v in at.items()})
+        for i, (op, ins, outs_, at) in enumerate(nodes)
+    ]
+    inits = [
+        numpy_helper.from_array(a, name) for name, a in graph.initializers.items() if name in needed
+    ]
+    f32 = ONNX_TYPES[np.dtype(np.float32)]
+    g = helper.make_graph(
+        protos,
+        f"faceapi_np_{short}",
+        [helper.make_tensor_value_info("input", f32, _dims(x.shape))],
+        [
+            helper.make_tensor_value_info(name, ONNX_TYPES[o.dtype], _dims(o.shape))
+            for name, o in outputs.items()
+        ],
+        initializer=inits,
+    )
+    model = helper.make_model(
+        g,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="faceapi_np",
+        producer_version=__version__,
+        ir_version=IR_VERSION,
+    )
+    layout = "NWHC float32 BGR 0..255" if stage else "NHWC float32 RGB 0..255"
+    helper.set_model_props(
+        model, {"net": short, "model_name": instance.model_name, "input": layout}
+    )
+    onnx.checker.check_model(model)
+    return model
+
+
+def export_onnx(net, path: str | os.PathLike, input_size: int | None = None, batch=None):
+    """Write ``net`` as an ONNX graph (opset 17) to ``path``; return the ``ModelProto``.
+
+    The graph is traced from the net's own ``forward`` (one definition of each
+    architecture) and carries its weights. Its input ``input`` is the NHWC float32 batch
+    in 0..255 that ``forward`` takes; normalisation is inside the graph.
+
+    Parameters
+    ----------
+    net : NeuralNetwork or str
+        A loaded net, or a short name: ``ssd``, ``tiny``, ``landmarks``,
+        ``landmarks_tiny``, ``recognition``, ``expression``, ``age_gender``, or MTCNN's
+        ``pnet``, ``rnet``, ``onet`` (names load the shared instance's weights).
+    path : str or path-like
+        Where to write; written to a temporary file first, then renamed.
+    input_size : int, optional
+        Side of the square input (default: the net's own, e.g. 512 for ssd, 12 / 24 / 48
+        for the MTCNN stages).
+    batch : int or 'dynamic' or None
+        A fixed batch size, or a dynamic batch dimension ``N`` (the default).
+
+    Returns
+    -------
+    onnx.ModelProto
+
+    Raises
+    ------
+    OptionsError
+        An unknown net, or a bad ``input_size`` / ``batch``.
+    """
+    from ..fileio import write_bytes
+
+    model = build_model(net, input_size, batch)
+    write_bytes(path, model.SerializeToString())
+    return model
