@@ -49,6 +49,7 @@ from .image import load_image
 from .landmarks import FaceLandmarks68
 from .matching import FaceMatch, FaceMatcher, LabeledFaceDescriptors, euclidean_distance
 from .mtcnn import Mtcnn, MtcnnOptions
+from .onnx_export import export_onnx
 from .records import round_record, to_records
 from .results import Box, FaceDetection, FaceResult, resize_results
 from .ssd_mobilenetv1 import SsdMobilenetv1, SsdMobilenetv1Options
@@ -96,6 +97,7 @@ __all__ = [
     "draw_face_landmarks",
     "draw_labels",
     "euclidean_distance",
+    "export_onnx",
     "extract_face_tensors",
     "extract_faces",
     "face_crop_results",

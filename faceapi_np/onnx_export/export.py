@@ -113,36 +113,32 @@ def _prune(nodes, outputs):
     return kept[::-1], needed
 
 
-def build_model(net, input_size: int | None = None, batch: int | str | None = None):
-    """The ONNX ``ModelProto`` of ``net`` (see :func:`export_onnx` for the arguments)."""
+def model_from_graph(graph: Graph, x: Sym, outputs: dict, name: str, props=None):
+    """An ONNX ``ModelProto`` from a traced graph with input ``x`` and named outputs."""
     import onnx
     from onnx import helper, numpy_helper
 
     from .. import __version__
 
-    graph, x, outputs, (instance, short, stage) = trace(net, input_size, batch)
-    for name, out in outputs.items():
-        graph.nodes.append(("Identity", [out.name], [name], {}))
+    for out_name, out in outputs.items():
+        graph.nodes.append(("Identity", [out.name], [out_name], {}))
     nodes, needed = _prune(graph.nodes, list(outputs))
 
     def attr(v):
         return numpy_helper.from_array(v) if isinstance(v, np.ndarray) else v
 
     protos = [
-        helper.make_node(op, ins, outs_, name=f"{op}_{i}", **{k: attr(v) for k, v in at.items()})
-        for i, (op, ins, outs_, at) in enumerate(nodes)
+        helper.make_node(op, ins, outs, name=f"{op}_{i}", **{k: attr(v) for k, v in at.items()})
+        for i, (op, ins, outs, at) in enumerate(nodes)
     ]
-    inits = [
-        numpy_helper.from_array(a, name) for name, a in graph.initializers.items() if name in needed
-    ]
-    f32 = ONNX_TYPES[np.dtype(np.float32)]
+    inits = [numpy_helper.from_array(a, n) for n, a in graph.initializers.items() if n in needed]
     g = helper.make_graph(
         protos,
-        f"faceapi_np_{short}",
-        [helper.make_tensor_value_info("input", f32, _dims(x.shape))],
+        name,
+        [helper.make_tensor_value_info(x.name, ONNX_TYPES[x.dtype], _dims(x.shape))],
         [
-            helper.make_tensor_value_info(name, ONNX_TYPES[o.dtype], _dims(o.shape))
-            for name, o in outputs.items()
+            helper.make_tensor_value_info(n, ONNX_TYPES[o.dtype], _dims(o.shape))
+            for n, o in outputs.items()
         ],
         initializer=inits,
     )
@@ -153,12 +149,18 @@ def build_model(net, input_size: int | None = None, batch: int | str | None = No
         producer_version=__version__,
         ir_version=IR_VERSION,
     )
-    layout = "NWHC float32 BGR 0..255" if stage else "NHWC float32 RGB 0..255"
-    helper.set_model_props(
-        model, {"net": short, "model_name": instance.model_name, "input": layout}
-    )
+    if props:
+        helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     return model
+
+
+def build_model(net, input_size: int | None = None, batch: int | str | None = None):
+    """The ONNX ``ModelProto`` of ``net`` (see :func:`export_onnx` for the arguments)."""
+    graph, x, outputs, (instance, short, stage) = trace(net, input_size, batch)
+    layout = "NWHC float32 BGR 0..255" if stage else "NHWC float32 RGB 0..255"
+    props = {"net": short, "model_name": instance.model_name, "input": layout}
+    return model_from_graph(graph, x, outputs, f"faceapi_np_{short}", props)
 
 
 def export_onnx(net, path: str | os.PathLike, input_size: int | None = None, batch=None):

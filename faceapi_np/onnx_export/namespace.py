@@ -126,6 +126,11 @@ class SymbolicNumpy:
             else:
                 names.append(self.graph.const(np.asarray(a, syms[0].dtype)))
         shapes = [a.shape if isinstance(a, Sym) else np.shape(a) for a in arrays]
+        if any(
+            len(s) != ndim or s[:axis] + s[axis + 1 :] != shapes[0][:axis] + shapes[0][axis + 1 :]
+            for s in shapes
+        ):
+            raise ValueError(f"cannot concatenate shapes {shapes} along axis {axis}")
         shape = list(shapes[0])
         shape[axis] = sum(s[axis] for s in shapes)
         out = self.graph.node("Concat", names, axis=perm.index(axis))
@@ -174,7 +179,7 @@ class SymbolicNumpy:
         phys = widths[list(a.perm)]  # ONNX pads: all befores, then all afters, physical order
         pads = self.graph.const(np.concatenate([phys[:, 0], phys[:, 1]]))
         value = self.graph.const(np.asarray(constant_values, a.dtype))
-        shape = tuple(d + int(w.sum()) for d, w in zip(a.shape, widths))
+        shape = tuple(d + int(w.sum()) if w.any() else d for d, w in zip(a.shape, widths))
         return a.derive(self.graph.node("Pad", [a.name, pads, value]), shape=shape)
 
     def zeros_like(self, a, dtype=None):
