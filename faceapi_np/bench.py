@@ -83,15 +83,18 @@ def _time(fn, repeat: int) -> dict:
     }
 
 
+def seeded_batch(batch: int, size: int) -> np.ndarray:
+    """The input every row times: seeded uniform RGB values 0..255, (batch, size, size, 3)."""
+    return np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
+
+
 def bench_net(bk, net_name: str, batch: int, repeat: int, ops: bool) -> dict:
     """Time one net's forward pass on one backend."""
     from .nets import get_net
 
     net = get_net(net_name)
     size = net.default_input_size
-    x = bk.asarray(
-        np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
-    )
+    x = bk.asarray(seeded_batch(batch, size))
     sync = getattr(bk, "synchronize", lambda: None)
 
     def run():
@@ -218,14 +221,17 @@ def machine_info() -> dict:
 
 
 def _print_table(rows: list[dict], ops: bool) -> None:
-    head = f"{'backend':<8} {'net':<15} {'batch':>5} {'input':>5} {'median ms':>10} {'min..max ms':>17} {'first ms':>9}"
+    ratio = any("vs_peer" in r for r in rows)  # with --peers: median / fastest peer's
+    head = f"{'backend':<11} {'net':<15} {'batch':>5} {'input':>5} {'median ms':>10} {'min..max ms':>17} {'first ms':>9}"
+    head += f" {'vs peer':>8}" if ratio else ""
     print(head)
     print("-" * len(head))
     for r in rows:
         spread = f"{r['min_ms']:.1f}..{r['max_ms']:.1f}"
+        vs = f" {r['vs_peer']:>7.2f}x" if "vs_peer" in r else ""
         print(
-            f"{r['backend']:<8} {r['net']:<15} {r['batch']:>5} {r['input']:>5} {r['median_ms']:>10.2f} "
-            f"{spread:>17} {r['first_ms']:>9.0f}"
+            f"{r['backend']:<11} {r['net']:<15} {r['batch']:>5} {r['input']:>5} {r['median_ms']:>10.2f} "
+            f"{spread:>17} {r['first_ms']:>9.0f}{vs}"
         )
         if ops and "ops_ms" in r:
             parts = ", ".join(
@@ -252,6 +258,7 @@ def _names(choices):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``faceapi-np bench``."""
     from .backend import BACKENDS
+    from .onnx_export.peers import PEERS
 
     p.add_argument(
         "--backends",
@@ -267,6 +274,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch", default="1,8", help="batch sizes for the face nets (detectors: 1)")
     p.add_argument("--repeat", type=int, default=10, help="timed runs after warm-up (10)")
+    p.add_argument(
+        "--peers",
+        type=_names(list(PEERS)),
+        default=[],
+        help=f"also time these runtimes on the nets' exported ONNX graphs: {','.join(PEERS)}",
+    )
     p.add_argument("--ops", action="store_true", help="also time each op type")
     p.add_argument(
         "--no-chain", action="store_true", help="skip the whole-chain and gallery figures"
@@ -296,10 +309,23 @@ def run(args) -> int:
         except BackendError as exc:
             skipped[name] = str(exc)
             print(f"skipping backend {name}: {exc}", file=sys.stderr)
+    jobs = [(net, batch) for net in nets for batch in ([1] if net in DETECTORS else batches)]
     for bk in backends:
-        for net in nets:
-            for batch in [1] if net in DETECTORS else batches:
-                rows.append(bench_net(bk, net, batch, args.repeat, args.ops))
+        for net, batch in jobs:
+            rows.append(bench_net(bk, net, batch, args.repeat, args.ops))
+    if args.peers:  # onnxruntime / OpenVINO on the exported graphs: see onnx_export/peers.py
+        from .nets import get_net
+        from .onnx_export import peers
+
+        names, peers_skipped = peers.available_peers(args.peers)
+        skipped |= peers_skipped
+        for peer in names:
+            for net, batch in jobs:
+                size = get_net(net).default_input_size
+                rows.append(
+                    peers.bench_peer(peer, net, size, batch, args.repeat, seeded_batch(batch, size))
+                )
+        peers.add_peer_ratios(rows)
     info = machine_info()
     print(
         f"{info.get('cpu')}, {info['cores']} cores, numpy {info['numpy']}, numba {info.get('numba')}, "
