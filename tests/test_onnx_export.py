@@ -154,3 +154,51 @@ def test_reshape_that_would_fix_the_batch_is_refused():
         x.reshape(8, 3)
     assert x.reshape(-1).shape == (24,)
     assert x.reshape(x.shape[0], -1).shape[0] is x.shape[0]
+
+
+# --- benchmark peers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("peer", ["onnxruntime", "openvino"])
+def test_peer_runs_the_exported_graph(weights_dir, peer):
+    from faceapi_np.onnx_export import peers
+
+    pytest.importorskip(peer, reason=f"{peer} is not installed ({peers.PEERS[peer][1]})")
+    model = build_model("tiny", input_size=128, batch=2)
+    x = np.random.default_rng(5).uniform(0, 255, (2, 128, 128, 3)).astype(np.float32)
+    (got,) = peers.make_runner(peer, model.SerializeToString())(x)
+    _assert_close(np.asarray(got), _reference("tiny", x)[0], f"{peer} tiny")
+
+
+def test_peer_ratios():
+    from faceapi_np.onnx_export.peers import add_peer_ratios
+
+    rows = [
+        {"backend": "numba", "net": "tiny", "batch": 1, "median_ms": 30.0},
+        {"backend": "onnxruntime", "net": "tiny", "batch": 1, "median_ms": 20.0},
+        {"backend": "openvino", "net": "tiny", "batch": 1, "median_ms": 10.0},
+        {"backend": "numba", "net": "ssd", "batch": 1, "median_ms": 5.0},
+    ]
+    add_peer_ratios(rows)
+    assert [r.get("vs_peer") for r in rows] == [3.0, 2.0, 1.0, None]
+
+
+def test_bench_peer_rows_and_missing_peer(weights_dir, tmp_path, monkeypatch, capsys):
+    import json
+
+    from faceapi_np import bench
+    from faceapi_np.onnx_export import peers
+
+    monkeypatch.setitem(peers.PEERS, "absent", ("faceapi_np_absent_runtime", "pip install absent"))
+    out = tmp_path / "bench.json"
+    argv = ["--backends", "numpy", "--peers", "onnxruntime,absent", "--nets", "landmarks_tiny"]
+    argv += ["--batch", "2", "--repeat", "1", "--no-chain", "--json", str(out)]
+    assert bench.main(argv) == 0
+    report = json.loads(out.read_text())
+    rows = {r["backend"]: r for r in report["nets"]}
+    assert set(rows) == {"numpy", "onnxruntime"}
+    assert rows["onnxruntime"]["vs_peer"] == 1.0 and rows["onnxruntime"]["batch"] == 2
+    ratio = rows["numpy"]["median_ms"] / rows["onnxruntime"]["median_ms"]
+    assert rows["numpy"]["vs_peer"] == pytest.approx(ratio)
+    assert "pip install absent" in report["skipped"]["absent"]
+    assert "skipping peer absent" in capsys.readouterr().err

@@ -9,7 +9,7 @@ architecture. Each fused op becomes the ONNX ops it stands for:
 * ``conv2d``: ``Conv`` (bias as its third input), then ``Mul``/``Add`` for a scale layer,
   ``Add`` for a residual, and ``Relu`` / ``Clip(0, 6)`` / ``LeakyRelu(0.1)``;
 * ``depthwise_conv2d``: an optional input ``Relu``, ``Conv`` with ``group = C``, then the
-  batch norm as ``(y - mean) * inv + offset`` and the activation;
+  batch norm as ``y * inv + (offset - mean * inv)`` and the activation;
 * ``max_pool``, ``avg_pool``: ``MaxPool``, ``AveragePool`` (padded cells not counted),
   with TF's 'same' padding written out as explicit, possibly asymmetric, pads.
 
@@ -109,8 +109,10 @@ class GraphBackend(Backend):
         weights = [self.graph.const(w.transpose(2, 3, 0, 1))]  # -> (C, 1, KH, KW)
         y = self._window(x, "Conv", weights, kh, kw, int(stride), padding, c, group=c)
         if bn is not None:
+            # (y - mean) * inv + offset written as y * inv + shift: a Mul and an Add, which
+            # runtimes fold into the conv (a Sub they would not); equal up to float32 rounding
             mean, inv, offset = (np.asarray(v, np.float32) for v in bn)
-            y = (y - mean) * inv + offset
+            y = y * inv + (offset - mean * inv)
         return self._activate(y, act)
 
     def max_pool(self, x, k, stride, padding="same"):
