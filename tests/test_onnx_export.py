@@ -27,7 +27,7 @@ from faceapi_np import layers, nets
 from faceapi_np.backend import get_backend
 from faceapi_np.errors import OptionsError, WeightsError
 from faceapi_np.mtcnn.stages import normalize
-from faceapi_np.onnx_export.export import EXPORTABLE, build_model, model_from_graph, resolve_net
+from faceapi_np.onnx_export.export import build_model, exportable, model_from_graph, resolve_net
 from faceapi_np.onnx_export.graph import TRACE_BATCH, BatchDim, Graph
 from faceapi_np.onnx_export.graph_backend import GraphBackend
 from faceapi_np.onnx_export.symbolic import Sym
@@ -59,7 +59,7 @@ def _declared(value_info, batch):
     return tuple(batch if d.dim_param == "N" else d.dim_value for d in dims)
 
 
-@pytest.mark.parametrize("name", EXPORTABLE)
+@pytest.mark.parametrize("name", exportable())
 def test_export_matches_numpy_backend(weights_dir, name):
     model = build_model(name)  # dynamic batch, traced at TRACE_BATCH, run at another
     size = model.graph.input[0].type.tensor_type.shape.dim[1].dim_value
@@ -84,6 +84,20 @@ def test_export_onnx_writes_a_fixed_batch_graph(weights_dir, tmp_path):
     x = np.random.default_rng(3).uniform(0, 255, (2, 112, 112, 3)).astype(np.float32)
     (got,) = _session(model).run(None, {"input": x})
     _assert_close(got, net.forward(x, get_backend("numpy")), "landmarks_tiny")
+
+
+def test_export_command(weights_dir, tmp_path, capsys):
+    from faceapi_np.cli.main import main
+
+    path = tmp_path / "r.onnx"
+    assert main(["export", "recognition", "--onnx", str(path)]) == 0
+    assert "descriptors Nx128" in capsys.readouterr().out
+    x = np.random.default_rng(11).uniform(0, 255, (2, 150, 150, 3)).astype(np.float32)
+    (got,) = _session(onnx.load(str(path))).run(None, {"input": x})
+    want = nets.get_net("recognition").forward(x, get_backend("numpy"))
+    _assert_close(got, want, "recognition via faceapi-np export")
+    assert main(["export", "tiny", "--onnx", str(path), "--batch", "none"]) == 2
+    assert main(["export", "mtcnn", "--onnx", str(path)]) == 2
 
 
 def test_input_size_and_layout(weights_dir):
@@ -186,14 +200,14 @@ def test_peer_ratios():
 def test_bench_peer_rows_and_missing_peer(weights_dir, tmp_path, monkeypatch, capsys):
     import json
 
-    from faceapi_np import bench
+    from faceapi_np.cli.main import main
     from faceapi_np.onnx_export import peers
 
     monkeypatch.setitem(peers.PEERS, "absent", ("faceapi_np_absent_runtime", "pip install absent"))
     out = tmp_path / "bench.json"
-    argv = ["--backends", "numpy", "--peers", "onnxruntime,absent", "--nets", "landmarks_tiny"]
-    argv += ["--batch", "2", "--repeat", "1", "--no-chain", "--json", str(out)]
-    assert bench.main(argv) == 0
+    argv = ["bench", "--backends", "numpy", "--peers", "onnxruntime,absent"]
+    argv += ["--nets", "landmarks_tiny", "--batch", "2", "--repeat", "1", "--no-chain"]
+    assert main([*argv, "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     rows = {r["backend"]: r for r in report["nets"]}
     assert set(rows) == {"numpy", "onnxruntime"}
@@ -202,3 +216,4 @@ def test_bench_peer_rows_and_missing_peer(weights_dir, tmp_path, monkeypatch, ca
     assert rows["numpy"]["vs_peer"] == pytest.approx(ratio)
     assert "pip install absent" in report["skipped"]["absent"]
     assert "skipping peer absent" in capsys.readouterr().err
+    assert main([*argv[:4], "nosuchpeer", "--json", str(out)]) == 2  # a usage error

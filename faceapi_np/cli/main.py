@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import FaceApiError
 
 #: The commands, in the order ``--help`` lists them; each is a module of this package.
-COMMANDS = ("detect", "enroll", "identify", "weights", "summary", "bench", "demo")
+COMMANDS = ("detect", "enroll", "identify", "weights", "summary", "bench", "export", "demo")
 
 
 def _command(name: str):

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from ..errors import OptionsError
+from ..errors import BackendError, OptionsError
 from .graph import TRACE_BATCH, BatchDim, Graph, is_batch
 from .graph_backend import GraphBackend
 from .symbolic import ONNX_TYPES, Sym
@@ -24,7 +24,8 @@ OPSET = 17
 #: IR version 8 goes with opset 17 and is read by every onnxruntime / OpenVINO since 2022.
 IR_VERSION = 8
 
-#: Short name -> names of the graph's outputs, in the order ``forward`` returns them.
+#: Short name -> names of the graph's outputs, in the order ``forward`` returns them (a
+#: net missing here gets ``output_0``, ``output_1``, ...).
 OUTPUTS = {
     "ssd": ("boxes", "scores"),
     "tiny": ("grid",),
@@ -37,29 +38,35 @@ OUTPUTS = {
     "rnet": ("prob", "regions"),
     "onet": ("prob", "regions", "points"),
 }
-#: The nets :func:`export_onnx` knows by name: every net's short name and MTCNN's stages.
-EXPORTABLE = tuple(OUTPUTS)
+#: MTCNN's stage nets, exported one by one (MTCNN itself is three nets and a pyramid).
 MTCNN_STAGES = ("pnet", "rnet", "onet")
+
+
+def exportable() -> list[str]:
+    """The names :func:`export_onnx` takes: every single-pass net of the registry, and
+    MTCNN's stages."""
+    from ..registry import NET_CLASSES
+
+    return [cls.name for cls in NET_CLASSES if cls.single_pass] + list(MTCNN_STAGES)
 
 
 def resolve_net(net):
     """``(instance, short name, mtcnn stage or None)`` of a net instance or short name."""
     from .. import nets
     from ..mtcnn import Mtcnn
-    from ..mtcnn.net import STAGE_INPUT
+    from ..registry import NET_CLASSES
 
     if isinstance(net, str):
-        if net not in OUTPUTS:
-            raise OptionsError(f"cannot export {net!r}; choose one of {', '.join(EXPORTABLE)}")
+        if net not in exportable():
+            raise OptionsError(f"cannot export {net!r}; choose one of {', '.join(exportable())}")
         if net in MTCNN_STAGES:
             return nets.get_net("mtcnn"), net, net
         return nets.get_net(net), net, None
     if isinstance(net, Mtcnn):
-        raise OptionsError(f"MTCNN is three nets; export them by name: {', '.join(STAGE_INPUT)}")
-    for name, shared in nets.ALL.items():
-        if type(shared) is type(net):
-            return net, name, None
-    raise OptionsError(f"cannot export {type(net).__name__}: not one of faceapi_np's nets")
+        raise OptionsError(f"MTCNN is three nets; export them by name: {', '.join(MTCNN_STAGES)}")
+    if type(net) not in NET_CLASSES:
+        raise OptionsError(f"cannot export {type(net).__name__}: not one of faceapi_np's nets")
+    return net, type(net).name, None
 
 
 def _check_sizes(input_size, batch):
@@ -96,7 +103,8 @@ def trace(net, input_size: int | None = None, batch: int | str | None = None):
         else:
             outs = instance.forward(x, bk)
     outs = outs if isinstance(outs, tuple) else (outs,)
-    return graph, x, {n: o.logical() for n, o in zip(OUTPUTS[short], outs)}, info
+    names = OUTPUTS.get(short) or [f"output_{i}" for i in range(len(outs))]
+    return graph, x, {n: o.logical() for n, o in zip(names, outs)}, info
 
 
 def _dims(shape):
@@ -113,9 +121,20 @@ def _prune(nodes, outputs):
     return kept[::-1], needed
 
 
+def _onnx():
+    """The onnx package, or a BackendError saying how to install it."""
+    try:
+        import onnx
+    except ImportError:
+        raise BackendError(
+            "ONNX export needs the onnx package: pip install 'faceapi-np[onnx]'"
+        ) from None
+    return onnx
+
+
 def model_from_graph(graph: Graph, x: Sym, outputs: dict, name: str, props=None):
     """An ONNX ``ModelProto`` from a traced graph with input ``x`` and named outputs."""
-    import onnx
+    onnx = _onnx()
     from onnx import helper, numpy_helper
 
     from .. import __version__
@@ -192,9 +211,12 @@ def export_onnx(net, path: str | os.PathLike, input_size: int | None = None, bat
     ------
     OptionsError
         An unknown net, or a bad ``input_size`` / ``batch``.
+    BackendError
+        The onnx package is not installed.
     """
     from ..fileio import write_bytes
 
+    _onnx()  # before any work: say at once when the extra is missing
     model = build_model(net, input_size, batch)
     write_bytes(path, model.SerializeToString())
     return model
