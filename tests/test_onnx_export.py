@@ -123,6 +123,22 @@ def test_export_errors(weights_dir, tmp_path):
         faceapi_np.export_onnx("landmarks_tiny", tmp_path / "missing" / "x.onnx")
 
 
+def test_import_and_cli_parser_load_no_onnx():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, faceapi_np\n"
+        "from faceapi_np.cli.main import build_parser\n"
+        "build_parser()\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('onnx', 'onnxruntime', 'openvino'))\n"
+        "assert not heavy, heavy\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+
+
 # --- the tracing machinery on its own ---------------------------------------------------
 
 

@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-#: Peer name -> (module to import, how to install it).
+#: Peer name -> (module to import, how to install it with the onnx package the export needs).
 PEERS = {
-    "onnxruntime": ("onnxruntime", "pip install 'faceapi-np[onnx]' (or pip install onnxruntime)"),
-    "openvino": ("openvino", "pip install openvino"),
+    "onnxruntime": ("onnxruntime", "pip install 'faceapi-np[onnx]'"),
+    "openvino": ("openvino", "pip install 'faceapi-np[onnx]' openvino"),
 }
 #: Intra-op threads of every peer (the backends' kernels run on the machine's cores;
 #: pin NUMBA_NUM_THREADS=2 as well for a like-for-like row).
