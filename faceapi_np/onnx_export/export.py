@@ -97,11 +97,10 @@ def trace(net, input_size: int | None = None, batch: int | str | None = None):
     graph.input_name = "input"
     x = Sym(graph, "input", (BatchDim(TRACE_BATCH) if dynamic else batch, size, size, 3))
     bk = GraphBackend(graph)
-    with np.errstate(all="ignore"):  # params fold in NumPy; nothing here is a real value
-        if stage:  # MTCNN's stages take normalised input; the graph takes 0..255
-            outs = instance.forward(normalize(x), bk, stage=stage)
-        else:
-            outs = instance.forward(x, bk)
+    if stage:  # MTCNN's stages take normalised input; the graph takes 0..255
+        outs = instance.forward(normalize(x), bk, stage=stage)
+    else:
+        outs = instance.forward(x, bk)
     outs = outs if isinstance(outs, tuple) else (outs,)
     names = OUTPUTS.get(short) or [f"output_{i}" for i in range(len(outs))]
     return graph, x, {n: o.logical() for n, o in zip(names, outs)}, info
