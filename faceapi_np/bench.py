@@ -322,9 +322,8 @@ def run(args) -> int:
         for peer in names:
             for net, batch in jobs:
                 size = get_net(net).default_input_size
-                rows.append(
-                    peers.bench_peer(peer, net, size, batch, args.repeat, seeded_batch(batch, size))
-                )
+                x, timer = seeded_batch(batch, size), lambda fn: _time(fn, args.repeat)
+                rows.append(peers.bench_peer(peer, net, size, batch, x, timer))
         peers.add_peer_ratios(rows)
     info = machine_info()
     print(

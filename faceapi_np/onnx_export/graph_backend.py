@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..activations import LEAKY_ALPHA
 from ..backend.base import Backend
 from ..backend.geometry import conv_geometry, window_pads
 from ..errors import BackendError
-from ..layers import LEAKY_ALPHA
 from .graph import Graph
 from .namespace import SymbolicNumpy
 from .symbolic import NCHW, Sym

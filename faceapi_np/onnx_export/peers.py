@@ -4,7 +4,7 @@ Each peer runs the graph :func:`~.export.build_model` makes of a net (fixed batc
 bench's input size) on the CPU with :data:`THREADS` intra-op threads, OpenVINO with
 ``INFERENCE_PRECISION_HINT`` f32 so that neither runtime computes in lower precision
 than the backends do. Timing is ``bench``'s own (one first call, which here includes
-building the session, one warm-up, then the median of ``repeat`` runs) on the same
+building the session, one warm-up, then the median of ``--repeat`` runs) on the same
 seeded batch, so peer rows sit in the same table as the backends' rows. Each row gets
 ``vs_peer``: its median over the fastest peer's median for that net and batch.
 """
@@ -93,9 +93,12 @@ def available_peers(names) -> tuple[list[str], dict[str, str]]:
     return ok, skipped
 
 
-def bench_peer(peer: str, net_name: str, size: int, batch: int, repeat: int, x) -> dict:
-    """Time ``peer`` on the exported graph of ``net_name`` with batch ``x``; a bench row."""
-    from ..bench import _time
+def bench_peer(peer: str, net_name: str, size: int, batch: int, x, timer) -> dict:
+    """Time ``peer`` on the exported graph of ``net_name`` with batch ``x``; a bench row.
+
+    ``timer(fn)`` is the bench's own (first call, warm-up, median), so peer rows are timed
+    exactly as the backends' rows are.
+    """
     from .export import build_model
 
     t = time.perf_counter()
@@ -109,7 +112,7 @@ def bench_peer(peer: str, net_name: str, size: int, batch: int, repeat: int, x) 
         state["run"](x)
 
     row = {"backend": peer, "net": net_name, "batch": batch, "input": size}
-    return row | _time(run, repeat) | {"export_ms": export_ms, "version": peer_version(peer)}
+    return row | timer(run) | {"export_ms": export_ms, "version": peer_version(peer)}
 
 
 def add_peer_ratios(rows: list[dict]) -> None:
