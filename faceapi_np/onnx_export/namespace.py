@@ -76,7 +76,7 @@ class SymbolicNumpy:
     def maximum(self, a, b):
         if not self.graph.is_symbolic([a, b]):
             return np.maximum(a, b)
-        if isinstance(a, Sym) and np.ndim(b) == 0 and b == 0:
+        if isinstance(a, Sym) and not isinstance(b, Sym) and np.ndim(b) == 0 and b == 0:
             return a.unary("Relu")  # the same values, and runtimes fuse it into the conv
         return elementwise("Max", [a, b])
 

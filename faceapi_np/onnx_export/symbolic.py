@@ -77,6 +77,9 @@ class Sym:
     def __repr__(self) -> str:
         return f"Sym({self.name}, {self.shape}, {self.dtype}, perm={self.perm})"
 
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
     @property
     def ndim(self) -> int:
         return len(self.shape)
@@ -315,6 +318,7 @@ def getitem(x: Sym, index) -> Sym:
         fill = (slice(None),) * (x.ndim - len(index) + 1)
         index = index[:at] + fill + index[at + 1 :]
     index = index + (slice(None),) * (x.ndim - len(index))
+    index = tuple(int(i) if isinstance(i, np.integer) else i for i in index)
     if len(index) != x.ndim or not all(isinstance(i, (int, slice)) for i in index):
         raise IndexError(f"only ints, slices and one Ellipsis are traced, got {index}")
     g = x.graph
