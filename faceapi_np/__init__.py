@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 from . import (
     _source_tree,  # noqa: F401  (binds kernels/ when run from a checkout)
+    explain,  # a callable package: faceapi_np.explain(image, net, out)
     limits,
     nets,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "draw_face_landmarks",
     "draw_labels",
     "euclidean_distance",
+    "explain",
     "export_onnx",
     "extract_face_tensors",
     "extract_faces",

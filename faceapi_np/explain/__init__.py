@@ -16,6 +16,8 @@ per kind of net (:mod:`.ssd`, :mod:`.tiny`, :mod:`.mtcnn`, :mod:`.landmarks`,
 from __future__ import annotations
 
 import os
+import sys
+import types
 from pathlib import Path
 
 #: The nets a report can explain, with what the page is about.
@@ -76,3 +78,18 @@ def explain(
 
 
 __all__ = ["NETS", "explain"]
+
+
+class _CallableModule(types.ModuleType):
+    """This package, callable as :func:`explain`.
+
+    ``faceapi_np.explain(image, ...)`` then works while ``faceapi_np.explain`` stays the
+    package, so ``import faceapi_np.explain.pictures`` keeps working too (a function of
+    the same name bound in ``faceapi_np`` would hide the package from such imports).
+    """
+
+    def __call__(self, *args, **kwargs) -> Path:
+        return explain(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

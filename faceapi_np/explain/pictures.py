@@ -16,6 +16,7 @@ tiles on one scale so that tiles can be compared with each other.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ MAP_WORDS = {
     "viridis": ("dark purple", "yellow"),
     "blue-white-red": ("blue", "red"),
 }
+#: Entries of a colour map's lookup table; odd, so that 0 of a symmetric scale is exact.
+LUT_SIZE = 511
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
 #: Colours of the 68-point groups and of boxes, chosen to stay apart from each other.
@@ -65,9 +68,10 @@ def font(size: int = 12):
         return ImageFont.load_default()
 
 
+@functools.cache
 def _lut(name: str) -> np.ndarray:
     stops = COLOUR_MAPS[name]
-    t = np.linspace(0.0, 1.0, 256)
+    t = np.linspace(0.0, 1.0, LUT_SIZE)
     pos = [s[0] for s in stops]
     return np.stack([np.interp(t, pos, [s[1][c] for s in stops]) for c in range(3)], axis=1).astype(
         np.uint8
@@ -99,7 +103,7 @@ class Scale:
         """uint8 RGB colours, shape ``values.shape + (3,)``; values outside are clamped."""
         a = np.asarray(values, np.float64)
         t = np.clip((a - self.lo) / (self.hi - self.lo), 0.0, 1.0)
-        return _lut(self.cmap)[np.nan_to_num(t * 255).astype(np.int64)]
+        return _lut(self.cmap)[np.rint(np.nan_to_num(t) * (LUT_SIZE - 1)).astype(np.int64)]
 
     def describe(self) -> str:
         """E.g. ``viridis from 0 (dark purple) to 5.83 (yellow)``."""
