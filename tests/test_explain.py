@@ -253,6 +253,18 @@ def test_scale_and_mosaic():
     assert np.asarray(picture).std() > 0
 
 
+def test_docs_pictures_exist_and_stay_small():
+    """Every picture the docs show is committed, and all of them stay small."""
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    shown = set()
+    for md in docs.glob("*.md"):
+        shown |= set(re.findall(r"\]\((img/[^)]+\.png)\)", md.read_text(encoding="utf-8")))
+    assert len(shown) >= 15
+    for rel in shown:
+        assert (docs / rel).is_file(), rel
+    assert sum((docs / rel).stat().st_size for rel in shown) < 2_500_000
+
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         if shutil.which(name):

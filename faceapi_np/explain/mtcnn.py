@@ -71,6 +71,7 @@ def explain_mtcnn(page: Page, image, bk, options: MtcnnOptions | None = None) ->
         first,
         NORMALISATION,
         title="The input as P-Net sees it (the largest pyramid level)",
+        channels=("B", "G", "R"),
     )
     page.para(
         "MTCNN reverses the channels to BGR and transposes the image (rows become columns), "

@@ -29,7 +29,13 @@ def run_with_tap(net, batch, bk, **forward_kwargs):
 
 
 def input_section(
-    page: Page, batch_image, normalised, how: str, stem: str = "input", title: str = ""
+    page: Page,
+    batch_image,
+    normalised,
+    how: str,
+    stem: str = "input",
+    title: str = "",
+    channels=("R", "G", "B"),
 ) -> None:
     """Show one input as the net sees it: padded and resized, then normalised per channel.
 
@@ -50,7 +56,7 @@ def input_section(
     scale = pic.Scale.for_values(normalised)
     size = (min(256, s * 4), min(256, s * 4))
     chans = [pic.heatmap(normalised[:, :, c], scale, size) for c in range(3)]
-    body = pic.grid(chans, ["channel 0", "channel 1", "channel 2"], cols=3)
+    body = pic.grid(chans, [f"channel {k}: {c}" for k, c in enumerate(channels)], cols=3)
     page.image(
         f"{stem}-normalised.png",
         pic.stack([body, pic.colour_bar(scale, min(body.width, 320))]),
