@@ -222,6 +222,28 @@ def test_bad_arguments_are_refused(tmp_path, samples_dir):
         faceapi_np.explain(image, net="tiny", out=tmp_path / "file", input_size=128)
 
 
+def test_every_registered_net_has_a_report():
+    from faceapi_np.explain.report import _MAKERS
+    from faceapi_np.registry import net_names
+
+    assert set(_MAKERS) == set(net_names()) == set(NETS)
+
+
+def test_cli_writes_the_report(tmp_path, photo, capsys):
+    from faceapi_np.cli import main
+
+    src = tmp_path / "photo.png"
+    Image.fromarray(photo).save(src)
+    out = tmp_path / "r"
+    argv = ["explain", str(src), "--net", "tiny", "--input-size", "160", "--out", str(out)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == str(out / "index.html")
+    assert "after-nms.png" in _parse(out / "index.html").srcs
+    assert main(["explain", str(src), "--net", "nope"]) == 2  # argparse: not a choice
+    assert main(["explain", str(src), "--net", "ssd", "--input-size", "320"]) == 1
+    assert "input_size applies to the Tiny Face Detector only" in capsys.readouterr().err
+
+
 def test_page_escapes_text_and_refuses_paths(tmp_path):
     page = Page(tmp_path, "<b>title</b>")
     page.para("a < b & `c`")

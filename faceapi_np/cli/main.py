@@ -18,7 +18,17 @@ from .. import __version__
 from ..errors import FaceApiError
 
 #: The commands, in the order ``--help`` lists them; each is a module of this package.
-COMMANDS = ("detect", "enroll", "identify", "weights", "summary", "bench", "export", "demo")
+COMMANDS = (
+    "detect",
+    "enroll",
+    "identify",
+    "weights",
+    "summary",
+    "explain",
+    "bench",
+    "export",
+    "demo",
+)
 
 
 def _command(name: str):

@@ -20,17 +20,10 @@ import sys
 import types
 from pathlib import Path
 
-#: The nets a report can explain, with what the page is about.
-NETS = {
-    "ssd": "SSD MobileNetV1 face detector",
-    "tiny": "Tiny Face Detector",
-    "mtcnn": "MTCNN face detector",
-    "landmarks": "FaceLandmark68Net (68 points)",
-    "landmarks_tiny": "FaceLandmark68TinyNet (68 points)",
-    "recognition": "FaceRecognitionNet (128-D descriptors)",
-    "expression": "FaceExpressionNet (7 expressions)",
-    "age_gender": "AgeGenderNet (age and gender)",
-}
+from ..registry import NETS as _REGISTRY
+
+#: The nets a report can explain: every net of the registry, by its short name.
+NETS = tuple(_REGISTRY)
 
 
 def explain(
@@ -49,8 +42,9 @@ def explain(
     image : path, bytes, PIL.Image or ndarray
         Anything :func:`~faceapi_np.image.load_image` accepts.
     net : str
-        One of :data:`NETS`: ``ssd``, ``tiny``, ``mtcnn``, ``landmarks``,
-        ``landmarks_tiny``, ``recognition``, ``expression``, ``age_gender``.
+        A short name of :mod:`faceapi_np.registry` (:data:`NETS`): ``ssd``, ``tiny``,
+        ``mtcnn``, ``landmarks``, ``landmarks_tiny``, ``recognition``, ``expression``,
+        ``age_gender``.
     out : path
         Folder for ``index.html`` and its PNGs; created if missing. Files of an earlier
         report of the same name are replaced.

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..api import detect_all_faces, face_crop_for_descriptor
-from ..extract import face_region
-from ..results import Box
+from ..api import aligned_face_crop, detect_all_faces
+from ..extract import crop_face
 from . import pictures as pic
 from .page import Page
 
@@ -30,18 +29,12 @@ def find_faces(image, bk, max_faces: int, landmarks: bool = False):
     return faces
 
 
-def cut(image, box: Box) -> np.ndarray:
-    """The pixels of ``box`` (clipped and floored as face-api.js cuts faces)."""
-    r = face_region((image.shape[1], image.shape[0]), box)
-    return image[r.y : r.y + r.height, r.x : r.x + r.width]
-
-
 def detection_crops(image, faces) -> list:
     """Each face's detection box cut out (what the landmark nets see); the whole image
     when there is no face."""
     if not len(faces):
         return [image]
-    return [cut(image, f.detection) for f in faces]
+    return [crop_face(image, f.detection) for f in faces]
 
 
 def aligned_crops(image, faces) -> list:
@@ -49,14 +42,14 @@ def aligned_crops(image, faces) -> list:
     face-api.js's ``extractAllFacesAndComputeResults`` after landmarks."""
     if not len(faces):
         return [image]
-    return [cut(image, f.aligned_rect) for f in faces]
+    return [crop_face(image, f.aligned_rect) for f in faces]
 
 
 def descriptor_crops(image, faces) -> list:
     """Each face's dlib-style square crop (the recognition net's input)."""
     if not len(faces):
         return [image]
-    return [face_crop_for_descriptor(image, f.landmarks) for f in faces]
+    return [aligned_face_crop(image, f.landmarks) for f in faces]
 
 
 def faces_section(page: Page, image, faces, crops, what: str) -> None:

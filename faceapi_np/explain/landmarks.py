@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..extract import face_region
+from ..extract import crop_face, face_region
 from ..face_feature_extractor.extractor import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
 from ..face_landmark_net.net import landmarks_from_output
 from ..image import to_batch
 from ..landmarks import GROUPS, FaceLandmarks68
 from ..nets import get_net
 from . import pictures as pic
-from .faces import SHOWN_SIDE, crop_row, cut, detection_crops, faces_section, find_faces
+from .faces import SHOWN_SIDE, crop_row, detection_crops, faces_section, find_faces
 from .page import Page
 from .walk import input_section, layer_sections, run_with_tap, summary_section
 
@@ -123,7 +123,7 @@ def explain_landmarks(
             if box is not None:
                 boxes.append((box.x * f, box.y * f, box.right * f, box.bottom * f))
                 cols.append(colour)
-        dlib_crops.append(cut(image, m.align_dlib()))
+        dlib_crops.append(crop_face(image, m.align_dlib()))
     page.image(
         "alignment.png",
         pic.draw_boxes(shown, boxes, cols),

@@ -89,8 +89,9 @@ def explain_recognition(page: Page, image, bk, max_faces: int = 6) -> dict:
     )
     off = dist[~np.eye(len(dist), dtype=bool)]
     if off.size:
+        pairs = int((off < THRESHOLD).sum()) // 2  # each pair appears twice in the matrix
         page.para(
             f"Between different faces: smallest distance {off.min():.3f}, largest "
-            f"{off.max():.3f}; {int((off < THRESHOLD).sum()) // 2} pairs below {THRESHOLD}."
+            f"{off.max():.3f}; {pairs} {'pair' if pairs == 1 else 'pairs'} below {THRESHOLD}."
         )
     return {"faces": len(desc)}

@@ -13,10 +13,11 @@ import numpy as np
 from ..backend import get_backend
 from ..errors import OptionsError
 from ..image import load_image
-from . import NETS
+from ..registry import NETS
 from .page import Page
 
-#: Where each net's sections are made: (module, function).
+#: Where each net's sections are made: short name -> (module, function). Every net of the
+#: registry has an entry (checked by the tests).
 _MAKERS = {
     "ssd": ("ssd", "explain_ssd"),
     "tiny": ("tiny", "explain_tiny"),
@@ -64,7 +65,7 @@ def make_report(
     name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "an image array"
     img = load_image(image)
     bk = get_backend(backend)
-    page = Page(out, f"Inside {NETS[net]}")
+    page = Page(out, f"Inside {NETS[net].__name__}")
     height, width = img.shape[:2]
     page.para(
         f"The net `{net}` run on {os.path.basename(name)} ({width}x{height} pixels) with the "
