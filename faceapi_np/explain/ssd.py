@@ -67,7 +67,15 @@ def explain_ssd(page: Page, image, bk, options: SsdMobilenetv1Options | None = N
     summary_section(page, summary)
     layer_sections(page, outputs, summary)
     under = pic.to_pil(seen).resize((PANEL, PANEL))
+    _anchors_section(page, under, levels, anchors, scores)
+    _heatmaps_section(page, under, levels, scores, options.min_confidence)
+    keep = nms_ssd(boxes, scores, options.max_results, IOU_THRESHOLD, options.min_confidence)
+    candidates = _nms_sections(page, pic.to_pil(seen), boxes, scores, anchors, keep, options)
+    _faces_table(page, image.shape[:2], boxes, scores, keep)
+    return {"candidates": candidates, "faces": len(keep)}
 
+
+def _anchors_section(page, under, levels, anchors, scores) -> None:
     page.section(
         "anchors",
         "Anchors of each feature map",
@@ -78,17 +86,16 @@ def explain_ssd(page: Page, image, bk, options: SsdMobilenetv1Options | None = N
         "cell; rectangles: the anchors of the cell whose best score is highest.",
     )
     panels, labels = [], []
+    darker = under.point(lambda v: v // 2)
     for (h, w, a), sl in zip(levels, _level_slices(levels)):
         lvl_scores = scores[sl].reshape(h, w, a)
         lvl_anchors = anchors[sl].reshape(h, w, a, 4)
         r, c = np.unravel_index(np.argmax(lvl_scores.max(axis=2)), (h, w))
+        # anchor centres, (y, x) -> (x, y), relative -> panel pixels
         centres = (lvl_anchors[..., :2] + lvl_anchors[..., 2:]).reshape(-1, 4)[:, [1, 0]] / 2
-        img = pic.draw_points(
-            under.point(lambda v: v // 2), centres * PANEL, [(255, 255, 255)] * len(centres), 1
-        )
+        img = pic.draw_points(darker, centres * PANEL, [(255, 255, 255)] * len(centres), 1)
         colours = [pic.PALETTE[k % len(pic.PALETTE)] for k in range(a)]
-        img = pic.draw_boxes(img, _to_pixels(lvl_anchors[r, c], PANEL), colours, width=1)
-        panels.append(img)
+        panels.append(pic.draw_boxes(img, _to_pixels(lvl_anchors[r, c], PANEL), colours, width=1))
         labels.append(f"map {h}x{w}, {a} anchors/cell, {h * w * a} in all")
     page.image(
         "anchors.png",
@@ -97,6 +104,8 @@ def explain_ssd(page: Page, image, bk, options: SsdMobilenetv1Options | None = N
         "cells on the fine maps look for small faces, the coarse maps for large ones.",
     )
 
+
+def _heatmaps_section(page, under, levels, scores, min_confidence: float) -> None:
     page.section(
         "heatmaps",
         "Face scores per feature map",
@@ -104,26 +113,23 @@ def explain_ssd(page: Page, image, bk, options: SsdMobilenetv1Options | None = N
         "anchors is shown, blended over the input.",
     )
     scale = pic.Scale(0.0, 1.0, "viridis")
-    panels = [
-        pic.heatmap(scores[sl].reshape(h, w, a).max(axis=2), scale, (PANEL, PANEL), under, 0.7)
-        for (h, w, a), sl in zip(levels, _level_slices(levels))
-    ]
-    labels = [
-        f"map {h}x{w}: max {scores[sl].max():.3f}"
-        for (h, w, _), sl in zip(levels, _level_slices(levels))
-    ]
+    panels, labels = [], []
+    for (h, w, a), sl in zip(levels, _level_slices(levels)):
+        best = scores[sl].reshape(h, w, a).max(axis=2)
+        panels.append(pic.heatmap(best, scale, (PANEL, PANEL), under, 0.7))
+        labels.append(f"map {h}x{w}: max {best.max():.3f}")
     body = pic.grid(panels, labels, cols=3)
     page.image(
         "heatmaps.png",
-        pic.stack([body, pic.colour_bar(scale, 320, marks=(options.min_confidence,))]),
+        pic.stack([body, pic.colour_bar(scale, 320, marks=(min_confidence,))]),
         f"Best face score per cell of each feature map. Colour: {scale.describe()}; the mark "
-        f"on the bar is min_confidence = {options.min_confidence}.",
+        f"on the bar is min_confidence = {min_confidence}.",
     )
 
+
+def _nms_sections(page, big, boxes, scores, anchors, keep, options) -> int:
+    """The candidates above min_confidence, then the kept boxes; returns the candidates."""
     cand = np.nonzero(scores > options.min_confidence)[0]
-    cand = cand[np.argsort(-scores[cand], kind="stable")]
-    keep = nms_ssd(boxes, scores, options.max_results, IOU_THRESHOLD, options.min_confidence)
-    big = pic.to_pil(seen)
     sscale = pic.Scale(options.min_confidence, 1.0, "viridis")
     page.section(
         "before-nms",
@@ -132,15 +138,13 @@ def explain_ssd(page: Page, image, bk, options: SsdMobilenetv1Options | None = N
         f"min_confidence = {options.min_confidence}. Overlapping boxes around one face are "
         "the rule: neighbouring anchors all see the same face.",
     )
-    img = pic.draw_boxes(
-        big, _to_pixels(boxes[cand], INPUT_SIZE), sscale.colours(scores[cand]), width=1
-    )
+    colours = sscale.colours(scores[cand])
+    img = pic.draw_boxes(big, _to_pixels(boxes[cand], INPUT_SIZE), colours, width=1)
     page.image(
         "before-nms.png",
         pic.stack([img, pic.colour_bar(sscale, 320, label="box colour = score")]),
         f"{len(cand)} candidate boxes on the 512x512 input. Colour: {sscale.describe()}.",
     )
-
     page.section(
         "after-nms",
         "Boxes after non-maximum suppression",
@@ -148,34 +152,28 @@ def explain_ssd(page: Page, image, bk, options: SsdMobilenetv1Options | None = N
         f"{IOU_THRESHOLD}, and repeats: {len(keep)} boxes remain. Thin grey: the anchor each "
         "kept box was decoded from.",
     )
-    img = pic.draw_boxes(
-        big, _to_pixels(anchors[keep], INPUT_SIZE), [(170, 170, 170)] * len(keep), width=1
-    )
+    grey = [(170, 170, 170)] * len(keep)
+    img = pic.draw_boxes(big, _to_pixels(anchors[keep], INPUT_SIZE), grey, width=1)
     labels = [f"#{k + 1} {scores[i]:.2f}" for k, i in enumerate(keep)]
-    img = pic.draw_boxes(
-        img, _to_pixels(boxes[keep], INPUT_SIZE), [pic.PALETTE[2]] * len(keep), labels
-    )
+    blue = [pic.PALETTE[2]] * len(keep)
+    img = pic.draw_boxes(img, _to_pixels(boxes[keep], INPUT_SIZE), blue, labels)
     page.image("after-nms.png", img, f"The {len(keep)} faces found, with their scores.")
-    height, width = image.shape[:2]
+    return len(cand)
+
+
+def _faces_table(page, image_shape, boxes, scores, keep) -> None:
+    """The kept boxes in the image's pixels, as ``locate_faces`` makes them: clipped to
+    the square, then scaled from the padded square back to the image."""
+    height, width = image_shape
     rw, rh = reshaped_size(width, height, INPUT_SIZE)
+    to_image = np.array([INPUT_SIZE / rh * height, INPUT_SIZE / rw * width] * 2)
     rows = []
-    for k, i in enumerate(keep):  # as locate_faces: clip to the square, scale back to the image
-        y0, x0, y1, x1 = np.clip(boxes[i], 0.0, 1.0) * np.array(
-            [INPUT_SIZE / rh, INPUT_SIZE / rw] * 2
-        )
-        x0, x1, y0, y1 = x0 * width, x1 * width, y0 * height, y1 * height
-        rows.append(
-            (
-                k + 1,
-                f"{scores[i]:.4f}",
-                f"{x0:.1f}",
-                f"{y0:.1f}",
-                f"{x1 - x0:.1f}",
-                f"{y1 - y0:.1f}",
-            )
-        )
+    for k, i in enumerate(keep):
+        y0, x0, y1, x1 = np.clip(boxes[i], 0.0, 1.0) * to_image
+        cells = (scores[i], x0, y0, x1 - x0, y1 - y0)
+        rows.append((k + 1, *(f"{v:.4f}" if j == 0 else f"{v:.1f}" for j, v in enumerate(cells))))
     page.para(
-        "The same boxes in the pixels of the original image (clipped to the square, the padding undone):"
+        "The same boxes in the pixels of the original image (clipped to the square, the "
+        "padding undone):"
     )
     page.table(("face", "score", "x", "y", "width", "height"), rows, numeric=(0, 1, 2, 3, 4, 5))
-    return {"candidates": len(cand), "faces": len(keep)}
