@@ -93,11 +93,12 @@ class Page:
         out.append("</table>")
         self._parts.append("".join(out))
 
-    def image(self, name: str, picture, caption: str, alt: str | None = None) -> str:
+    def image(self, name: str, picture, caption: str, alt: str | None = None, zoom: int = 1) -> str:
         """Save ``picture`` (a PIL image) as ``name`` in the folder and show it with ``caption``.
 
         ``name`` must be a bare ``.png`` file name (lower-case letters, digits, dashes), so
-        that the page only ever links to files inside its own folder.
+        that the page only ever links to files inside its own folder. ``zoom`` shows the
+        picture that many times larger, pixels kept square (for small inputs).
         """
         if not _FILE_NAME.match(name):
             raise ValueError(f"picture names are bare lower-case .png file names, got {name!r}")
@@ -107,8 +108,8 @@ class Page:
         self.images.append(name)
         alt = html.escape(alt or caption, quote=True)
         self._parts.append(
-            f'<figure><img src="{name}" alt="{alt}" width="{picture.width}" '
-            f'height="{picture.height}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+            f'<figure><img src="{name}" alt="{alt}" width="{picture.width * zoom}" '
+            f'height="{picture.height * zoom}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         )
         return name
 

@@ -52,6 +52,7 @@ def input_section(
         pic.to_pil(batch_image),
         f"Padded to a square and resized to {s}x{batch_image.shape[1]}: the RGB values 0..255 "
         "of the batch (black bands are the zero padding).",
+        zoom=max(1, 256 // s),
     )
     scale = pic.Scale.for_values(normalised)
     size = (min(256, s * 4), min(256, s * 4))
