@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..age_gender_net import net as age_gender_module
+from ..age_gender_net import const as age_gender_const
 from ..face_expression_net import EXPRESSIONS
-from ..face_feature_extractor import extractor
+from ..face_feature_extractor import const as extractor
 from ..image import to_batch
 from ..nets import get_net
 from . import pictures as pic
@@ -78,7 +78,7 @@ def explain_age_gender(page: Page, image, bk, max_faces: int = 6) -> dict:
     faces = find_faces(image, bk, max_faces, landmarks=True)
     crops = aligned_crops(image, faces)
     faces_section(page, image, faces, crops, "its aligned rect (the landmarks' box + 20%)")
-    _walk(page, net, crops, bk, age_gender_module.MEAN_RGB, age_gender_module.INPUT_DIVISOR)
+    _walk(page, net, crops, bk, age_gender_const.MEAN_RGB, age_gender_const.INPUT_DIVISOR)
     preds = net.predict_age_and_gender(crops, bk)
     page.section(
         "probabilities",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..extract import crop_face, face_region
-from ..face_feature_extractor.extractor import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
+from ..face_feature_extractor.const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
 from ..face_landmark_net.net import landmarks_from_output
 from ..image import to_batch
 from ..landmarks import GROUPS, FaceLandmarks68

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..face_recognition_net.net import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
+from ..face_recognition_net.const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
 from ..image import to_batch
 from ..nets import get_net
 from . import pictures as pic

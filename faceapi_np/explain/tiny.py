@@ -17,7 +17,6 @@ from ..tiny_face_detector import TinyFaceDetectorOptions
 from ..tiny_face_detector.const import (
     BOX_ANCHORS,
     BOX_ENCODING_SIZE,
-    CELL_SIZE,
     INPUT_DIVISOR,
     IOU_THRESHOLD,
     MEAN_RGB,
@@ -57,7 +56,7 @@ def explain_tiny(page: Page, image, bk, options: TinyFaceDetectorOptions | None 
     page.section(
         "objectness",
         "The output grid: objectness per anchor",
-        f"The last layer outputs a {cells}x{cells} grid, one cell per {CELL_SIZE}x{CELL_SIZE} "
+        f"The last layer outputs a {cells}x{cells} grid, one cell per {size // cells}x{size // cells} "
         f"input pixels, and per cell {len(BOX_ANCHORS)} anchors of fixed shape, each with 5 "
         "numbers: the box centre's offset in the cell (tx, ty), its width and height as "
         "exp(tw), exp(th) times the anchor's, and the objectness logit. One panel per "

@@ -1,7 +1,7 @@
 """The part of every report that is the same for all nets: the input, the layer table,
 and one picture per layer.
 
-A net is run once with a :class:`~faceapi_np.net.Tap` that both records the
+A net is run once with a :class:`~faceapi_np.tap.Tap` that both records the
 ``summary()`` rows and keeps every layer's output (what ``summary()`` and
 ``activations()`` do separately), so the table's shapes are those of the very input
 the pictures show.
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..net import Summary, Tap
+from ..net import Summary
+from ..tap import Tap, recording
 from . import pictures as pic
 from .page import Page, slug
 
@@ -22,8 +23,8 @@ MAX_VECTOR = 4096
 
 def run_with_tap(net, batch, bk, **forward_kwargs):
     """Run ``net`` on ``batch`` once; return ``(outputs by layer name, Summary, result)``."""
-    tap = Tap(rows=True, capture=True, to_numpy=bk.to_numpy)
-    result = net.forward(batch, bk, tap, **forward_kwargs)
+    with recording(Tap(rows=True, capture=True, to_numpy=bk.to_numpy)) as tap:
+        result = net.forward(batch, bk, **forward_kwargs)
     summary = Summary(type(net).__name__, tuple(batch.shape), tap.rows)
     return tap.outputs, summary, result
 
