@@ -18,7 +18,7 @@ from PIL import Image
 
 import faceapi_np
 from faceapi_np import MtcnnOptions, TinyFaceDetectorOptions
-from faceapi_np.errors import OptionsError, OutputError
+from faceapi_np.errors import ImageError, OptionsError, OutputError
 from faceapi_np.explain import NETS, pictures
 from faceapi_np.explain.page import Page
 from faceapi_np.nets import get_net
@@ -217,6 +217,8 @@ def test_bad_arguments_are_refused(tmp_path, samples_dir):
         faceapi_np.explain(image, net="yolo", out=tmp_path / "r")
     with pytest.raises(OptionsError, match="input_size"):
         faceapi_np.explain(image, net="ssd", out=tmp_path / "r", input_size=320)
+    with pytest.raises(ImageError, match="too small"):
+        faceapi_np.explain(np.zeros((16, 16, 3), np.uint8), net="mtcnn", out=tmp_path / "m")
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError):
         faceapi_np.explain(image, net="tiny", out=tmp_path / "file", input_size=128)
