@@ -191,6 +191,22 @@ def test_tiny_page_agrees_with_the_detector(reports, photo):
     np.testing.assert_allclose(got, want, atol=0.06)
 
 
+def test_landmarks_page_agrees_with_the_chain(reports, photo):
+    faces = faceapi_np.detect_all_faces(photo).with_face_landmarks()
+    table = next(t for t in _parse(reports["landmarks"]).tables if t[0][1] == "aligned rect x")
+    got = np.array([[float(v) for v in row[1:]] for row in table[1:]])
+    want = [
+        [
+            v
+            for b in (f.aligned_rect.box, f.landmarks.align_dlib())
+            for v in (b.x, b.y, b.width, b.height)
+        ]
+        for f in faces
+    ]
+    assert len(got) == len(faces) >= 2
+    np.testing.assert_allclose(got, want, atol=0.051)  # the page rounds to 0.1 px
+
+
 def test_mtcnn_page_counts_the_detector_faces(reports, photo):
     img = photo
     faces = get_net("mtcnn").locate_faces(img, MtcnnOptions())

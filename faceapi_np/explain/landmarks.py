@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..extract import crop_face, face_region
+from ..extract import crop_face
 from ..face_feature_extractor.const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
 from ..face_landmark_net.net import landmarks_from_output
 from ..image import to_batch
@@ -49,11 +49,9 @@ def explain_landmarks(
     raw = np.asarray(bk.to_numpy(raw))  # (N, 136) relative to the padded square
     sizes = [(c.shape[1], c.shape[0]) for c in crops]
     rel = landmarks_from_output(raw, sizes)
-    corners = [(0, 0)]  # the crop's corner in the image, as face_region cut it
-    if len(faces):
-        size = (image.shape[1], image.shape[0])
-        corners = [(r.x, r.y) for r in (face_region(size, f.detection) for f in faces)]
-    marks = [FaceLandmarks68(r, s, c) for r, s, c in zip(rel, sizes, corners)]
+    marks = [FaceLandmarks68(r, s) for r, s in zip(rel, sizes)]  # relative to each crop
+    if len(faces):  # in image pixels, shifted to each detection as the chain does it
+        marks = [f.extended_with_landmarks(m).landmarks for f, m in zip(faces, marks)]
 
     input_section(
         page,
@@ -129,9 +127,21 @@ def explain_landmarks(
         pic.draw_boxes(shown, boxes, cols),
         "Detection, aligned rect and dlib box of each face.",
     )
+    page.table(
+        ("face", "aligned rect x", "y", "width", "height", "dlib box x", "y", "width", "height"),
+        [
+            (k + 1, *(f"{v:.1f}" for b in (m.align(), m.align_dlib()) for v in _xywh(b)))
+            for k, m in enumerate(marks)
+        ],
+        numeric=tuple(range(9)),
+    )
     page.image(
         "aligned-crops.png",
         crop_row(dlib_crops),
         "The dlib-style squares, as the recognition net will receive them.",
     )
     return {"faces": len(marks)}
+
+
+def _xywh(box) -> tuple:
+    return box.x, box.y, box.width, box.height
