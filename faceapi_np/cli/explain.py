@@ -17,7 +17,10 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("image", metavar="IMAGE", help="the photo to run the net on")
     parser.add_argument(
-        "--net", choices=net_names(), default="ssd", help="the net to explain (default: ssd)"
+        "--net",
+        choices=net_names(),
+        default="ssd",
+        help="the net to explain: " + ", ".join(net_names()) + " (default: ssd)",
     )
     parser.add_argument(
         "--out", default="report", help="folder for index.html and its pictures (default: report)"
