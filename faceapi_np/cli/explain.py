@@ -23,16 +23,21 @@ def add_arguments(parser) -> None:
         help="the net to explain: " + ", ".join(net_names()) + " (default: ssd)",
     )
     parser.add_argument(
-        "--out", default="report", help="folder for index.html and its pictures (default: report)"
+        "--out",
+        metavar="DIR",
+        default="report",
+        help="folder for index.html and its pictures (default: report)",
     )
     parser.add_argument(
         "--input-size",
+        metavar="N",
         type=int,
         default=None,
         help="input side of the Tiny Face Detector, a multiple of 32 (default: 416)",
     )
     parser.add_argument(
         "--max-faces",
+        metavar="N",
         type=int,
         default=6,
         help="face nets: explain at most this many faces, the best first (default: 6)",
