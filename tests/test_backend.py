@@ -248,3 +248,76 @@ def test_numba_backend_results_equal_numpy_on_a_whole_net(weights_dir):
             want if isinstance(want, tuple) else [want],
         ):
             assert np.abs(g - w).max() <= 1e-5 * np.abs(w).max(), cls.__name__
+
+
+# --- fused kernels against the NumPy reference -----------------------------------------
+# Odd sizes and channel counts wide enough for the vectorised paths (and their remainders).
+
+FUSED_DEPTHWISE_CASES = [
+    ((2, 9, 11, 19), 1, "same"),
+    ((1, 10, 9, 35), 2, "same"),  # even height, stride 2: pads (0, 1)
+    ((1, 9, 10, 17), 2, 1),
+    ((2, 8, 7, 16), 1, "valid"),
+]
+
+
+@pytest.mark.parametrize("x_shape,stride,padding", FUSED_DEPTHWISE_CASES)
+@pytest.mark.parametrize("act,input_act", [(None, None), ("relu6", None), ("leaky", "relu")])
+def test_fused_depthwise_matches_numpy(bk, x_shape, stride, padding, act, input_act):
+    rng = np.random.default_rng(sum(x_shape) + stride)
+    c = x_shape[3]
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal((3, 3, c, 1)).astype(np.float32)
+    bn = tuple(rng.standard_normal(c).astype(np.float32) for _ in range(3))
+    ref = get_backend("numpy")
+    want = ref.depthwise_conv2d(x, w, stride, padding, bn=bn, act=act, input_act=input_act)
+    got = bk.depthwise_conv2d(
+        bk.asarray(x),
+        bk.asarray(w),
+        stride,
+        padding,
+        bn=tuple(bk.asarray(v) for v in bn),
+        act=act,
+        input_act=input_act,
+    )
+    assert got.shape == want.shape
+    np.testing.assert_allclose(bk.to_numpy(got), want, rtol=1e-5, atol=1e-5)
+
+
+FUSED_CONV_CASES = [
+    ((2, 9, 11, 3), (3, 3, 3, 16), 1, "valid"),  # 3-channel first layers
+    ((1, 17, 15, 3), (7, 7, 3, 32), 2, "valid"),
+    ((2, 10, 9, 3), (3, 3, 3, 32), 2, "same"),
+    ((2, 9, 11, 16), (1, 1, 16, 32), 1, "valid"),  # pointwise
+    ((1, 9, 7, 21), (1, 1, 21, 19), 1, "same"),
+    ((2, 9, 11, 32), (3, 3, 32, 32), 1, "same"),  # residual blocks
+    ((1, 11, 10, 24), (3, 3, 24, 40), 2, "valid"),
+    ((1, 9, 8, 5), (3, 3, 5, 7), 1, 1),
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding", FUSED_CONV_CASES)
+@pytest.mark.parametrize("terms", ["bias+leaky", "bias+scale+residual+relu", "none"])
+def test_fused_conv2d_matches_numpy(bk, x_shape, w_shape, stride, padding, terms):
+    rng = np.random.default_rng(sum(x_shape) + sum(w_shape) + stride)
+    cout = w_shape[3]
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[:3]))).astype(np.float32)
+    ref = get_backend("numpy")
+    shape = ref.conv2d(x, w, stride, padding).shape
+    kw = {}
+    if terms != "none":
+        kw["bias"] = rng.standard_normal(cout).astype(np.float32)
+        kw["act"] = terms.rsplit("+", 1)[1]
+    if "scale" in terms:
+        kw["scale"] = tuple(rng.standard_normal(cout).astype(np.float32) for _ in range(2))
+        kw["residual"] = rng.standard_normal(shape).astype(np.float32)
+    want = ref.conv2d(x, w, stride, padding, **kw)
+    on_bk = {
+        k: (tuple(bk.asarray(a) for a in v) if k == "scale" else bk.asarray(v))
+        for k, v in kw.items()
+        if k != "act"
+    }
+    got = bk.conv2d(bk.asarray(x), bk.asarray(w), stride, padding, act=kw.get("act"), **on_bk)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(bk.to_numpy(got), want, rtol=1e-5, atol=1e-5)

@@ -234,6 +234,9 @@ DEPTHWISE_CASES = [
     ((1, 2, 3, 5), (5, 5, 5, 1), 2, "same"),  # kernel larger than the input
     ((2, 5, 4, 3), (2, 2, 3, 1), 1, "same"),
     ((2, 7, 9, 3), (1, 1, 3, 1), 2, "same"),
+    ((2, 9, 11, 19), (3, 3, 19, 1), 1, "same"),  # wide channels: the vectorised 3x3 kernel
+    ((1, 10, 9, 35), (3, 3, 35, 1), 2, "same"),
+    ((1, 9, 10, 17), (3, 3, 17, 1), 2, 1),
 ]
 
 
@@ -438,6 +441,8 @@ MAX_POOL_CASES = [
     ((2, 9, 7, 3), 3, 2, "valid"),  # recognition net
     ((2, 7, 9, 3), 3, 2, "same"),
     ((1, 8, 6, 3), 2, 2, "valid"),
+    ((1, 9, 11, 19), 2, 2, "same"),  # wide channels: the vectorised 2x2 kernels
+    ((2, 8, 10, 32), 2, 1, "same"),
 ]
 
 
@@ -473,6 +478,8 @@ AVG_POOL_CASES = [
     ((2, 8, 6, 3), 2, 2, "same"),  # no padding needed
     ((1, 1, 1, 3), 3, 1, "same"),
     ((1, 9, 7, 5), 3, 2, "valid"),
+    ((2, 9, 11, 21), 2, 2, "valid"),  # wide channels, odd sizes: the 2x2 fast path
+    ((1, 9, 11, 21), 2, 2, "same"),  # clipped windows: the general kernel
 ]
 
 

@@ -53,7 +53,8 @@ class NumbaBackend(KernelBackend):
 
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn
-        return depthwise.depthwise_conv2d(
+        kernel = depthwise.depthwise3x3 if w.shape[:2] == (3, 3) else depthwise.depthwise_conv2d
+        return kernel(
             x,
             w,
             stride,
@@ -69,6 +70,12 @@ class NumbaBackend(KernelBackend):
         )
 
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
+        if k == 2 and pad_top == pad_left == 0:
+            # no window clipped when the last one ends inside the input (always true for max,
+            # which the clamped reads of pool2x2 cannot change)
+            inside = (ho - 1) * stride + 2 <= x.shape[1] and (wo - 1) * stride + 2 <= x.shape[2]
+            if is_max or inside:
+                return pool.pool2x2(x, stride, ho, wo, is_max)
         return pool.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
 
     def _resize(self, image, size, side, off_y, off_x):
