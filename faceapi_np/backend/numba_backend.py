@@ -1,32 +1,116 @@
 """The numba backend: the same ops as the NumPy reference, as compiled CPU kernels.
 
-Each op binds a kernel in ``faceapi_np.kernels.numba`` (see ``kernels/README.md``):
-convolutions are im2col (numba) + BLAS matrix product + one fused epilogue pass;
-depthwise convolutions, pooling and the pad-and-resize are single parallel kernels.
-Kernels are compiled on first use and cached on disk (``cache=True``), so a second
-process starts fast. Results equal the NumPy backend's to float32 rounding (tests hold
-them to 1e-5 relative).
+Each op binds a kernel in ``faceapi_np.kernels.numba`` (see ``kernels/README.md``).
+Depthwise convolutions, pooling and the pad-and-resize are single parallel kernels.
+A convolution is planned as tiles of output rows: for each tile, im2col into a small
+per-thread buffer that stays in cache, one BLAS product into the output, and the fused
+epilogue (bias, scale, residual, activation) while the tile is still in cache (a 1x1
+stride-1 conv skips the im2col). The backend's own threads take tiles from a shared
+counter; BLAS runs single-threaded inside them (see :mod:`._blas`), so numba's, BLAS's
+and our threads never compete for the cores. Kernels are compiled on first use and
+cached on disk (``cache=True``). Results equal the NumPy backend's to float32 rounding
+(tests hold them to 1e-5 relative).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import threading
 
 import numpy as np
 
+from . import _blas
 from .base import Backend, KernelBackend
 
 # numba's OpenMP threads spin after each parallel kernel, stealing the cores from the
-# BLAS threads of the matrix product that follows (measured: convs 3x slower). Passive
+# threads of the matrix products that follow (measured: convs 3x slower). Passive
 # waiting must be set before the OpenMP runtime loads; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Importing these imports numba: this module is only imported when the backend is asked for.
+import numba  # noqa: E402
+
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
 from ..kernels.numba import depthwise, epilogue, pool, resize  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
 _EMPTY2 = np.zeros((0, 0), np.float32)
+
+#: A tile's im2col matrix is kept under this many floats (1 MiB: it stays in L2).
+TILE_FLOATS = 256 * 1024
+#: Below this many multiply-adds a tile is not worth a hand-off to another thread.
+MIN_TILE_MACS = 1 << 20
+
+
+@contextlib.contextmanager
+def _numba_single_threaded():
+    """numba kernels called from this thread run in it alone (the count is per thread)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+class _Workers:
+    """The calling thread plus ``n - 1`` helper threads, each with single-threaded BLAS."""
+
+    def __init__(self):
+        self._pool = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @property
+    def count(self) -> int:
+        """Threads a conv may use: numba's thread count, 1 when BLAS threads can't be pinned."""
+        return numba.get_num_threads() if _blas.can_pin() else 1
+
+    def buffer(self, size: int) -> np.ndarray:
+        """This thread's scratch buffer of at least ``size`` floats (grown, never shrunk)."""
+        buf = getattr(self._local, "buf", None)
+        if buf is None or buf.size < size:
+            buf = self._local.buf = np.empty(size, np.float32)
+        return buf
+
+    def run(self, fn, ntiles: int) -> None:
+        """``fn(i)`` for every tile ``i`` in ``range(ntiles)``, spread over the threads."""
+        if not _blas.can_pin():  # BLAS threads as it does; so do the numba kernels
+            for i in range(ntiles):
+                fn(i)
+            return
+        n = min(self.count, ntiles)
+        if n <= 1:
+            with _blas.single_threaded(), _numba_single_threaded():
+                for i in range(ntiles):
+                    fn(i)
+            return
+        tiles = itertools.count()  # next() is atomic under the GIL: a shared work queue
+
+        def work():
+            with _blas.single_threaded(), _numba_single_threaded():
+                for i in iter(tiles.__next__, None):
+                    if i >= ntiles:
+                        return
+                    fn(i)
+
+        futures = [self._executor().submit(work) for _ in range(n - 1)]
+        work()
+        for f in futures:
+            f.result()  # re-raises a helper's exception here
+
+    def _executor(self):
+        with self._lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(
+                    max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                    thread_name_prefix="faceapi_np-conv",
+                )
+            return self._pool
 
 
 class NumbaBackend(KernelBackend):
@@ -36,20 +120,60 @@ class NumbaBackend(KernelBackend):
 
     def __init__(self):
         super().__init__(np)
+        self._workers = _Workers()
 
-    def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
-        return conv_kernels.im2col(x, kh, kw, stride, pad_top, pad_left, ho, wo)
+    def conv2d(
+        self,
+        x,
+        w,
+        stride=1,
+        padding="same",
+        bias=None,
+        scale=None,
+        residual=None,
+        act=None,
+    ):
+        """See :meth:`Backend.conv2d`: tiles of im2col + BLAS product + fused epilogue."""
+        from .geometry import conv_geometry
 
-    def _epilogue(self, y, bias, scale, residual, act):
-        sw, sb = (_EMPTY, _EMPTY) if scale is None else scale
-        epilogue.epilogue(
-            y,
-            _EMPTY if bias is None else bias,
-            sw,
-            sb,
-            _EMPTY2 if residual is None else residual,
-            epilogue.ACT_CODES[act],
-        )
+        x, w, stride = self._f32(x), self._f32(w), int(stride)
+        n, h, wd, cin = x.shape
+        kh, kw, _, cout = w.shape
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
+        k = kh * kw * cin
+        wmat = w.reshape(k, cout)
+        y = np.empty((n * ho * wo, cout), np.float32)
+        bias = _EMPTY if bias is None else self._f32(bias)
+        sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
+        res = _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout)
+        code = epilogue.ACT_CODES[act]
+        pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd)
+        xrows = x.reshape(-1, cin)
+
+        # tiles of whole output rows: im2col small enough to stay in cache, enough work
+        # per tile to pay for the hand-off, and enough tiles to keep every thread busy
+        rows = n * ho
+        per_row_macs = wo * k * cout
+        by_cache = rows if pointwise else max(1, TILE_FLOATS // (wo * k))
+        by_work = max(1, -(-MIN_TILE_MACS // per_row_macs))
+        by_threads = max(1, -(-rows // self._workers.count))
+        tile = min(max(by_cache, by_work), by_threads) if by_work < rows else rows
+        ntiles = -(-rows // tile)
+
+        def run_tile(i):
+            r0, r1 = i * tile, min(rows, (i + 1) * tile)
+            p0, p1 = r0 * wo, r1 * wo
+            if pointwise:
+                cols = xrows[p0:p1]
+            else:
+                cols = self._workers.buffer((p1 - p0) * k)[: (p1 - p0) * k].reshape(p1 - p0, k)
+                conv_kernels.im2col_rows(x, kh, kw, stride, pt, pl, ho, wo, r0, r1, cols)
+            out = y[p0:p1]
+            np.matmul(cols, wmat, out=out)
+            epilogue.epilogue(out, bias, sw, sb, res[p0:p1] if res.size else res, code)
+
+        self._workers.run(run_tile, ntiles)
+        return y.reshape(n, ho, wo, cout)
 
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn

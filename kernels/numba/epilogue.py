@@ -36,7 +36,7 @@ def activate(v, act):
     return v
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, nogil=True, cache=True)
 def epilogue(y, bias, scale_w, scale_b, residual, act):
     """In place on ``y`` (M, C); zero-length ``bias``/``scale_w``/``residual`` mean 'absent'."""
     m, c = y.shape
