@@ -321,3 +321,37 @@ def test_fused_conv2d_matches_numpy(bk, x_shape, w_shape, stride, padding, terms
     got = bk.conv2d(bk.asarray(x), bk.asarray(w), stride, padding, act=kw.get("act"), **on_bk)
     assert got.shape == want.shape
     np.testing.assert_allclose(bk.to_numpy(got), want, rtol=1e-5, atol=1e-5)
+
+
+def test_numba_conv2d_from_several_threads_at_once():
+    """Convs split over the backend's helper threads stay right when callers overlap."""
+    pytest.importorskip("numba")
+    from concurrent.futures import ThreadPoolExecutor
+
+    nb, ref = get_backend("numba"), get_backend("numpy")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 64, 61, 16)).astype(np.float32)  # big enough to be split
+    w = rng.standard_normal((3, 3, 16, 32)).astype(np.float32)
+    want = ref.conv2d(x, w, 1, "same", act="relu")
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: nb.conv2d(x, w, 1, "same", act="relu"), range(6)))
+    for got in results:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_numba_helper_thread_errors_reach_the_caller():
+    pytest.importorskip("numba")
+    nb = get_backend("numba")
+    seen = []
+
+    def tile(i):
+        seen.append(i)
+        if i in (0, 3):  # one the caller runs, one a helper may run
+            raise ValueError(f"tile {i} failed")
+
+    with pytest.raises(ValueError, match="tile [03] failed"):
+        nb._workers.run(tile, 8)
+    assert 0 in seen
+    seen.clear()
+    nb._workers.run(seen.append, 5)  # usable again afterwards, every tile run once
+    assert sorted(seen) == list(range(5))

@@ -44,6 +44,13 @@ def can_pin() -> bool:
     return _set_local() is not None
 
 
+def pin_this_thread() -> None:
+    """BLAS calls from this thread run on it alone from now on (a no-op without control)."""
+    fn = _set_local()
+    if fn is not None:
+        fn(1)
+
+
 @contextlib.contextmanager
 def single_threaded():
     """BLAS calls from this thread run on this thread alone while inside the block."""
