@@ -42,6 +42,8 @@ _EMPTY2 = np.zeros((0, 0), np.float32)
 TILE_FLOATS = 256 * 1024
 #: Below this many multiply-adds (~100 us on one core) a tile is not worth a hand-off.
 MIN_TILE_MACS = 1 << 22
+#: Depthwise convs and pools below this many multiply-adds / reads run on one thread.
+SMALL_OP = 1 << 20
 
 
 @contextlib.contextmanager
@@ -53,6 +55,15 @@ def _numba_single_threaded():
         yield
     finally:
         numba.set_num_threads(previous)
+
+
+def _threads_for(work: int):
+    """Run a parallel kernel of ``work`` element operations on one thread if it is small.
+
+    Waking the second thread and waiting for it costs about what it saves below ~100 us
+    of work, and on a loaded machine a sleeping helper can hold up the whole op.
+    """
+    return _numba_single_threaded() if work < SMALL_OP else contextlib.nullcontext()
 
 
 class _Helper(threading.Thread):
@@ -220,20 +231,21 @@ class NumbaBackend(KernelBackend):
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn
         kernel = depthwise.depthwise3x3 if w.shape[:2] == (3, 3) else depthwise.depthwise_conv2d
-        return kernel(
-            x,
-            w,
-            stride,
-            pad_top,
-            pad_left,
-            ho,
-            wo,
-            mean,
-            inv,
-            offset,
-            epilogue.ACT_CODES[act],
-            relu_input,
-        )
+        with _threads_for(x.shape[0] * ho * wo * x.shape[3] * w.shape[0] * w.shape[1]):
+            return kernel(
+                x,
+                w,
+                stride,
+                pad_top,
+                pad_left,
+                ho,
+                wo,
+                mean,
+                inv,
+                offset,
+                epilogue.ACT_CODES[act],
+                relu_input,
+            )
 
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
         if k == 2 and pad_top == pad_left == 0:
@@ -241,8 +253,10 @@ class NumbaBackend(KernelBackend):
             # which the clamped reads of pool2x2 cannot change)
             inside = (ho - 1) * stride + 2 <= x.shape[1] and (wo - 1) * stride + 2 <= x.shape[2]
             if is_max or inside:
-                return pool.pool2x2(x, stride, ho, wo, is_max)
-        return pool.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
+                with _threads_for(x.size):
+                    return pool.pool2x2(x, stride, ho, wo, is_max)
+        with _threads_for(x.size * k * k // (stride * stride)):
+            return pool.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
 
     def _resize(self, image, size, side, off_y, off_x):
         return resize.resize_to_square(image, size, side, off_y, off_x)
