@@ -25,9 +25,8 @@ def _set_local():
     """The ``openblas_set_num_threads_local`` of NumPy's bundled OpenBLAS, or None."""
     import numpy as np
 
-    config = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    if "openblas" not in str(config.get("name", "")).lower():
-        return None
+    # NumPy's wheels bundle their OpenBLAS in numpy.libs; other builds (MKL, Accelerate, a
+    # system BLAS) have none there and keep their own threading
     libs_dir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     for path in sorted(glob.glob(os.path.join(libs_dir, "*openblas*"))):
         try:
