@@ -355,3 +355,18 @@ def test_numba_helper_thread_errors_reach_the_caller():
     seen.clear()
     nb._workers.run(seen.append, 5)  # usable again afterwards, every tile run once
     assert sorted(seen) == list(range(5))
+
+
+def test_blas_single_threaded_sets_and_restores_this_threads_count():
+    from faceapi_np.backend import _blas
+
+    fn = _blas._set_local()
+    if fn is None:
+        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS: threads are left to it")
+    original = fn(2)  # this thread: 2 BLAS threads
+    try:
+        with _blas.single_threaded():
+            assert fn(1) == 1  # inside: one
+        assert fn(2) == 2  # restored on the way out
+    finally:
+        fn(original)
