@@ -324,7 +324,7 @@ def test_fused_conv2d_matches_numpy(bk, x_shape, w_shape, stride, padding, terms
 
 
 def test_numba_conv2d_from_several_threads_at_once():
-    """Convs split over the backend's helper threads stay right when callers overlap."""
+    """Convs split over the backend's worker threads stay right when callers overlap."""
     pytest.importorskip("numba")
     from concurrent.futures import ThreadPoolExecutor
 
@@ -339,14 +339,14 @@ def test_numba_conv2d_from_several_threads_at_once():
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_numba_helper_thread_errors_reach_the_caller():
+def test_numba_worker_thread_errors_reach_the_caller():
     pytest.importorskip("numba")
     nb = get_backend("numba")
     seen = []
 
     def tile(i):
         seen.append(i)
-        if i in (0, 3):  # one the caller runs, one a helper may run
+        if i in (0, 3):  # one the caller runs, one a worker may run
             raise ValueError(f"tile {i} failed")
 
     with pytest.raises(ValueError, match="tile [03] failed"):

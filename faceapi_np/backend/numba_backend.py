@@ -62,13 +62,13 @@ def _threads_for(work: int):
     """Run a parallel kernel of ``work`` element operations on one thread if it is small.
 
     Waking the second thread and waiting for it costs about what it saves below ~100 us
-    of work, and on a loaded machine a sleeping helper can hold up the whole op.
+    of work, and on a loaded machine a sleeping worker can hold up the whole op.
     """
     return _numba_single_threaded() if work < SMALL_OP else contextlib.nullcontext()
 
 
-class _Helper(threading.Thread):
-    """A helper thread that runs one job at a time, handed over with two locks.
+class _Worker(threading.Thread):
+    """A worker thread that runs one job at a time, handed over with two locks.
 
     A lock handoff costs ~10 us of CPU where a ``ThreadPoolExecutor`` submit + result
     cost ~100 us (measured on a (1, 7, 7, 256) 1x1 conv split in two: 204 us of CPU
@@ -95,11 +95,11 @@ class _Helper(threading.Thread):
 
 
 class _Workers:
-    """The calling thread plus ``n - 1`` helper threads, each with single-threaded BLAS."""
+    """The calling thread plus ``n - 1`` worker threads, each with single-threaded BLAS."""
 
     def __init__(self):
-        self._busy = threading.Lock()  # one caller at a time uses the helpers
-        self._helpers: list[_Helper] = []
+        self._busy = threading.Lock()  # one caller at a time uses the workers
+        self._worker_threads: list[_Worker] = []
         self._pid = os.getpid()
         self._local = threading.local()
 
@@ -122,7 +122,7 @@ class _Workers:
                 fn(i)
             return
         n = min(self.count, ntiles)
-        # another thread of the caller's already using the helpers: do it all here
+        # another thread of the caller's already using the workers: do it all here
         if n <= 1 or not self._busy.acquire(blocking=False):
             with _blas.single_threaded(), _numba_single_threaded():
                 for i in range(ntiles):
@@ -137,17 +137,17 @@ class _Workers:
                         return
                     fn(i)
 
-            helpers = self._get_helpers(n - 1)
-            for h in helpers:
+            workers = self._get_workers(n - 1)
+            for h in workers:
                 h.job = work
                 h.go.release()
             errors = []
             try:
                 with _blas.single_threaded(), _numba_single_threaded():
                     work()
-            except BaseException as exc:  # wait for the helpers all the same
+            except BaseException as exc:  # wait for the workers all the same
                 errors.append(exc)
-            for h in helpers:
+            for h in workers:
                 h.done.acquire()
                 errors.append(h.error)
                 h.job, h.error = None, None
@@ -157,14 +157,14 @@ class _Workers:
         finally:
             self._busy.release()
 
-    def _get_helpers(self, n: int) -> list[_Helper]:
+    def _get_workers(self, n: int) -> list[_Worker]:
         if self._pid != os.getpid():  # a forked child has none of its parent's threads
-            self._helpers, self._pid = [], os.getpid()
-        while len(self._helpers) < n:
-            h = _Helper()
+            self._worker_threads, self._pid = [], os.getpid()
+        while len(self._worker_threads) < n:
+            h = _Worker()
             h.start()
-            self._helpers.append(h)
-        return self._helpers[:n]
+            self._worker_threads.append(h)
+        return self._worker_threads[:n]
 
 
 class NumbaBackend(KernelBackend):
