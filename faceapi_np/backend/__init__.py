@@ -7,14 +7,22 @@ library themselves, so a new backend plugs in here without touching network code
 
 Backends are found by name in :data:`BACKENDS` and imported lazily, so importing
 faceapi_np loads neither numba nor cupy. The active backend is, in order: the one given
-to :func:`set_backend`, the ``FACEAPI_NP_BACKEND`` environment variable, or the first
-that works of ``auto``'s preference list.
+to :func:`set_backend`, the ``FACEAPI_NP_BACKEND`` environment variable, or ``auto``.
+
+``auto`` picks what is fastest for the work asked. An accelerated backend (cupy, numba)
+costs a process time to start (importing it, loading or compiling its kernels) and saves
+time on every image; when the caller said how much work is coming (:func:`expect_work`:
+the command line does) and that work would not win the start back, ``auto`` stays on
+NumPy. Otherwise it takes the first that works of :data:`AUTO_ORDER`, and one already
+started in this process always. The rule and its measured constants are in
+``docs/backends.md``.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import time
 import warnings
 
 from ..errors import BackendError
@@ -34,8 +42,89 @@ AUTO_ORDER = ("cupy", "numba", "numpy")
 _WARN_IF_SKIPPED = ("numba",)
 _warned: set[str] = set()
 
+#: Seconds a process spends starting numba with its kernels already compiled (importing
+#: numba, its typing context, the cached kernels), measured on the 2-core machine of
+#: docs/benchmarks/startup-2026-11-29.md; cupy is assumed to cost as much (not measured).
+ACCELERATED_START_S = 0.6
+#: Seconds numba saves per image against NumPy (the whole chain on a photo, same
+#: machine), by detector; ``"crops"``: face crops only, no detector.
+SAVED_PER_IMAGE_S = {"ssd": 0.25, "tiny": 0.08, "mtcnn": 1.5, "crops": 0.02}
+
 _cache: dict[str, Backend] = {}
 _active: str | None = None
+_work: tuple[int, str] | None = None
+
+
+def expect_work(images: int | None, detector: str | None = "ssd") -> None:
+    """Tell ``auto`` how much work this process is about to do.
+
+    With ``images`` images for ``detector`` (``"ssd"``, ``"tiny"``, ``"mtcnn"``, or
+    ``"crops"`` for face crops without detection), ``auto`` starts an accelerated
+    backend only if the time it saves on those images exceeds what starting it costs
+    (:data:`ACCELERATED_START_S`, plus the kernels' compile time when they are not
+    compiled yet); else it uses NumPy. ``None`` (the default state) means unknown work,
+    as in a long-running process: the accelerated backends are preferred.
+    """
+    global _work
+    _work = None if images is None else (int(images), detector or "ssd")
+
+
+def _accelerator_pays_off() -> bool:
+    """Whether the work announced with :func:`expect_work` wins back an accelerator's start."""
+    if _work is None:
+        return True
+    images, detector = _work
+    saved = images * SAVED_PER_IMAGE_S.get(detector, SAVED_PER_IMAGE_S["ssd"])
+    if saved <= ACCELERATED_START_S:
+        return False  # decided without importing anything
+    from . import numba_cache
+
+    compile_s = numba_cache.compile_estimate() if numba_cache.compile_maybe_needed() else 0.0
+    return saved > ACCELERATED_START_S + compile_s
+
+
+def _auto() -> Backend:
+    """The backend ``auto`` stands for now (see the module docstring)."""
+    for name in AUTO_ORDER[:-1]:
+        if name in _cache:  # already started here: using it costs nothing more
+            return _cache[name]
+    if not _accelerator_pays_off():
+        return get_backend("numpy")
+    for candidate in AUTO_ORDER:
+        try:
+            return get_backend(candidate)
+        except BackendError as exc:
+            if candidate in _WARN_IF_SKIPPED and candidate not in _warned:
+                _warned.add(candidate)
+                warnings.warn(
+                    f"{exc}; falling back to a slower backend", RuntimeWarning, stacklevel=3
+                )
+    raise BackendError("no backend could be created")  # numpy always works
+
+
+def _create(name: str) -> Backend:
+    """Import backend ``name`` and make it; the numba one compiles its kernels if needed.
+
+    The first numba backend on a machine (per numba, Python, CPU and kernel source) says
+    so on stderr and compiles every kernel for every signature the nets use, so that no
+    later call stops to compile; the cache's marker then records it.
+    """
+    module = importlib.import_module(BACKENDS[name])
+    if name != "numba":
+        return module.create()
+    from . import numba_cache
+
+    needed = numba_cache.compile_needed()
+    if needed:
+        numba_cache.announce()
+    start = time.perf_counter()
+    bk = module.create()
+    if needed:
+        from ..warmup import compile_kernels
+
+        compile_kernels(bk)
+        numba_cache.mark_compiled(time.perf_counter() - start)
+    return bk
 
 
 def available_backends() -> list[str]:
@@ -62,24 +151,12 @@ def get_backend(name: str | None = None) -> Backend:
         raise BackendError(f"a backend name must be a string such as 'numpy', got {name!r}")
     name = name.lower()
     if name == "auto":
-        for candidate in AUTO_ORDER:
-            try:
-                return get_backend(candidate)
-            except BackendError as exc:
-                if candidate in _WARN_IF_SKIPPED and candidate not in _warned:
-                    _warned.add(candidate)
-                    warnings.warn(
-                        f"{exc}; falling back to a slower backend",
-                        RuntimeWarning,
-                        stacklevel=2,
-                    )
-        raise BackendError("no backend could be created")  # numpy always works
+        return _auto()
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)} or 'auto'")
     if name not in _cache:
         try:
-            module = importlib.import_module(BACKENDS[name])
-            _cache[name] = module.create()
+            _cache[name] = _create(name)
         except BackendError:
             raise
         except ModuleNotFoundError as exc:
@@ -109,4 +186,11 @@ def set_backend(name: str | None) -> Backend | None:
     return bk
 
 
-__all__ = ["Backend", "available_backends", "get_backend", "set_backend", "BACKENDS"]
+__all__ = [
+    "Backend",
+    "available_backends",
+    "expect_work",
+    "get_backend",
+    "set_backend",
+    "BACKENDS",
+]

@@ -29,6 +29,9 @@ from .base import Backend, KernelBackend
 # waiting must be set before the OpenMP runtime loads; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from . import numba_cache  # noqa: E402
+
+numba_cache.install()  # before the kernels are defined: where their compiled code is kept
 # Importing these imports numba: this module is only imported when the backend is asked for.
 import numba  # noqa: E402
 
