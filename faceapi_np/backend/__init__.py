@@ -11,7 +11,7 @@ to :func:`set_backend`, the ``FACEAPI_NP_BACKEND`` environment variable, or ``au
 
 ``auto`` picks what is fastest for the work asked. An accelerated backend (cupy, numba)
 costs a process time to start (importing it, loading or compiling its kernels) and saves
-time on every image; when the caller said how much work is coming (:func:`expect_work`:
+time on every image; when the caller said how much work is coming (:func:`expected_work`:
 the command line does) and that work would not win the start back, ``auto`` stays on
 NumPy. Otherwise it takes the first that works of :data:`AUTO_ORDER`, and one already
 started in this process always. The rule and its measured constants are in
@@ -20,6 +20,7 @@ started in this process always. The rule and its measured constants are in
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import time
@@ -55,22 +56,32 @@ _active: str | None = None
 _work: tuple[int, str] | None = None
 
 
-def expect_work(images: int | None, detector: str | None = "ssd") -> None:
-    """Tell ``auto`` how much work this process is about to do.
+@contextlib.contextmanager
+def expected_work(images: int, detector: str = "ssd"):
+    """Within this block, ``auto`` knows how much work is coming.
 
     With ``images`` images for ``detector`` (``"ssd"``, ``"tiny"``, ``"mtcnn"``, or
     ``"crops"`` for face crops without detection), ``auto`` starts an accelerated
     backend only if the time it saves on those images exceeds what starting it costs
     (:data:`ACCELERATED_START_S`, plus the kernels' compile time when they are not
-    compiled yet); else it uses NumPy. ``None`` (the default state) means unknown work,
-    as in a long-running process: the accelerated backends are preferred.
+    compiled yet); else it uses NumPy. Outside such a block the work is unknown, as in
+    a long-running process, and the accelerated backends are preferred. The command
+    line wraps each command's images in one::
+
+        with expected_work(len(paths), "ssd"):
+            for path in paths:
+                detect_all_faces(path)
     """
     global _work
-    _work = None if images is None else (int(images), detector or "ssd")
+    previous, _work = _work, (int(images), detector or "ssd")
+    try:
+        yield
+    finally:
+        _work = previous
 
 
 def _accelerator_pays_off() -> bool:
-    """Whether the work announced with :func:`expect_work` wins back an accelerator's start."""
+    """Whether the work announced with :func:`expected_work` wins back an accelerator's start."""
     if _work is None:
         return True
     images, detector = _work
@@ -189,7 +200,7 @@ def set_backend(name: str | None) -> Backend | None:
 __all__ = [
     "Backend",
     "available_backends",
-    "expect_work",
+    "expected_work",
     "get_backend",
     "set_backend",
     "BACKENDS",

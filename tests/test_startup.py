@@ -1,0 +1,264 @@
+"""Startup: where the compiled kernels are kept, warm-up, and what 'auto' picks.
+
+Nothing here is timed (``faceapi-np bench --startup`` measures); the tests check where
+files go, what a fresh process has to compile, and which backend the rule chooses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import faceapi_np
+from faceapi_np import backend
+from faceapi_np.backend import expected_work, numba_cache
+
+PACKAGE = Path(faceapi_np.__file__).resolve().parent
+NOTICE = "compiling numba kernels (first run only"
+
+
+def _python(code: str, env: dict, *args, cwd=None) -> subprocess.CompletedProcess:
+    """Run ``code`` (with ``args`` in ``sys.argv[1:]``) in a fresh interpreter, ``env``
+    added to this one's environment."""
+    full = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"} | env
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        env=full,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+# -- where the compiled kernels go -------------------------------------------------------
+
+
+def test_cache_folder_order(monkeypatch, tmp_path):
+    """NUMBA_CACHE_DIR (the user's own), then FACEAPI_NP_CACHE, then XDG, then ~/.cache."""
+    for var in ("NUMBA_CACHE_DIR", "FACEAPI_NP_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert numba_cache.cache_root() == tmp_path / "home" / ".cache" / "faceapi_np" / "numba"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert numba_cache.cache_root() == tmp_path / "xdg" / "faceapi_np" / "numba"
+    monkeypatch.setenv("FACEAPI_NP_CACHE", str(tmp_path / "mine"))
+    assert numba_cache.cache_root() == tmp_path / "mine" / "numba"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert numba_cache.cache_root() == tmp_path / "numba"
+
+
+def test_one_cache_folder_per_installed_copy(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("FACEAPI_NP_CACHE", str(tmp_path))
+    folder = numba_cache.cache_dir()
+    assert folder.parent == tmp_path / "numba"
+    assert folder.name.startswith(numba_cache.kernels_dir().name + "_")
+    assert (numba_cache.kernels_dir() / "conv2d.py").is_file()
+
+
+def test_kernels_cache_in_the_user_folder_not_the_package(tmp_path):
+    """The kernels' compiled code goes to FACEAPI_NP_CACHE, the package folder is untouched."""
+    pytest.importorskip("numba")
+    code = (
+        "from faceapi_np.backend import numba_backend, numba_cache\n"
+        "from faceapi_np.kernels.numba import conv2d, depthwise\n"
+        "print(conv2d.im2col._cache.cache_path)\n"
+        "print(depthwise.depthwise_conv2d._cache.cache_path)\n"
+        "print(numba_cache.cache_dir())\n"
+    )
+    out = _python(code, {"FACEAPI_NP_CACHE": str(tmp_path)}).stdout.split()
+    assert out[0] == out[1] == out[2]
+    assert Path(out[0]).is_relative_to(tmp_path)
+    assert not Path(out[0]).is_relative_to(PACKAGE.parent)
+
+
+def test_numba_cache_dir_of_the_user_is_respected(tmp_path):
+    pytest.importorskip("numba")
+    code = (
+        "from faceapi_np.backend import numba_backend, numba_cache\n"
+        "from faceapi_np.kernels.numba import pool\n"
+        "print(pool.pool2d._cache.cache_path)\n"
+        "print(numba_cache.compiled_dir())\n"
+    )
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "nb"), "FACEAPI_NP_CACHE": str(tmp_path / "fa")}
+    kernel_dir, marker_dir = _python(code, env).stdout.split()
+    assert kernel_dir == marker_dir  # the marker sits beside what numba wrote
+    assert Path(kernel_dir).is_relative_to(tmp_path / "nb")
+
+
+def test_read_only_package_folder(tmp_path):
+    """An installed copy whose folder cannot be written compiles into the user cache.
+
+    The copy's ``kernels/numba/__pycache__`` is a file, so numba's own choice (beside the
+    source) fails even for root, and the whole copy is made read-only.
+    """
+    pytest.importorskip("numba")
+    site = tmp_path / "site"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(PACKAGE, site / "faceapi_np", ignore=ignore)
+    if not (site / "faceapi_np" / "kernels").is_dir():  # a source tree: kernels/ beside
+        shutil.copytree(PACKAGE.parent / "kernels", site / "faceapi_np" / "kernels", ignore=ignore)
+    (site / "faceapi_np" / "kernels" / "numba" / "__pycache__").write_text("in the way\n")
+    for path in [site, *site.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    code = (
+        "import sys, numpy as np, faceapi_np\n"
+        "assert faceapi_np.__file__.startswith(sys.argv[1])\n"
+        "from faceapi_np.backend import numba_backend, numba_cache\n"
+        "from faceapi_np.kernels.numba import pool\n"
+        "pool.pool2d(np.ones((1, 4, 4, 2), np.float32), 2, 2, 0, 0, 2, 2, True)\n"
+        "print(numba_cache.compiled_dir())\n"
+    )
+    try:
+        env = {"FACEAPI_NP_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(site)}
+        folder = Path(_python(code, env, site, cwd=tmp_path).stdout.strip())
+    finally:
+        for path in [site, *site.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert folder.is_relative_to(tmp_path / "cache")
+    assert [p.name for p in folder.glob("pool.pool2d-*.nbi")]
+    assert list(folder.glob("pool.pool2d-*.nbc"))
+    assert (site / "faceapi_np" / "kernels" / "numba" / "__pycache__").is_file()
+
+
+# -- warm-up -------------------------------------------------------------------------------
+
+
+def test_after_warmup_a_fresh_process_compiles_nothing(tmp_path, weights_dir, samples_dir):
+    """warmup() in a fresh cache compiles (saying so once); a fresh process then finds
+    every kernel signature of every net and detector in the cache."""
+    pytest.importorskip("numba")
+    cache = {"FACEAPI_NP_CACHE": str(tmp_path / "cache")}
+    no_weights = tmp_path / "no_weights"
+    no_weights.mkdir()
+    first = _python(
+        "import json\n"
+        "from faceapi_np.backend import numba_cache\n"
+        "from faceapi_np.warmup import warmup\n"
+        "print(json.dumps([numba_cache.compile_maybe_needed(), warmup()]))\n",
+        cache | {"FACEAPI_NP_WEIGHTS": str(no_weights)},
+    )
+    maybe_needed, report = json.loads(first.stdout)
+    assert maybe_needed is True
+    assert first.stderr.count(NOTICE) == 1
+    numba_report = report["numba"]
+    assert numba_report["compiled"] > 0
+    assert numba_report["loaded"] == 0
+    assert "weights" in numba_report["nets_skipped"]  # no weights: kernels compiled anyway
+    assert Path(numba_report["cache"]).is_relative_to(tmp_path / "cache")
+
+    photo = samples_dir / "sample1.jpg"
+    second = _python(
+        "import json, sys, faceapi_np as fa\n"
+        "from faceapi_np.backend import numba_cache\n"
+        "from faceapi_np.warmup import _kernel_counts, run_nets\n"
+        "needed = [numba_cache.compile_maybe_needed(), numba_cache.compile_needed()]\n"
+        "bk = fa.get_backend('numba')\n"
+        "faces = fa.detect_all_faces(sys.argv[1]).with_face_landmarks().with_face_descriptors()\n"
+        "faces = faces.with_face_expressions().with_age_and_gender()\n"
+        "nets = run_nets(bk)\n"
+        "print(json.dumps([needed, len(faces), nets, _kernel_counts()]))\n",
+        cache | {"FACEAPI_NP_WEIGHTS": str(weights_dir)},
+        photo,
+    )
+    needed, faces, nets, (loaded, compiled) = json.loads(second.stdout)
+    assert needed == [False, False]
+    assert NOTICE not in second.stderr
+    assert faces > 0
+    assert "mtcnn" in nets and "age_gender" in nets
+    assert compiled == 0
+    assert 0 < loaded <= numba_report["compiled"]  # each signature used, loaded once
+
+
+def test_marker_key_names_what_the_compiled_code_depends_on():
+    pytest.importorskip("numba")
+    import numba
+
+    key = numba_cache.compile_key()
+    assert key["numba"] == numba.__version__
+    assert key["python"].startswith(sys.implementation.cache_tag)
+    assert len(key["kernels"]) == 64 and key["cpu"]
+    other = key | {"kernels": "0" * 64}
+    assert numba_cache.marker_path(other) != numba_cache.marker_path(key)
+    assert numba_cache.marker_path(key).parent == numba_cache.compiled_dir()
+
+
+# -- the auto rule -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def nothing_started(monkeypatch):
+    """No accelerated backend started in this process, whatever earlier tests did."""
+    kept = {k: v for k, v in backend._cache.items() if k not in ("numba", "cupy")}
+    monkeypatch.setattr(backend, "_cache", kept)
+    monkeypatch.setattr(numba_cache, "compile_maybe_needed", lambda: False)
+
+
+def test_auto_pays_for_numba_only_when_the_work_wins_it_back(nothing_started):
+    start = backend.ACCELERATED_START_S
+    for detector, saved in backend.SAVED_PER_IMAGE_S.items():
+        enough = math.floor(start / saved) + 1  # the fewest images that win the start back
+        with expected_work(enough - 1, detector):
+            assert not backend._accelerator_pays_off()
+        with expected_work(enough, detector):
+            assert backend._accelerator_pays_off()
+    assert backend._accelerator_pays_off()  # no work announced: a long-running process
+
+
+def test_auto_counts_the_compile_when_kernels_are_not_compiled(nothing_started, monkeypatch):
+    monkeypatch.setattr(numba_cache, "compile_maybe_needed", lambda: True)
+    monkeypatch.setattr(numba_cache, "compile_estimate", lambda: 30.0)
+    saved = backend.SAVED_PER_IMAGE_S["ssd"]
+    warm_enough = math.floor(backend.ACCELERATED_START_S / saved) + 1
+    with expected_work(warm_enough, "ssd"):
+        assert not backend._accelerator_pays_off()
+    with expected_work(math.ceil((backend.ACCELERATED_START_S + 30.0) / saved) + 1, "ssd"):
+        assert backend._accelerator_pays_off()
+
+
+def test_auto_for_one_photo_is_numpy(nothing_started):
+    with expected_work(1, "ssd"):
+        assert backend.get_backend("auto").name == "numpy"
+        assert backend.get_backend().name == "numpy"
+    assert backend._work is None  # the block restored the unknown work
+
+
+def test_auto_uses_a_backend_already_started(nothing_started):
+    pytest.importorskip("numba")
+    backend.get_backend("numba")  # started by name, e.g. by an earlier call
+    with expected_work(1, "ssd"):
+        assert backend.get_backend("auto").name == "numba"
+
+
+def test_expected_work_nests_and_restores():
+    with expected_work(5, "tiny"):
+        with expected_work(1, "crops"):
+            assert backend._work == (1, "crops")
+        assert backend._work == (5, "tiny")
+    assert backend._work is None
+
+
+def test_one_photo_with_auto_never_imports_numba(weights_dir, samples_dir):
+    """The whole one-photo chain under auto runs on NumPy and leaves numba unimported."""
+    code = (
+        "import sys, faceapi_np as fa\n"
+        "from faceapi_np.backend import expected_work\n"
+        "with expected_work(1, 'ssd'):\n"
+        "    faces = fa.detect_all_faces(sys.argv[1]).with_face_landmarks().with_face_descriptors()\n"
+        "print(faces.backend, len(faces), 'numba' in sys.modules)\n"
+    )
+    env = {"FACEAPI_NP_WEIGHTS": str(weights_dir)}
+    out = _python(code, env, samples_dir / "sample1.jpg").stdout.split()
+    name, faces, numba_imported = out
+    assert name == "numpy"
+    assert int(faces) > 0
+    assert numba_imported == "False"
