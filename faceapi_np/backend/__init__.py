@@ -131,7 +131,7 @@ def _create(name: str) -> Backend:
     start = time.perf_counter()
     bk = module.create()
     if needed:
-        from ..warmup import compile_kernels
+        from .kernel_warmup import compile_kernels
 
         compile_kernels(bk)
         numba_cache.mark_compiled(time.perf_counter() - start)

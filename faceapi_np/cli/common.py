@@ -284,6 +284,14 @@ class ImageRun:
             print(f"{path}: error: {message}", file=sys.stderr)
 
     def __iter__(self):
+        from ..backend import expected_work
+
+        # for 'auto': this many images (a video's frames are not counted: work unknown)
+        n = None if any(is_video(p) for p in self.images) else len(self.images)
+        with expected_work(n, detector_label(self.args)):
+            yield from self._each()
+
+    def _each(self):
         n = len(self.images)
         for folder in self.empty:
             self.fail(folder, "no image or video files in this folder")

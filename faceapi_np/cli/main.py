@@ -27,6 +27,7 @@ COMMANDS = (
     "explain",
     "bench",
     "export",
+    "warmup",
     "demo",
 )
 

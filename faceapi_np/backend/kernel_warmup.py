@@ -1,0 +1,42 @@
+"""Every op of a backend once, on tiny inputs of each argument type the nets pass.
+
+On the numba backend this compiles (or loads from the cache) every kernel signature the
+nets use; :mod:`faceapi_np.backend` calls it when the kernels are first compiled on a
+machine, and :func:`faceapi_np.warmup` for a warm-up ahead of time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def compile_kernels(bk) -> None:
+    """Run every op of ``bk`` once on tiny inputs of every argument type the nets pass.
+
+    The ops take C-contiguous float32 activations and weights and plain ints; images come
+    as uint8 or float32 arrays, and either may be read-only (a decoded photo is), which
+    numba compiles separately. Needs no weights. On the numba backend this compiles (or
+    loads from the cache) every kernel signature the nets use.
+    """
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 4, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    c = np.ones(4, np.float32)
+    # conv: im2col (k > 1) and the 1x1 path, every epilogue term, each activation code
+    y = bk.conv2d(x, w, 2, "same", bias=c, scale=(c, c), act="relu6")
+    bk.conv2d(y, np.ones((1, 1, 4, 4), np.float32), 1, "valid", residual=y, act="leaky")
+    for act in (None, "relu"):
+        bk.conv2d(x, w, 1, 1, act=act)
+    # depthwise: with and without batch norm, with the ReLU fused into its reads
+    dw = np.ones((3, 3, 3, 1), np.float32)
+    bk.depthwise_conv2d(x, dw, 1, "same", bn=(x[0, 0, 0], x[0, 0, 1], x[0, 0, 2]), act="relu6")
+    bk.depthwise_conv2d(x, dw, 2, "valid", input_act="relu")
+    bk.max_pool(x, 3, 2, "same")
+    bk.avg_pool(x, 2, 2, "valid")
+    # the pad-and-resize of every kind of image the nets are given
+    for dtype in (np.uint8, np.float32):
+        image = np.full((7, 5, 3), 9, dtype)
+        bk.resize_to_square(image, 4, False)
+        image.flags.writeable = False
+        bk.resize_to_square(image, 4, True)
+    getattr(bk, "synchronize", lambda: None)()
