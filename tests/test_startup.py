@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import faceapi_np
@@ -262,3 +263,28 @@ def test_one_photo_with_auto_never_imports_numba(weights_dir, samples_dir):
     assert name == "numpy"
     assert int(faces) > 0
     assert numba_imported == "False"
+
+
+# -- the one-photo path on NumPy -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_numpy_resize_equals_pad_then_resize_bit_for_bit(dtype):
+    """The NumPy backend's pad-and-resize gathers only the sampled pixels; the result is
+    the two-step reference's (ops.pad_to_square, ops.resize_bilinear) exactly."""
+    from faceapi_np.backend.numpy_backend import resize_to_square
+    from faceapi_np.ops import pad_to_square, resize_bilinear
+
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        h, w = (int(v) for v in rng.integers(1, 50, 2))
+        image = rng.integers(0, 256, (h, w, 3)).astype(dtype)
+        if dtype != np.uint8:
+            image = image + rng.random((h, w, 3)).astype(dtype)
+        for size in (int(rng.integers(1, 70)), max(h, w)):
+            for center in (False, True):
+                square = pad_to_square(np.asarray(image, np.float32)[None], center=center)
+                want = square if square.shape[1] == size else resize_bilinear(square, size, size)
+                got = resize_to_square(image, size, center)
+                assert got.dtype == np.float32
+                np.testing.assert_array_equal(got, want[0])
