@@ -285,6 +285,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-chain", action="store_true", help="skip the whole-chain and gallery figures"
     )
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument(
+        "--startup",
+        action="store_true",
+        help="instead: whole-process times of a one-photo detect, cold and warm, by phase",
+    )
+    p.add_argument("--no-cold", action="store_true", help="--startup without the compiling runs")
 
 
 def main(argv=None) -> int:
@@ -296,6 +302,10 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     """Time the nets on the backends, print the table, and write JSON if asked."""
+    if args.startup:
+        from .bench_startup import run_startup
+
+        return run_startup(args)
     from .backend import get_backend
     from .errors import BackendError
 

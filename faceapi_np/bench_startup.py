@@ -145,3 +145,26 @@ def print_startup(r: dict) -> None:
         one = f"{row['median_s']:.2f} / {row['cpu_s']:.2f}"
         many = f"{row['all_photos']['median_s']:.2f} / {row['all_photos']['cpu_s']:.2f}"
         print(f"  {label:<6} {row['ran_on']:<6} {one:>13}  {phases}  {many}")
+
+
+def run_startup(args) -> int:
+    """``faceapi-np bench --startup``: the sample photos, the table, ``--json`` if asked."""
+    from . import samples
+    from .bench import machine_info
+
+    folder = samples.fetch()
+    photos = [str(folder / name) for name in sorted(samples.checksums())]
+    photos.remove(str(folder / samples.DEFAULT_SAMPLE))
+    photos.insert(0, str(folder / samples.DEFAULT_SAMPLE))  # the one photo comes first
+    result = bench_startup(photos, args.repeat, cold=not args.no_cold)
+    info = machine_info()
+    print(
+        f"{info.get('cpu')}, {info['cores']} cores, numpy {info['numpy']}, numba {info.get('numba')}"
+    )
+    print_startup(result)
+    if args.json:
+        from .fileio import write_text
+
+        write_text(args.json, json.dumps({"machine": info, "startup": result}, indent=1) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
