@@ -56,6 +56,7 @@ from .results import Box, FaceDetection, FaceResult, resize_results
 from .ssd_mobilenetv1 import SsdMobilenetv1, SsdMobilenetv1Options
 from .tiny_face_detector import TinyFaceDetector, TinyFaceDetectorOptions
 from .video import FrameResult, detect_video
+from .warmup import warmup
 
 __all__ = [
     "__version__",
@@ -111,4 +112,5 @@ __all__ = [
     "round_record",
     "set_backend",
     "to_records",
+    "warmup",
 ]

@@ -305,7 +305,7 @@ def run(args) -> int:
     if args.startup:
         from .bench_startup import run_startup
 
-        return run_startup(args)
+        return run_startup(args, machine_info())
     from .backend import get_backend
     from .errors import BackendError
 

@@ -147,17 +147,18 @@ def print_startup(r: dict) -> None:
         print(f"  {label:<6} {row['ran_on']:<6} {one:>13}  {phases}  {many}")
 
 
-def run_startup(args) -> int:
-    """``faceapi-np bench --startup``: the sample photos, the table, ``--json`` if asked."""
+def run_startup(args, info: dict) -> int:
+    """``faceapi-np bench --startup``: the sample photos, the table, ``--json`` if asked.
+
+    ``info`` describes the machine (``bench.machine_info()``).
+    """
     from . import samples
-    from .bench import machine_info
 
     folder = samples.fetch()
     photos = [str(folder / name) for name in sorted(samples.checksums())]
     photos.remove(str(folder / samples.DEFAULT_SAMPLE))
     photos.insert(0, str(folder / samples.DEFAULT_SAMPLE))  # the one photo comes first
     result = bench_startup(photos, args.repeat, cold=not args.no_cold)
-    info = machine_info()
     print(
         f"{info.get('cpu')}, {info['cores']} cores, numpy {info['numpy']}, numba {info.get('numba')}"
     )

@@ -123,9 +123,12 @@ def _cpu() -> list:
         from numba.core import config
         from numba.core.codegen import get_host_cpu_features
 
+        # numba's own rule: NUMBA_CPU_NAME=generic implies no features (a portable cache)
         name = config.CPU_NAME or ll.get_host_cpu_name()
-        features = config.CPU_FEATURES if config.CPU_FEATURES is not None else None
-        return [ll.get_process_triple(), name, features or get_host_cpu_features()]
+        features = config.CPU_FEATURES
+        if features is None:
+            features = get_host_cpu_features()
+        return [ll.get_process_triple(), name, features]
     except Exception:  # numba's internals moved: a coarser key still separates machines
         import platform
 
