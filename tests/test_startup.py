@@ -6,6 +6,7 @@ files go, what a fresh process has to compile, and which backend the rule choose
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -207,7 +208,7 @@ def nothing_started(monkeypatch):
 def test_auto_pays_for_numba_only_when_the_work_wins_it_back(nothing_started):
     start = backend.ACCELERATED_START_S
     for detector, saved in backend.SAVED_PER_IMAGE_S.items():
-        enough = math.floor(start / saved) + 1  # the fewest images that win the start back
+        enough = next(n for n in itertools.count(1) if n * saved > start)  # fewest that win
         with expected_work(enough - 1, detector):
             assert not backend._accelerator_pays_off()
         with expected_work(enough, detector):
@@ -219,7 +220,7 @@ def test_auto_counts_the_compile_when_kernels_are_not_compiled(nothing_started, 
     monkeypatch.setattr(numba_cache, "compile_maybe_needed", lambda: True)
     monkeypatch.setattr(numba_cache, "compile_estimate", lambda: 30.0)
     saved = backend.SAVED_PER_IMAGE_S["ssd"]
-    warm_enough = math.floor(backend.ACCELERATED_START_S / saved) + 1
+    warm_enough = next(n for n in itertools.count(1) if n * saved > backend.ACCELERATED_START_S)
     with expected_work(warm_enough, "ssd"):
         assert not backend._accelerator_pays_off()
     with expected_work(math.ceil((backend.ACCELERATED_START_S + 30.0) / saved) + 1, "ssd"):

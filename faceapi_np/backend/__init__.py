@@ -44,12 +44,13 @@ _WARN_IF_SKIPPED = ("numba",)
 _warned: set[str] = set()
 
 #: Seconds a process spends starting numba with its kernels already compiled (importing
-#: numba, its typing context, the cached kernels), measured on the 2-core machine of
-#: docs/benchmarks/startup-2026-11-29.md; cupy is assumed to cost as much (not measured).
-ACCELERATED_START_S = 0.6
-#: Seconds numba saves per image against NumPy (the whole chain on a photo, same
-#: machine), by detector; ``"crops"``: face crops only, no detector.
-SAVED_PER_IMAGE_S = {"ssd": 0.25, "tiny": 0.08, "mtcnn": 1.5, "crops": 0.02}
+#: numba, its typing context, the cached kernels), and seconds it then saves per image
+#: against NumPy, by detector (``"crops"``: face crops, no detector). From whole-process
+#: times on the 2-core machine at a quiet time: one photo, numba 2.0 s and NumPy 1.4 s;
+#: six photos, 2.8 s and 3.5 s (docs/benchmarks/startup-2026-11-29.md). cupy is assumed
+#: to start as slowly (not measured).
+ACCELERATED_START_S = 0.85
+SAVED_PER_IMAGE_S = {"ssd": 0.22, "tiny": 0.08, "mtcnn": 1.5, "crops": 0.01}
 
 _cache: dict[str, Backend] = {}
 _active: str | None = None
