@@ -289,3 +289,24 @@ def test_numpy_resize_equals_pad_then_resize_bit_for_bit(dtype):
                 got = resize_to_square(image, size, center)
                 assert got.dtype == np.float32
                 np.testing.assert_array_equal(got, want[0])
+
+
+# -- faceapi-np warmup -------------------------------------------------------------------------
+
+
+def test_warmup_command_reports_what_it_did(capsys):
+    pytest.importorskip("numba")
+    from faceapi_np.cli.main import main
+
+    assert main(["warmup", "--no-nets", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["numba"]
+    assert report["compiled"] + report["loaded"] > 0
+    assert Path(report["cache"]).is_dir()
+    assert "nets" not in report and "seconds" in report
+
+
+def test_warmup_command_fails_for_a_backend_it_cannot_start(capsys):
+    from faceapi_np.cli.main import main
+
+    assert main(["warmup", "--backends", "tpu", "--no-nets"]) == 1
+    assert "tpu: not warmed: unknown backend 'tpu'" in capsys.readouterr().out
