@@ -245,6 +245,9 @@ def test_expected_work_nests_and_restores():
     with expected_work(5, "tiny"):
         with expected_work(1, "crops"):
             assert backend._work == (1, "crops")
+            with expected_work(None):  # e.g. a video: as many frames as it has
+                assert backend._accelerator_pays_off()
+            assert backend._work == (1, "crops")
         assert backend._work == (5, "tiny")
     assert backend._work is None
 

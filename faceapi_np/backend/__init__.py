@@ -58,8 +58,8 @@ _work: tuple[int, str] | None = None
 
 
 @contextlib.contextmanager
-def expected_work(images: int, detector: str = "ssd"):
-    """Within this block, ``auto`` knows how much work is coming.
+def expected_work(images: int | None, detector: str = "ssd"):
+    """Within this block, ``auto`` knows how much work is coming (``None``: it does not).
 
     With ``images`` images for ``detector`` (``"ssd"``, ``"tiny"``, ``"mtcnn"``, or
     ``"crops"`` for face crops without detection), ``auto`` starts an accelerated
@@ -74,7 +74,8 @@ def expected_work(images: int, detector: str = "ssd"):
                 detect_all_faces(path)
     """
     global _work
-    previous, _work = _work, (int(images), detector or "ssd")
+    previous = _work
+    _work = None if images is None else (int(images), detector or "ssd")
     try:
         yield
     finally:
