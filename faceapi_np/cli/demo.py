@@ -39,6 +39,13 @@ def query_image(photo, stranger_photo):
 
 def run(args) -> int:
     """Enroll sample1's faces, label the query image, write the picture."""
+    from ..backend import expected_work
+
+    with expected_work(3, "ssd"):  # three photos: 'auto' needs no numba start, no compile
+        return _demo(args)
+
+
+def _demo(args) -> int:
     from .. import samples, weights
     from ..api import detect_all_faces
     from ..draw import draw_labels
