@@ -29,7 +29,8 @@ NOTICE = "compiling numba kernels (first run only"
 def _python(code: str, env: dict, *args, cwd=None) -> subprocess.CompletedProcess:
     """Run ``code`` (with ``args`` in ``sys.argv[1:]``) in a fresh interpreter, ``env``
     added to this one's environment."""
-    full = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"} | env
+    dropped = ("NUMBA_CACHE_DIR", "FACEAPI_NP_QUIET", "FACEAPI_NP_BACKEND")
+    full = {k: v for k, v in os.environ.items() if k not in dropped} | env
     proc = subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
         env=full,
