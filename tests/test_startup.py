@@ -98,6 +98,23 @@ def test_numba_cache_dir_of_the_user_is_respected(tmp_path):
     assert Path(kernel_dir).is_relative_to(tmp_path / "nb")
 
 
+def test_unwritable_cache_folder_falls_back_to_numbas_own(tmp_path):
+    """A cache folder that cannot be made (here a file is in the way) is not fatal: numba
+    caches where it would have without faceapi_np, and the marker goes with it."""
+    pytest.importorskip("numba")
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    code = (
+        "from faceapi_np.backend import numba_backend, numba_cache\n"
+        "from faceapi_np.kernels.numba import conv2d\n"
+        "print(conv2d.im2col._cache.cache_path)\n"
+        "print(numba_cache.compiled_dir())\n"
+    )
+    kernel_dir, marker_dir = _python(code, {"FACEAPI_NP_CACHE": str(blocker)}).stdout.split()
+    assert kernel_dir == marker_dir
+    assert not Path(kernel_dir).is_relative_to(tmp_path)
+
+
 def test_read_only_package_folder(tmp_path):
     """An installed copy whose folder cannot be written compiles into the user cache.
 
