@@ -23,7 +23,8 @@ from .backend.kernel_warmup import compile_kernels
 
 __all__ = ["compile_kernels", "run_nets", "warmup"]
 
-#: The face nets run at batch 1 and 2, with the method the chain calls on each.
+#: The face nets (registry role "face") run at batch 1 and 2, with the method the chain
+#: calls on each.
 FACE_NETS = {
     "landmarks": "detect_landmarks",
     "landmarks_tiny": "detect_landmarks",
@@ -49,22 +50,20 @@ def _kernel_counts() -> tuple[int, int]:
 def run_nets(bk) -> list[str]:
     """Every net once on tiny inputs (detectors on a small image, face nets at batch 1
     and 2) on backend ``bk``; returns the nets run. Loads their weights."""
+    import dataclasses
+
     from .api import detect_all_faces
-    from .mtcnn import MtcnnOptions
     from .nets import get_net
-    from .ssd_mobilenetv1 import SsdMobilenetv1Options
-    from .tiny_face_detector import TinyFaceDetectorOptions
+    from .registry import OPTIONS_CLASSES
 
     image = np.random.default_rng(0).integers(0, 256, (72, 56, 3), dtype=np.uint8)
     image.flags.writeable = False  # as a decoded photo is
     ran = []
-    for name, options in (
-        ("ssd", SsdMobilenetv1Options()),
-        ("tiny", TinyFaceDetectorOptions(input_size=128)),
-        ("mtcnn", MtcnnOptions()),
-    ):
+    for cls in OPTIONS_CLASSES:  # every detector, at a small input size where it has one
+        fields = {f.name for f in dataclasses.fields(cls)}
+        options = cls(input_size=128) if "input_size" in fields else cls()
         detect_all_faces(image, options, backend=bk.name)
-        ran.append(name)
+        ran.append(cls.detector)
     crop = np.ascontiguousarray(image[8:48, 8:48])
     for name, method in FACE_NETS.items():
         net = get_net(name)

@@ -199,6 +199,15 @@ def test_after_warmup_a_fresh_process_compiles_nothing(tmp_path, weights_dir, sa
     assert 0 < loaded <= numba_report["compiled"]  # each signature used, loaded once
 
 
+def test_warmup_runs_every_net_of_the_registry():
+    from faceapi_np import registry
+    from faceapi_np.warmup import FACE_NETS
+
+    assert set(FACE_NETS) == set(registry.net_names("face"))
+    for name, method in FACE_NETS.items():
+        assert callable(getattr(registry.NETS[name], method))
+
+
 def test_marker_key_names_what_the_compiled_code_depends_on():
     pytest.importorskip("numba")
     import numba
