@@ -46,6 +46,7 @@ from .extract import extract_face_tensors, extract_faces
 from .face_expression_net import EXPRESSIONS, FaceExpressionNet
 from .face_landmark_net import FaceLandmark68Net, FaceLandmark68TinyNet
 from .face_recognition_net import FaceRecognitionNet
+from .gallery import Gallery, index_photos
 from .image import load_image
 from .landmarks import FaceLandmarks68
 from .matching import FaceMatch, FaceMatcher, LabeledFaceDescriptors, euclidean_distance
@@ -81,6 +82,7 @@ __all__ = [
     "MtcnnOptions",
     "FetchError",
     "FrameResult",
+    "Gallery",
     "ImageError",
     "InputError",
     "OptionsError",
@@ -106,6 +108,7 @@ __all__ = [
     "face_crop_results",
     "get_backend",
     "limits",
+    "index_photos",
     "load_image",
     "nets",
     "resize_results",

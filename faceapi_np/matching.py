@@ -17,6 +17,7 @@ import json
 import math
 import numbers
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,6 +157,8 @@ class FaceMatcher:
     @property
     def labels(self) -> list[str]:
         """The labels, in gallery order."""
+        if isinstance(self.labeled_descriptors, _LabelledRows):
+            return list(self.labeled_descriptors.labels)
         return [ld.label for ld in self.labeled_descriptors]
 
     def mean_distances(self, queries) -> np.ndarray:
@@ -217,24 +220,51 @@ class FaceMatcher:
 
     @classmethod
     def from_json(cls, obj) -> FaceMatcher:
-        """Inverse of :meth:`to_json`; accepts what face-api.js's ``toJSON`` wrote."""
-        if not isinstance(obj, dict) or not isinstance(obj.get("labeledDescriptors"), list):
-            raise InputError(
-                "not a face matcher JSON: expected an object with 'labeledDescriptors'"
-            )
-        from . import limits
+        """Inverse of :meth:`to_json`; accepts what face-api.js's ``toJSON`` wrote, and the
+        ``JSON.stringify`` shape (``_labeledDescriptors``, ``_label``, ``_descriptors`` as
+        index-keyed objects) that older face-api.js code saved."""
+        from .gallery.jsonio import parse_matcher_json
 
-        entries = obj["labeledDescriptors"]
-        count = sum(
-            len(o["descriptors"])
-            for o in entries
-            if isinstance(o, dict) and isinstance(o.get("descriptors"), list)
-        )
-        limits.check("max_gallery_descriptors", count, "the gallery's number of descriptors")
-        return cls(
-            [LabeledFaceDescriptors.from_json(o) for o in obj["labeledDescriptors"]],
-            obj.get("distanceThreshold", DEFAULT_THRESHOLD),
-        )
+        threshold, entries = parse_matcher_json(obj)
+        threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        return cls([LabeledFaceDescriptors(k, v) for k, v in entries], threshold)
+
+    @classmethod
+    def from_arrays(
+        cls, labels, descriptors, owner, distance_threshold: float = DEFAULT_THRESHOLD
+    ) -> FaceMatcher:
+        """A matcher straight from one matrix: row ``i`` of ``descriptors`` (N, 128) belongs
+        to ``labels[owner[i]]``; every label must own a row. Checks the matrix once instead
+        of each descriptor, so a gallery database feeds 100,000 people quickly."""
+        desc = np.asarray(descriptors, dtype=np.float32)
+        owner = np.asarray(owner, dtype=np.int64)
+        labels = list(labels)
+        if desc.ndim != 2 or desc.shape[1] != DESCRIPTOR_SIZE or len(owner) != len(desc):
+            raise InputError(f"descriptors must be (N, {DESCRIPTOR_SIZE}) with one owner per row")
+        if not np.isfinite(desc).all():
+            raise InputError("descriptors contain NaN or infinite values")
+        if not labels:
+            raise InputError(
+                "FaceMatcher needs at least one labelled descriptor; the gallery is empty"
+            )
+        counts = np.bincount(owner, minlength=len(labels))
+        if len(counts) != len(labels) or not counts.all() or owner.min() < 0:
+            raise InputError("every label needs at least one descriptor, and each row an owner")
+        if not all(isinstance(label, str) and label for label in labels):
+            bad = next(lab for lab in labels if not (isinstance(lab, str) and lab))
+            raise InputError(f"label must be a non-empty string, got {bad!r}")
+        order = np.argsort(owner, kind="stable")
+        grouped = desc[order]  # rows grouped by label
+        ends = np.cumsum(counts)
+        labelled = _LabelledRows(labels, grouped, ends - counts, ends)
+        matcher = cls.__new__(cls)
+        matcher.__init__([labelled[0]], distance_threshold)  # checks the threshold (only)
+        matcher.labeled_descriptors = labelled
+        matcher._refs = grouped.astype(np.float64)
+        matcher._owner = owner[order]
+        matcher._counts = counts.astype(np.float64)
+        matcher._ref_sq = np.einsum("ij,ij->i", matcher._refs, matcher._refs)
+        return matcher
 
     def save(self, path: str | os.PathLike) -> None:
         """Write :meth:`to_json` to a file, whole or not at all (temporary file + rename)."""
@@ -242,32 +272,39 @@ class FaceMatcher:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceMatcher:
-        """Read a gallery written by :meth:`save` (or by face-api.js)."""
-        from . import limits
+        """Read a gallery written by :meth:`save` or by face-api.js (either JSON shape)."""
+        from .gallery.jsonio import read_json_file
 
-        try:
-            # a FIFO would block open() and a device never ends: only plain files are read
-            if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
-                raise InputError(f"cannot read gallery {path}: not a regular file")
-            cap = limits.get("max_gallery_bytes")
-            with open(path, "rb") as f:
-                raw = f.read(cap + 1)
-            if len(raw) > cap:
-                raise limits.exceeded("max_gallery_bytes", f"gallery {path} is too large")
-            obj = json.loads(raw)
-        except FileNotFoundError:
-            raise InputError(f"no such gallery file: {path}") from None
-        except OSError as exc:  # a folder, no permission, ...
-            raise InputError(f"cannot read gallery {path}: {exc.strerror}") from None
-        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deeply
-            if isinstance(exc, InputError):
-                raise
-            why = "nested too deeply" if isinstance(exc, RecursionError) else exc
-            raise InputError(f"{path} is not a JSON gallery: {why}") from None
+        obj = read_json_file(path)
         try:
             return cls.from_json(obj)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
+
+
+class _LabelledRows(Sequence):
+    """``labeled_descriptors`` of a matcher made by :meth:`FaceMatcher.from_arrays`: the
+    LabeledFaceDescriptors of a label are made when first asked for (a query needs only
+    its winner's), so 100,000 people cost no 100,000 objects up front."""
+
+    def __init__(self, labels, rows, starts, ends):
+        self.labels, self._rows = labels, rows
+        self._starts, self._ends = starts.tolist(), ends.tolist()
+        self._made: dict[int, LabeledFaceDescriptors] = {}
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        i = range(len(self))[i]  # negative indices, IndexError
+        if i not in self._made:
+            ld = LabeledFaceDescriptors.__new__(LabeledFaceDescriptors)  # rows checked
+            ld.label = self.labels[i]
+            ld.descriptors = list(self._rows[self._starts[i] : self._ends[i]])
+            self._made[i] = ld
+        return self._made[i]
 
 
 def enroll_into_json(

@@ -1,4 +1,9 @@
-"""``faceapi-np identify``: name the faces of each image from a gallery."""
+"""``faceapi-np identify``: name the faces of each image from a gallery.
+
+The gallery is a database (``--db gallery.db``, the default) or a face-api.js gallery
+JSON file (a ``.json`` ``--db``); either way a FaceMatcher with face-api.js's rules
+names each face.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,15 @@ from .common import (
     options_from_args,
     plural,
 )
+from .gallery import add_db_flag, is_json, open_gallery
 
 NAME = "identify"
-HELP = "label the faces in images from a gallery JSON"
+HELP = "label the faces in images from a gallery"
 
 
 def add_arguments(parser) -> None:
     """The gallery, the threshold, output, and the detector and chain flags."""
-    parser.add_argument(
-        "--db", required=True, help="gallery JSON written by 'enroll' (or by face-api.js)"
-    )
+    add_db_flag(parser, "gallery database, or a .json gallery written by enroll or face-api.js")
     parser.add_argument(
         "--threshold",
         type=float,
@@ -51,9 +55,13 @@ def run(args) -> int:
     from ..matching import FaceMatcher
     from ..records import distance_text
 
-    matcher = FaceMatcher.load(args.db)
-    if args.threshold is not None:
-        matcher = FaceMatcher(matcher.labeled_descriptors, args.threshold)
+    if is_json(args.db):
+        matcher = FaceMatcher.load(args.db)
+        if args.threshold is not None:
+            matcher = FaceMatcher(matcher.labeled_descriptors, args.threshold)
+    else:
+        with open_gallery(args.db) as g:
+            matcher = g.matcher(args.threshold)
     steps = ChainSteps(landmarks=args.landmarks or "full", descriptors=True)
     images = ImageRun(args, options_from_args(args), steps)
     for path, faces in images:
