@@ -66,7 +66,8 @@ def test_exit_1_when_some_input_fails_and_the_run_goes_on(images, capsys):
         ["detect", "x.jpg", "--detector", "nosuch"],
         ["detect", "x.jpg", "--min-confidence", "lots"],
         ["nosuch-command"],
-        ["identify", "x.jpg"],  # --db missing
+        ["identify", "--db"],  # --db without its value
+        ["search", "--label", "ann", "--image", "x.jpg"],  # one of the two only
     ],
 )
 def test_exit_2_for_usage_errors(argv, capsys):
