@@ -8,34 +8,13 @@ net in two heads, age in years (one number) and two gender logits (softmaxed).
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..age_gender_net import const as age_gender_const
 from ..face_expression_net import EXPRESSIONS
 from ..face_feature_extractor import const as extractor
-from ..image import to_batch
 from ..nets import get_net
 from . import pictures as pic
-from .faces import CROP_SIDE, aligned_crops, faces_section, find_faces
+from .faces import CROP_SIDE, aligned_crops, faces_section, find_faces, walk_face_net
 from .page import Page
-from .walk import input_section, layer_sections, run_with_tap, summary_section
-
-
-def _walk(page, net, crops, bk, mean, divisor):
-    """Input, layer table and layers of a 112x112 face net on the crops (face #1 shown)."""
-    batch = to_batch(crops, extractor.INPUT_SIZE, center=True, bk=bk)
-    seen = np.asarray(bk.to_numpy(batch))
-    outputs, summary, raw = run_with_tap(net, batch, bk)
-    input_section(
-        page,
-        seen[0],
-        (seen[0] - np.asarray(mean, np.float32)) / np.float32(divisor),
-        f"(x - mean RGB {mean}) / {divisor:g}",
-        title="The input as the net sees it (face #1)",
-    )
-    summary_section(page, summary)
-    layer_sections(page, outputs, summary, what="face #1")
-    return raw
 
 
 def _per_face(page, crops, charts, caption):
@@ -54,7 +33,7 @@ def explain_expression(page: Page, image, bk, max_faces: int = 6) -> dict:
     faces = find_faces(image, bk, max_faces, landmarks=True)
     crops = aligned_crops(image, faces)
     faces_section(page, image, faces, crops, "its aligned rect (the landmarks' box + 20%)")
-    _walk(page, net, crops, bk, extractor.MEAN_RGB, extractor.INPUT_DIVISOR)
+    walk_face_net(page, net, crops, bk, extractor)
     preds = net.predict_expressions(crops, bk)
     page.section(
         "probabilities",
@@ -78,7 +57,7 @@ def explain_age_gender(page: Page, image, bk, max_faces: int = 6) -> dict:
     faces = find_faces(image, bk, max_faces, landmarks=True)
     crops = aligned_crops(image, faces)
     faces_section(page, image, faces, crops, "its aligned rect (the landmarks' box + 20%)")
-    _walk(page, net, crops, bk, age_gender_const.MEAN_RGB, age_gender_const.INPUT_DIVISOR)
+    walk_face_net(page, net, crops, bk, age_gender_const)
     preds = net.predict_age_and_gender(crops, bk)
     page.section(
         "probabilities",

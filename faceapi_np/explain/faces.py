@@ -83,3 +83,28 @@ def crop_row(crops, side: int = CROP_SIDE, labels=None):
     tiles = [pic.fit(pic.to_pil(c), side) for c in crops]
     labels = labels or [f"#{k + 1}: {c.shape[1]}x{c.shape[0]}" for k, c in enumerate(crops)]
     return pic.grid(tiles, labels, cols=min(6, len(tiles)))
+
+
+def walk_face_net(page: Page, net, crops, bk, const):
+    """Input, layer table and layers of a face net on the crops (face #1 shown).
+
+    ``const`` is the net's constants module (``INPUT_SIZE``, ``MEAN_RGB``,
+    ``INPUT_DIVISOR``). Returns the net's raw output and the batch as the net saw it.
+    """
+    from ..image import to_batch
+    from .walk import input_section, layer_sections, run_with_tap, summary_section
+
+    batch = to_batch(crops, const.INPUT_SIZE, center=True, bk=bk)
+    seen = np.asarray(bk.to_numpy(batch))
+    outputs, summary, raw = run_with_tap(net, batch, bk)
+    mean, divisor = const.MEAN_RGB, const.INPUT_DIVISOR
+    input_section(
+        page,
+        seen[0],
+        (seen[0] - np.asarray(mean, np.float32)) / np.float32(divisor),
+        f"(x - mean RGB {mean}) / {divisor:g}",
+        title="The input as the net sees it (face #1)",
+    )
+    summary_section(page, summary)
+    layer_sections(page, outputs, summary, what="face #1")
+    return raw, seen

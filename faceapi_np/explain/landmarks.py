@@ -14,15 +14,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..extract import crop_face
-from ..face_feature_extractor.const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
+from ..face_feature_extractor import const as extractor_const
 from ..face_landmark_net.net import landmarks_from_output
-from ..image import to_batch
 from ..landmarks import GROUPS, FaceLandmarks68
 from ..nets import get_net
 from . import pictures as pic
-from .faces import SHOWN_SIDE, crop_row, detection_crops, faces_section, find_faces
+from .faces import (
+    SHOWN_SIDE,
+    crop_row,
+    detection_crops,
+    faces_section,
+    find_faces,
+    walk_face_net,
+)
 from .page import Page
-from .walk import input_section, layer_sections, run_with_tap, summary_section
 
 POINTS_SIDE = 320
 
@@ -43,25 +48,13 @@ def explain_landmarks(
     faces = find_faces(image, bk, max_faces)
     crops = detection_crops(image, faces)
     faces_section(page, image, faces, crops, "its detection box (clipped to the image)")
-    batch = to_batch(crops, INPUT_SIZE, center=True, bk=bk)
-    seen = np.asarray(bk.to_numpy(batch))
-    outputs, summary, raw = run_with_tap(net, batch, bk)
+    raw, seen = walk_face_net(page, net, crops, bk, extractor_const)
     raw = np.asarray(bk.to_numpy(raw))  # (N, 136) relative to the padded square
     sizes = [(c.shape[1], c.shape[0]) for c in crops]
     rel = landmarks_from_output(raw, sizes)
     marks = [FaceLandmarks68(r, s) for r, s in zip(rel, sizes)]  # relative to each crop
     if len(faces):  # in image pixels, shifted to each detection as the chain does it
         marks = [f.extended_with_landmarks(m).landmarks for f, m in zip(faces, marks)]
-
-    input_section(
-        page,
-        seen[0],
-        (seen[0] - np.asarray(MEAN_RGB, np.float32)) / np.float32(INPUT_DIVISOR),
-        f"(x - mean RGB {MEAN_RGB}) / {INPUT_DIVISOR:g}",
-        title="The input as the net sees it (face #1)",
-    )
-    summary_section(page, summary)
-    layer_sections(page, outputs, summary, what="face #1")
 
     colours = _group_colours()
     page.section(

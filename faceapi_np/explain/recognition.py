@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..face_recognition_net.const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
-from ..image import to_batch
+from ..face_recognition_net import const as recognition_const
 from ..nets import get_net
 from . import pictures as pic
-from .faces import descriptor_crops, faces_section, find_faces
+from .faces import descriptor_crops, faces_section, find_faces, walk_face_net
 from .page import Page
-from .walk import input_section, layer_sections, run_with_tap, summary_section
 
 #: face-api.js ``FaceMatcher``'s default distance threshold.
 THRESHOLD = 0.6
@@ -35,20 +33,8 @@ def explain_recognition(page: Page, image, bk, max_faces: int = 6) -> dict:
     faces = find_faces(image, bk, max_faces, landmarks=True)
     crops = descriptor_crops(image, faces)
     faces_section(page, image, faces, crops, "its dlib-style square, placed by its 68 landmarks")
-    batch = to_batch(crops, INPUT_SIZE, center=True, bk=bk)
-    seen = np.asarray(bk.to_numpy(batch))
-    outputs, summary, desc = run_with_tap(net, batch, bk)
+    desc, _ = walk_face_net(page, net, crops, bk, recognition_const)
     desc = np.asarray(bk.to_numpy(desc), np.float64)  # (N, 128)
-
-    input_section(
-        page,
-        seen[0],
-        (seen[0] - np.asarray(MEAN_RGB, np.float32)) / np.float32(INPUT_DIVISOR),
-        f"(x - mean RGB {MEAN_RGB}) / {INPUT_DIVISOR:g}",
-        title="The input as the net sees it (face #1)",
-    )
-    summary_section(page, summary)
-    layer_sections(page, outputs, summary, what="face #1")
 
     scale = pic.Scale.for_values(desc)
     page.section(
