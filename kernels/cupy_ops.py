@@ -16,6 +16,8 @@ from pathlib import Path
 
 import cupy as cp
 
+from ..activations import ACT_CODES  # the codes activation.cuh switches on
+
 CUDA_DIR = Path(__file__).resolve().parent / "cuda"
 
 #: Kernel name -> the .cu file defining it (tests check this against the sources).
@@ -27,7 +29,6 @@ KERNELS = {
     "resize_to_square_u8": "resize.cu",
     "resize_to_square_f32": "resize.cu",
 }
-ACT_CODES = {None: 0, "relu": 1, "relu6": 2, "leaky": 3}
 THREADS = 256
 MAX_BLOCKS = 65535 * 8
 

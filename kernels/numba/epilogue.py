@@ -19,8 +19,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-ACT_CODES = {None: 0, "relu": 1, "relu6": 2, "leaky": 3}
-LEAKY_ALPHA = np.float32(0.10000000149011612)
+from ...activations import ACT_CODES  # noqa: F401  (one definition)
+from ...activations import LEAKY_ALPHA as _ALPHA
+
+# numba reads module globals as compile-time constants: the slope as a float32 one
+LEAKY_ALPHA = np.float32(_ALPHA)
 
 
 @njit(inline="always")
