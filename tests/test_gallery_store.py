@@ -262,3 +262,13 @@ def test_enrolls_killed_at_random_moments_leave_whole_people(tmp_path):
 
 def _serial(label: str) -> int:
     return int(label.rsplit("-", 1)[1])
+
+
+def test_a_failed_write_is_an_output_error_and_leaves_the_database(tmp_path):
+    from faceapi_np.errors import OutputError
+
+    store = Store(tmp_path / "g.db")
+    with pytest.raises(OutputError, match="cannot write"), store.transaction() as c:
+        c.execute("INSERT INTO meta VALUES ('k', 'v')")
+        raise sqlite3.OperationalError("database or disk is full")
+    assert store.meta("k") is None

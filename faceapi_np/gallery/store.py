@@ -171,11 +171,13 @@ class Store:
             raise OutputError(f"cannot write {self.path}: {exc}") from None
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):  # disk full, I/O error, a locked file ...
+                raise OutputError(f"cannot write {self.path}: {exc}") from None
+            raise
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
