@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 
 import numpy as np
 
@@ -145,7 +146,12 @@ def load_image(src, exif: bool = True) -> np.ndarray:
             "pass a path, bytes, a PIL image or a numpy array"
         )
     try:
-        with Image.open(fp) as img:
+        with warnings.catch_warnings():
+            # Pillow warns of "decompression bombs" from the header; the pixel limit
+            # below is ours, checked at the same point, and says how to raise it
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(fp)
+        with img:
             check_pixels(*img.size)  # the header's size, before any pixel is decoded
             img.load()
             return _from_pil(img, exif)
