@@ -27,13 +27,19 @@ def _per_face(page, crops, charts, caption):
     )
 
 
-def explain_expression(page: Page, image, bk, max_faces: int = 6) -> dict:
-    """Add the expression-net sections to ``page`` for one RGB image."""
-    net = get_net("expression")
+def _faces_through(page: Page, image, bk, max_faces: int, name: str, const):
+    """The faces' aligned crops, and the sections of net ``name`` walking through them."""
+    net = get_net(name)
     faces = find_faces(image, bk, max_faces, landmarks=True)
     crops = aligned_crops(image, faces)
     faces_section(page, image, faces, crops, "its aligned rect (the landmarks' box + 20%)")
-    walk_face_net(page, net, crops, bk, extractor)
+    walk_face_net(page, net, crops, bk, const)
+    return net, crops
+
+
+def explain_expression(page: Page, image, bk, max_faces: int = 6) -> dict:
+    """Add the expression-net sections to ``page`` for one RGB image."""
+    net, crops = _faces_through(page, image, bk, max_faces, "expression", extractor)
     preds = net.predict_expressions(crops, bk)
     page.section(
         "probabilities",
@@ -53,11 +59,7 @@ def explain_expression(page: Page, image, bk, max_faces: int = 6) -> dict:
 
 def explain_age_gender(page: Page, image, bk, max_faces: int = 6) -> dict:
     """Add the age/gender-net sections to ``page`` for one RGB image."""
-    net = get_net("age_gender")
-    faces = find_faces(image, bk, max_faces, landmarks=True)
-    crops = aligned_crops(image, faces)
-    faces_section(page, image, faces, crops, "its aligned rect (the landmarks' box + 20%)")
-    walk_face_net(page, net, crops, bk, age_gender_const)
+    net, crops = _faces_through(page, image, bk, max_faces, "age_gender", age_gender_const)
     preds = net.predict_age_and_gender(crops, bk)
     page.section(
         "probabilities",
