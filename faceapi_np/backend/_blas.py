@@ -1,14 +1,22 @@
-"""Pinning NumPy's BLAS to one thread in the calling thread only.
+"""Setting NumPy's BLAS to one thread for the numba backend's own threads.
 
 The numba backend splits a convolution's matrix products over threads of its own; a
 BLAS that also started its threads inside each of them would put four busy threads on
 two cores, and OpenBLAS's threads spin after each call, taking the cores from the numba
 kernels that follow (measured on a loaded 2-core machine: the recognition net at batch 8
 1.9 s median with OpenBLAS's threads against 0.32 s with one). OpenBLAS >= 0.3.27 (the
-one NumPy wheels bundle) has ``openblas_set_num_threads_local``, which sets the count
-for the calling thread and returns the previous one, leaving the rest of the process
-(a user's own NumPy code) as it was. Where it is missing (another BLAS), :func:`can_pin`
-is False and the backend leaves the threading to the BLAS.
+one NumPy wheels bundle) has ``openblas_set_num_threads_local``, which sets the count and
+returns the previous one. Despite its name the count is the whole process's (measured
+with scipy-openblas 0.3.31: a count of 1 set in one thread is what every other thread
+reads back, and their products then run on one core, 130 -> 217 us for a (289, 576) @
+(576, 64) product). So once the backend's first worker thread has pinned itself, every
+BLAS call in the process, a user's own NumPy code included, runs on one thread. Setting
+it only around each tiled conv and giving it back after was tried and dropped: the nets'
+dense layers then ran on OpenBLAS's threads, whose spinning (the likely cause) slowed
+the next forward pass: FaceLandmark68TinyNet at batch 1 2.5 -> 3.3 ms median over seven
+interleaved rounds, 2.4-2.5 again with the count held at one.
+Where the function is missing (another BLAS), :func:`can_pin` is False and the backend
+leaves the threading to the BLAS.
 """
 
 from __future__ import annotations
@@ -39,12 +47,12 @@ def _set_local():
 
 
 def can_pin() -> bool:
-    """Whether BLAS can be made single-threaded in one thread (NumPy's OpenBLAS)."""
+    """Whether BLAS can be made single-threaded (NumPy's OpenBLAS; the count is process-wide)."""
     return _set_local() is not None
 
 
 def pin_this_thread() -> None:
-    """BLAS calls from this thread run on it alone from now on (a no-op without control)."""
+    """BLAS calls run on one thread from now on, in the whole process (a no-op without control)."""
     fn = _set_local()
     if fn is not None:
         fn(1)
@@ -52,7 +60,7 @@ def pin_this_thread() -> None:
 
 @contextlib.contextmanager
 def single_threaded():
-    """BLAS calls from this thread run on this thread alone while inside the block."""
+    """BLAS calls run on one thread while inside the block (the count is process-wide)."""
     fn = _set_local()
     if fn is None:
         yield
