@@ -113,6 +113,16 @@ def add_detector_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_json_flags(parser: argparse.ArgumentParser, per: str = "image") -> None:
+    """``--json`` (one object per ``per`` and line) and ``--full-precision``."""
+    parser.add_argument("--json", action="store_true", help=f"print one JSON object per {per}")
+    parser.add_argument(
+        "--full-precision",
+        action="store_true",
+        help="--json numbers unrounded (default: pixels to 0.01, scores and distances to 1e-4)",
+    )
+
+
 def add_chain_flags(parser: argparse.ArgumentParser, landmarks_default=None) -> None:
     """Flags of the steps after detection: landmarks, crops, alignment, EXIF."""
     parser.add_argument(

@@ -20,6 +20,7 @@ from .common import (
     ImageRun,
     add_chain_flags,
     add_detector_flags,
+    add_json_flags,
     add_video_flags,
     box_text,
     detector_label,
@@ -43,12 +44,7 @@ def add_arguments(parser) -> None:
         "--expressions", action="store_true", help="add the 7 expression probabilities of each face"
     )
     parser.add_argument("--age-gender", action="store_true", help="add age and gender of each face")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per image")
-    parser.add_argument(
-        "--full-precision",
-        action="store_true",
-        help="--json numbers unrounded (default: pixels to 0.01, scores to 1e-4)",
-    )
+    add_json_flags(parser)
     parser.add_argument(
         "--out",
         help="write the annotated image to this file, or for several images or a video "

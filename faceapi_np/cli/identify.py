@@ -12,6 +12,7 @@ from .common import (
     ImageRun,
     add_chain_flags,
     add_detector_flags,
+    add_json_flags,
     add_video_flags,
     box_text,
     detector_label,
@@ -33,12 +34,7 @@ def add_arguments(parser) -> None:
         default=None,
         help="'unknown' unless the best mean distance is below this (default: the gallery's, 0.6)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object per image")
-    parser.add_argument(
-        "--full-precision",
-        action="store_true",
-        help="--json numbers unrounded (default: pixels to 0.01, distances to 1e-4)",
-    )
+    add_json_flags(parser)
     parser.add_argument(
         "--out",
         help="write the labelled image to this file, or for several images or a video "

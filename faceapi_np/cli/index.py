@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import add_chain_flags, add_detector_flags, options_from_args, progress
+from .common import add_chain_flags, add_detector_flags, add_json_flags, options_from_args, progress
 from .gallery import add_db_flag, open_gallery
 
 NAME = "index"
@@ -31,12 +31,7 @@ def add_arguments(parser) -> None:
         metavar="ADDRESS",
         help="run on a Dask cluster: a scheduler address (tcp://host:8786), or 'local'",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object per photo")
-    parser.add_argument(
-        "--full-precision",
-        action="store_true",
-        help="--json numbers unrounded (default: rounded as detect --json rounds them)",
-    )
+    add_json_flags(parser, per="photo")
     add_detector_flags(parser)
     add_chain_flags(parser, landmarks_default="full")
 
