@@ -1,21 +1,19 @@
 """The numba backend: the same ops as the NumPy reference, as compiled CPU kernels.
 
 Each op binds a kernel in ``faceapi_np.kernels.numba`` (see ``kernels/README.md``).
-Depthwise convolutions, pooling and the pad-and-resize are single parallel kernels.
-A convolution is planned as tiles of output rows: for each tile, im2col into a small
-per-thread buffer that stays in cache, one BLAS product into the output, and the fused
-epilogue (bias, scale, residual, activation) while the tile is still in cache (a 1x1
-stride-1 conv skips the im2col). The backend's own threads take tiles from a shared
-counter; BLAS runs single-threaded inside them (see :mod:`._blas`), so numba's, BLAS's
-and our threads never compete for the cores. Kernels are compiled on first use and
-cached on disk (``cache=True``). Results equal the NumPy backend's to float32 rounding
-(tests hold them to 1e-5 relative).
+Depthwise convolutions, pooling and the pad-and-resize are single parallel kernels, and
+so is a convolution: numba's threads share its tiles of output rows, and each tile is
+im2col into a per-thread buffer that stays in cache, one BLAS product called from the
+kernel, and the fused epilogue (bias, scale, residual, activation) while the tile is
+still in cache (a 1x1 stride-1 conv skips the im2col). BLAS runs single-threaded inside
+each of numba's threads (see :mod:`._blas`), so numba's and BLAS's threads never compete
+for the cores. Kernels are compiled on first use and cached on disk (``cache=True``).
+Results equal the NumPy backend's to float32 rounding (tests hold them to 1e-5 relative).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import threading
 
@@ -24,10 +22,15 @@ import numpy as np
 from . import _blas
 from .base import Backend, KernelBackend
 
-# numba's OpenMP threads spin after each parallel kernel, stealing the cores from the
-# threads of the matrix products that follow (measured: convs 3x slower). Passive
-# waiting must be set before the OpenMP runtime loads; a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# numba's OpenMP threads spin for a moment after each parallel kernel, so the next one
+# starts at once (tiles of a conv on both cores: recognition net at batch 1 11.4 -> 8.5 ms,
+# FaceLandmark68TinyNet 2.9 -> 1.5 ms against passive waiting). Where the conv kernel
+# cannot call BLAS itself (not NumPy's OpenBLAS), BLAS runs its own threads between our
+# kernels, and spinning OpenMP threads would take the cores from them (measured: convs 3x
+# slower), so there they wait passively. Set before the OpenMP runtime loads; a user's
+# own setting wins.
+if not _blas.sgemm_address():
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import numba_cache  # noqa: E402
 
@@ -51,10 +54,13 @@ SMALL_OP = 1 << 20
 
 
 @contextlib.contextmanager
-def _numba_single_threaded():
-    """numba kernels called from this thread run in it alone (the count is per thread)."""
+def _numba_threads(n: int):
+    """numba kernels called from this thread use ``n`` threads (the count is per thread)."""
     previous = numba.get_num_threads()
-    numba.set_num_threads(1)
+    if n == previous:
+        yield
+        return
+    numba.set_num_threads(n)
     try:
         yield
     finally:
@@ -67,107 +73,7 @@ def _threads_for(work: int):
     Waking the second thread and waiting for it costs about what it saves below ~100 us
     of work, and on a loaded machine a sleeping worker can hold up the whole op.
     """
-    return _numba_single_threaded() if work < SMALL_OP else contextlib.nullcontext()
-
-
-class _Worker(threading.Thread):
-    """A worker thread that runs one job at a time, handed over with two locks.
-
-    A lock handoff costs ~10 us of CPU where a ``ThreadPoolExecutor`` submit + result
-    cost ~100 us (measured on a (1, 7, 7, 256) 1x1 conv split in two: 204 us of CPU
-    against 106 us unsplit), which decided how small a tile may be worth sharing.
-    """
-
-    def __init__(self):
-        super().__init__(name="faceapi_np-conv", daemon=True)
-        self.go, self.done = threading.Lock(), threading.Lock()
-        self.go.acquire()
-        self.done.acquire()
-        self.job, self.error = None, None
-
-    def run(self):
-        _blas.pin_this_thread()
-        numba.set_num_threads(1)  # per thread: numba kernels run in this thread alone
-        while True:
-            self.go.acquire()
-            try:
-                self.job()
-            except BaseException as exc:  # handed to the caller, raised there
-                self.error = exc
-            self.done.release()
-
-
-class _Workers:
-    """The calling thread plus ``n - 1`` worker threads, each with single-threaded BLAS."""
-
-    def __init__(self):
-        self._busy = threading.Lock()  # one caller at a time uses the workers
-        self._worker_threads: list[_Worker] = []
-        self._pid = os.getpid()
-        self._local = threading.local()
-
-    @property
-    def count(self) -> int:
-        """Threads a conv may use: numba's thread count, 1 when BLAS threads can't be pinned."""
-        return numba.get_num_threads() if _blas.can_pin() else 1
-
-    def buffer(self, size: int) -> np.ndarray:
-        """This thread's scratch buffer of at least ``size`` floats (grown, never shrunk)."""
-        buf = getattr(self._local, "buf", None)
-        if buf is None or buf.size < size:
-            buf = self._local.buf = np.empty(size, np.float32)
-        return buf
-
-    def run(self, fn, ntiles: int) -> None:
-        """``fn(i)`` for every tile ``i`` in ``range(ntiles)``, spread over the threads."""
-        if not _blas.can_pin():  # BLAS threads as it does; so do the numba kernels
-            for i in range(ntiles):
-                fn(i)
-            return
-        n = min(self.count, ntiles)
-        # another thread of the caller's already using the workers: do it all here
-        if n <= 1 or not self._busy.acquire(blocking=False):
-            with _blas.single_threaded(), _numba_single_threaded():
-                for i in range(ntiles):
-                    fn(i)
-            return
-        try:
-            tiles = itertools.count()  # next() is atomic under the GIL: a shared work queue
-
-            def work():
-                for i in iter(tiles.__next__, None):
-                    if i >= ntiles:
-                        return
-                    fn(i)
-
-            workers = self._get_workers(n - 1)
-            for h in workers:
-                h.job = work
-                h.go.release()
-            errors = []
-            try:
-                with _blas.single_threaded(), _numba_single_threaded():
-                    work()
-            except BaseException as exc:  # wait for the workers all the same
-                errors.append(exc)
-            for h in workers:
-                h.done.acquire()
-                errors.append(h.error)
-                h.job, h.error = None, None
-            for e in errors:
-                if e is not None:
-                    raise e
-        finally:
-            self._busy.release()
-
-    def _get_workers(self, n: int) -> list[_Worker]:
-        if self._pid != os.getpid():  # a forked child has none of its parent's threads
-            self._worker_threads, self._pid = [], os.getpid()
-        while len(self._worker_threads) < n:
-            h = _Worker()
-            h.start()
-            self._worker_threads.append(h)
-        return self._worker_threads[:n]
+    return _numba_threads(1) if work < SMALL_OP else contextlib.nullcontext()
 
 
 class NumbaBackend(KernelBackend):
@@ -177,7 +83,19 @@ class NumbaBackend(KernelBackend):
 
     def __init__(self):
         super().__init__(np)
-        self._workers = _Workers()
+        self._sgemm = _blas.sgemm_address()
+        if self._sgemm:
+            # the conv kernel's threads each call BLAS; BLAS's own threads would compete
+            # with them for the cores (the count is the whole process's: see _blas)
+            _blas.pin_this_thread()
+        self._local = threading.local()  # scratch buffers, one set per calling thread
+
+    def _scratch(self, threads: int, size: int) -> np.ndarray:
+        """This calling thread's (threads, >= size) scratch buffers (grown, never shrunk)."""
+        buf = getattr(self._local, "scratch", None)
+        if buf is None or buf.shape[0] != threads or buf.shape[1] < size:
+            buf = self._local.scratch = np.empty((threads, max(size, 1)), np.float32)
+        return buf
 
     def conv2d(
         self,
@@ -191,6 +109,8 @@ class NumbaBackend(KernelBackend):
         act=None,
     ):
         """See :meth:`Backend.conv2d`: tiles of im2col + BLAS product + fused epilogue."""
+        if not self._sgemm:  # a BLAS the kernel cannot call: whole im2col + np.matmul
+            return super().conv2d(x, w, stride, padding, bias, scale, residual, act)
         from .geometry import conv_geometry
 
         x, w, stride = self._f32(x), self._f32(w), int(stride)
@@ -198,39 +118,60 @@ class NumbaBackend(KernelBackend):
         kh, kw, _, cout = w.shape
         pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
         k = kh * kw * cin
-        wmat = w.reshape(k, cout)
         y = np.empty((n * ho * wo, cout), np.float32)
         bias = _EMPTY if bias is None else self._f32(bias)
         sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
         res = _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout)
-        code = epilogue.ACT_CODES[act]
         pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd)
-        xrows = x.reshape(-1, cin)
 
         # tiles of whole output rows: im2col small enough to stay in cache, enough work
-        # per tile to pay for the hand-off, and enough tiles to keep every thread busy
+        # per tile to be worth a thread, and enough tiles to keep every thread busy
+        threads = numba.get_num_threads()
         rows = n * ho
         per_row_macs = wo * k * cout
         by_cache = rows if pointwise else max(1, TILE_FLOATS // (wo * k))
         by_work = max(1, -(-MIN_TILE_MACS // per_row_macs))
-        by_threads = max(1, -(-rows // self._workers.count))
+        by_threads = max(1, -(-rows // threads))
         tile = min(max(by_cache, by_work), by_threads) if by_work < rows else rows
-        ntiles = -(-rows // tile)
-
-        def run_tile(i):
-            r0, r1 = i * tile, min(rows, (i + 1) * tile)
-            p0, p1 = r0 * wo, r1 * wo
-            if pointwise:
-                cols = xrows[p0:p1]
-            else:
-                cols = self._workers.buffer((p1 - p0) * k)[: (p1 - p0) * k].reshape(p1 - p0, k)
-                conv_kernels.im2col_rows(x, kh, kw, stride, pt, pl, ho, wo, r0, r1, cols)
-            out = y[p0:p1]
-            np.matmul(cols, wmat, out=out)
-            epilogue.epilogue(out, bias, sw, sb, res[p0:p1] if res.size else res, code)
-
-        self._workers.run(run_tile, ntiles)
+        threads = min(threads, -(-rows // tile))
+        scratch = self._scratch(threads, 0 if pointwise else tile * wo * k)
+        with _numba_threads(threads):
+            conv_kernels.conv2d(
+                self._sgemm,
+                x,
+                w.reshape(k, cout),
+                kh,
+                kw,
+                stride,
+                pt,
+                pl,
+                ho,
+                wo,
+                tile,
+                scratch,
+                bias,
+                sw,
+                sb,
+                res,
+                epilogue.ACT_CODES[act],
+                y,
+            )
         return y.reshape(n, ho, wo, cout)
+
+    def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
+        cols = np.empty((x.shape[0] * ho * wo, kh * kw * x.shape[3]), np.float32)
+        return conv_kernels.im2col_rows(x, kh, kw, stride, pad_top, pad_left, ho, wo, cols)
+
+    def _epilogue(self, y, bias, scale, residual, act):
+        sw, sb = (_EMPTY, _EMPTY) if scale is None else scale
+        epilogue.epilogue(
+            y,
+            _EMPTY if bias is None else bias,
+            sw,
+            sb,
+            _EMPTY2 if residual is None else residual,
+            epilogue.ACT_CODES[act],
+        )
 
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn

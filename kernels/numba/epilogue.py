@@ -10,8 +10,9 @@ activation); here it is one read and one write. Activation codes: 0 none, 1 relu
 2 relu6, 3 leaky (face-api.js's ``relu(x - a*x) + a*x`` form, a = float32(0.1)).
 
 Variants tried (SSD MobileNetV1 pointwise convs, 2 cores): per-term NumPy passes
-~35 ms per SSD forward; this kernel ~6 ms. Parallel over rows; channels innermost so
-the loop vectorises.
+~35 ms per SSD forward; this kernel ~6 ms. Channels innermost so the loop vectorises.
+The conv kernel calls :func:`epilogue_rows` on each of its tiles while the tile is in
+cache.
 """
 
 from __future__ import annotations
@@ -39,16 +40,22 @@ def activate(v, act):
     return v
 
 
-@njit(parallel=True, nogil=True, cache=True)
-def epilogue(y, bias, scale_w, scale_b, residual, act):
-    """In place on ``y`` (M, C); zero-length ``bias``/``scale_w``/``residual`` mean 'absent'."""
+@njit(inline="always")
+def epilogue_rows(y, bias, scale_w, scale_b, residual, row0, act):
+    """In place on the rows ``y`` (M, C), which are rows ``row0 ..`` of ``residual``.
+
+    Zero-length ``bias``/``scale_w``/``residual`` mean 'absent'. Called by the conv
+    kernel on each tile while the tile is in cache, and by :func:`epilogue`.
+    """
     m, c = y.shape
     has_bias, has_scale, has_res = (
         bias.shape[0] > 0,
         scale_w.shape[0] > 0,
         residual.shape[0] > 0,
     )
-    for i in prange(m):
+    if not (has_bias or has_scale or has_res or act != 0):
+        return
+    for i in range(m):
         for j in range(c):
             v = y[i, j]
             if has_bias:
@@ -56,5 +63,16 @@ def epilogue(y, bias, scale_w, scale_b, residual, act):
             if has_scale:
                 v = v * scale_w[j] + scale_b[j]
             if has_res:
-                v = v + residual[i, j]
+                v = v + residual[row0 + i, j]
             y[i, j] = activate(v, act)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def epilogue(y, bias, scale_w, scale_b, residual, act):
+    """In place on ``y`` (M, C), parallel over blocks of rows (the whole-matrix path)."""
+    m = y.shape[0]
+    block = 256
+    for b in prange((m + block - 1) // block):
+        r0 = b * block
+        r1 = min(m, r0 + block)
+        epilogue_rows(y[r0:r1], bias, scale_w, scale_b, residual, r0, act)
