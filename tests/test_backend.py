@@ -341,6 +341,38 @@ def test_numba_conv2d_without_a_callable_blas_matches_numpy(x_shape, w_shape, st
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "x_shape,cout,padding",
+    [((2, 9, 11, 16), 24, "same"), ((1, 8, 7, 32), 16, "valid"), ((3, 5, 6, 16), 16, 1)],
+)
+def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding):
+    """3x3 stride-1 convs by F(2x2, 3x3): odd and even sizes, edge tiles, every epilogue term."""
+    pytest.importorskip("numba")
+    from faceapi_np.backend.numba_backend import NumbaBackend
+
+    rng = np.random.default_rng(sum(x_shape) + cout)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = (rng.standard_normal((3, 3, x_shape[3], cout)) / 12).astype(np.float32)
+    kw = dict(
+        bias=rng.standard_normal(cout).astype(np.float32),
+        scale=tuple(rng.standard_normal(cout).astype(np.float32) for _ in range(2)),
+        act="relu",
+    )
+    want = get_backend("numpy").conv2d(x, w, 1, padding, **kw)
+    kw["residual"] = rng.standard_normal(want.shape).astype(np.float32)
+    want = get_backend("numpy").conv2d(x, w, 1, padding, **kw)
+    nb = NumbaBackend()
+    if not nb._sgemm:
+        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS: the kernels do not call it")
+    nb.winograd = True
+    got = nb.conv2d(x, w, 1, padding, **kw)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert id(w) in nb._filters  # the transform is kept with the filter
+    del w
+    assert not nb._filters  # and dropped with it
+
+
 def test_numba_matmul_into_strided_tiles_and_accumulate():
     """The kernels' BLAS call: rows of larger matrices as they lie, = and +=."""
     pytest.importorskip("numba")

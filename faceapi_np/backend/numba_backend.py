@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import weakref
 
 import numpy as np
 
@@ -39,7 +40,7 @@ numba_cache.install()  # before the kernels are defined: where their compiled co
 import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
-from ..kernels.numba import depthwise, epilogue, pool, resize  # noqa: E402
+from ..kernels.numba import depthwise, epilogue, pool, resize, winograd  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
 _EMPTY2 = np.zeros((0, 0), np.float32)
@@ -49,6 +50,13 @@ TILE_FLOATS = 256 * 1024
 #: Below this many multiply-adds (~100 us on one core) a tile is not worth a hand-off
 #: (1M instead, interleaved on 2 cores: FaceLandmark68Net at batch 1 4.0-5.7 ms min, not 3.4-3.9).
 MIN_TILE_MACS = 1 << 22
+#: 3x3 stride-1 convs with at least this many input and output channels use Winograd's
+#: F(2x2, 3x3) (fewer channels: the products are too thin to gain from 2.25x fewer of them).
+WINOGRAD_MIN_C = 16
+#: Each of a Winograd band's two buffers (transformed inputs, products) is kept under this
+#: many floats (256 KiB: both stay in L2; 1M-float bands were slower on the 32-channel
+#: layers, the transformed filter being re-read for fewer, larger products).
+WINOGRAD_FLOATS = 64 * 1024
 #: Depthwise convs and pools below this many multiply-adds / reads run on one thread.
 SMALL_OP = 1 << 20
 
@@ -89,13 +97,30 @@ class NumbaBackend(KernelBackend):
             # with them for the cores (the count is the whole process's: see _blas)
             _blas.pin_this_thread()
         self._local = threading.local()  # scratch buffers, one set per calling thread
+        self._filters = {}  # id(filter) -> (weak reference, Winograd transform)
+        self.winograd = os.environ.get("FACEAPI_NP_WINOGRAD", "1") != "0"
 
-    def _scratch(self, threads: int, size: int) -> np.ndarray:
-        """This calling thread's (threads, >= size) scratch buffers (grown, never shrunk)."""
-        buf = getattr(self._local, "scratch", None)
+    def _scratch(self, threads: int, size: int, slot: int = 0) -> np.ndarray:
+        """This calling thread's (threads, >= size) scratch buffers number ``slot`` (grown,
+        never shrunk): one row per numba thread, so a kernel's threads never share one."""
+        bufs = getattr(self._local, "scratch", None)
+        if bufs is None:
+            bufs = self._local.scratch = {}
+        buf = bufs.get(slot)
         if buf is None or buf.shape[0] != threads or buf.shape[1] < size:
-            buf = self._local.scratch = np.empty((threads, max(size, 1)), np.float32)
+            buf = bufs[slot] = np.empty((threads, max(size, 1)), np.float32)
         return buf
+
+    def _winograd_filter(self, w: np.ndarray) -> np.ndarray:
+        """``w``'s F(2x2, 3x3) transform, made once per filter array and kept beside it."""
+        key = id(w)
+        hit = self._filters.get(key)
+        if hit is not None and hit[0]() is w:
+            return hit[1]
+        u = winograd.transform_filter(w)
+        # dropped with the filter (a net's weights live as long as the net)
+        self._filters[key] = (weakref.ref(w, lambda _, k=key: self._filters.pop(k, None)), u)
+        return u
 
     def conv2d(
         self,
@@ -123,6 +148,10 @@ class NumbaBackend(KernelBackend):
         sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
         res = _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout)
         pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd)
+        epi = (bias, sw, sb, res, epilogue.ACT_CODES[act])
+        if self.winograd and kh == kw == 3 and stride == 1 and min(cin, cout) >= WINOGRAD_MIN_C:
+            self._winograd(x, self._winograd_filter(w), pt, pl, ho, wo, epi, y)
+            return y.reshape(n, ho, wo, cout)
 
         # tiles of whole output rows: im2col small enough to stay in cache, enough work
         # per tile to be worth a thread, and enough tiles to keep every thread busy
@@ -149,14 +178,26 @@ class NumbaBackend(KernelBackend):
                 wo,
                 tile,
                 scratch,
-                bias,
-                sw,
-                sb,
-                res,
-                epilogue.ACT_CODES[act],
+                *epi,
                 y,
             )
         return y.reshape(n, ho, wo, cout)
+
+    def _winograd(self, x, u, pt, pl, ho, wo, epi, y):
+        """A 3x3 stride-1 conv by F(2x2, 3x3) (``kernels/numba/winograd.py``) into ``y``."""
+        n, cin, cout = x.shape[0], u.shape[1], u.shape[2]
+        tiles_x, tile_rows = (wo + 1) // 2, n * ((ho + 1) // 2)
+        threads = numba.get_num_threads()
+        # bands of tile rows whose transformed tiles fit the scratch budget, and enough
+        # bands to keep every thread busy
+        by_cache = max(1, WINOGRAD_FLOATS // (16 * max(cin, cout) * tiles_x))
+        band = max(1, min(by_cache, -(-tile_rows // threads)))
+        threads = min(threads, -(-tile_rows // band))
+        tiles = band * tiles_x
+        sv = self._scratch(threads, 16 * tiles * cin, slot=0)
+        sm = self._scratch(threads, 16 * tiles * cout, slot=1)
+        with _numba_threads(threads):
+            winograd.conv3x3(self._sgemm, x, u, pt, pl, ho, wo, band, sv, sm, *epi, y)
 
     def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
         cols = np.empty((x.shape[0] * ho * wo, kh * kw * x.shape[3]), np.float32)

@@ -1,0 +1,205 @@
+"""3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3), in tiles, with BLAS.
+
+Computes the same ``conv(x, w)`` as ``conv2d.py`` for a 3x3 filter at stride 1 (any TF
+padding), then the fused epilogue. NumPy reference: ``conv2d`` in
+``faceapi_np/backend/numpy_backend.py``.
+
+The method (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+each 2x2 block of outputs of one channel pair needs the 4x4 input patch ``d`` around it,
+and equals ``A^T [(G g G^T) * (B^T d B)] A`` with the fixed matrices below: 16 products
+instead of 36, 2.25x fewer multiplies. Summed over input channels, the 16 element-wise
+products become 16 matrix products, one per position ``xi`` of the 4x4 transformed tile:
+``M[xi] (tiles, C_out) = V[xi] (tiles, C_in) @ U[xi] (C_in, C_out)``.
+
+Design: the filter is transformed once (:func:`transform_filter`, ``U = G g G^T``, kept by
+the backend with the weights). The output's 2x2 tiles are taken a band of tile rows at a
+time; for each band a thread transforms the input patches into its own ``V`` buffer
+(channels innermost, so it vectorises over C), makes the 16 BLAS products into its ``M``
+buffer, and transforms each tile back (``A^T m A``), adding bias / scale / residual and
+the activation before the 2x2 outputs are written: ``V`` and ``M`` stay in L2 (bands are
+sized to ~1 MiB each), and nothing but the output goes to memory.
+
+Rounding: the input and output transforms add and subtract values before and after the
+products, so results differ from the direct conv's by a few float32 ulps of the partial
+sums (not of the result); measured on the recognition net, see ``docs/backends.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .blas import matmul_into
+from .epilogue import activate
+
+#: G of F(2x2, 3x3): U = G g G^T turns a 3x3 filter into its 4x4 transformed tile.
+G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+
+def transform_filter(w: np.ndarray) -> np.ndarray:
+    """``U`` (16, C_in, C_out) float32 from a (3, 3, C_in, C_out) filter: ``G g G^T`` per pair.
+
+    Computed in float64 and rounded once (the halves in ``G`` are exact in binary).
+    """
+    u = np.einsum("ik,klcd,jl->ijcd", G, w.astype(np.float64), G)
+    return np.ascontiguousarray(u.reshape(16, w.shape[2], w.shape[3]), dtype=np.float32)
+
+
+@njit(inline="always")
+def _input_tile(r0, r1, r2, r3, a, v, ti):
+    """``B^T d B`` of the 4x4 patch at columns ``a .. a+3`` of rows ``r0..r3`` into ``v[:, ti]``.
+
+    ``B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]``, first down the
+    columns (rows of ``d``), then along the rows; channels innermost.
+    """
+    for ci in range(v.shape[2]):
+        # t = B^T d, one column j of d at a time
+        d0, d1, d2, d3 = r0[a, ci], r1[a, ci], r2[a, ci], r3[a, ci]
+        t00, t10, t20, t30 = d0 - d2, d1 + d2, d2 - d1, d1 - d3
+        d0, d1, d2, d3 = r0[a + 1, ci], r1[a + 1, ci], r2[a + 1, ci], r3[a + 1, ci]
+        t01, t11, t21, t31 = d0 - d2, d1 + d2, d2 - d1, d1 - d3
+        d0, d1, d2, d3 = r0[a + 2, ci], r1[a + 2, ci], r2[a + 2, ci], r3[a + 2, ci]
+        t02, t12, t22, t32 = d0 - d2, d1 + d2, d2 - d1, d1 - d3
+        d0, d1, d2, d3 = r0[a + 3, ci], r1[a + 3, ci], r2[a + 3, ci], r3[a + 3, ci]
+        t03, t13, t23, t33 = d0 - d2, d1 + d2, d2 - d1, d1 - d3
+        # V = t B, row i of t -> v[4i .. 4i+3]
+        v[0, ti, ci] = t00 - t02
+        v[1, ti, ci] = t01 + t02
+        v[2, ti, ci] = t02 - t01
+        v[3, ti, ci] = t01 - t03
+        v[4, ti, ci] = t10 - t12
+        v[5, ti, ci] = t11 + t12
+        v[6, ti, ci] = t12 - t11
+        v[7, ti, ci] = t11 - t13
+        v[8, ti, ci] = t20 - t22
+        v[9, ti, ci] = t21 + t22
+        v[10, ti, ci] = t22 - t21
+        v[11, ti, ci] = t21 - t23
+        v[12, ti, ci] = t30 - t32
+        v[13, ti, ci] = t31 + t32
+        v[14, ti, ci] = t32 - t31
+        v[15, ti, ci] = t31 - t33
+
+
+@njit(inline="always")
+def _finish(y, bias, scale_w, scale_b, residual, p, co, act):
+    """One output value through the epilogue (zero-length arrays: term absent)."""
+    if bias.shape[0] > 0:
+        y = y + bias[co]
+    if scale_w.shape[0] > 0:
+        y = y * scale_w[co] + scale_b[co]
+    if residual.shape[0] > 0:
+        y = y + residual[p, co]
+    return activate(y, act)
+
+
+@njit(inline="always")
+def _output_tile(m, ti, p00, rows2, cols2, wo, bias, scale_w, scale_b, residual, act, out):
+    """``A^T m A`` of tile ``ti`` (``A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]``) + epilogue, into
+    the output rows from ``p00`` (its top-left pixel); ``rows2`` / ``cols2``: whether its
+    second row / column is inside the output."""
+    for co in range(m.shape[2]):
+        # s = A^T m, per column j of m
+        m0, m1, m2, m3 = m[0, ti, co], m[4, ti, co], m[8, ti, co], m[12, ti, co]
+        s00, s10 = m0 + m1 + m2, m1 - m2 - m3
+        m0, m1, m2, m3 = m[1, ti, co], m[5, ti, co], m[9, ti, co], m[13, ti, co]
+        s01, s11 = m0 + m1 + m2, m1 - m2 - m3
+        m0, m1, m2, m3 = m[2, ti, co], m[6, ti, co], m[10, ti, co], m[14, ti, co]
+        s02, s12 = m0 + m1 + m2, m1 - m2 - m3
+        m0, m1, m2, m3 = m[3, ti, co], m[7, ti, co], m[11, ti, co], m[15, ti, co]
+        s03, s13 = m0 + m1 + m2, m1 - m2 - m3
+        # Y = s A
+        out[p00, co] = _finish(s00 + s01 + s02, bias, scale_w, scale_b, residual, p00, co, act)
+        if cols2:
+            y = s01 - s02 - s03
+            out[p00 + 1, co] = _finish(y, bias, scale_w, scale_b, residual, p00 + 1, co, act)
+        if rows2:
+            p = p00 + wo
+            y = s10 + s11 + s12
+            out[p, co] = _finish(y, bias, scale_w, scale_b, residual, p, co, act)
+            if cols2:
+                y = s11 - s12 - s13
+                out[p + 1, co] = _finish(y, bias, scale_w, scale_b, residual, p + 1, co, act)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def conv3x3(
+    sgemm,
+    x,
+    u,
+    pad_top,
+    pad_left,
+    ho,
+    wo,
+    band_rows,
+    scratch_v,
+    scratch_m,
+    bias,
+    scale_w,
+    scale_b,
+    residual,
+    act,
+    out,
+):
+    """``out`` (N*Ho*Wo, C_out) = epilogue(conv3x3(x)) at stride 1, by F(2x2, 3x3).
+
+    ``x`` (N, H, W, C_in); ``u`` (16, C_in, C_out) from :func:`transform_filter`;
+    ``band_rows`` tile rows (of N * ceil(Ho/2)) per band; ``scratch_v`` / ``scratch_m``
+    (T, >= 16 * band tiles * C_in / C_out) one pair of buffers per thread; epilogue terms
+    as in ``conv2d.conv2d``.
+    """
+    n, h, w, c = x.shape
+    cout = u.shape[2]
+    tiles_x = (wo + 1) // 2
+    tiles_y = (ho + 1) // 2
+    tile_rows = n * tiles_y
+    nbands = (tile_rows + band_rows - 1) // band_rows
+    nthreads = scratch_v.shape[0]
+    zero_row = np.zeros((w, c), dtype=np.float32)  # stands in for rows outside the image
+    for t in prange(nthreads):
+        patch = np.zeros((4, 4, c), dtype=np.float32)  # an edge tile, zeros outside
+        for band in range(t, nbands, nthreads):
+            r0 = band * band_rows
+            r1 = min(tile_rows, r0 + band_rows)
+            ntiles = (r1 - r0) * tiles_x
+            v = scratch_v[t, : 16 * ntiles * c].reshape(16, ntiles, c)
+            m = scratch_m[t, : 16 * ntiles * cout].reshape(16, ntiles, cout)
+            for tr in range(r0, r1):
+                b = tr // tiles_y
+                iy = 2 * (tr % tiles_y) - pad_top
+                x0 = x[b, iy] if 0 <= iy < h else zero_row
+                x1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
+                x2 = x[b, iy + 2] if 0 <= iy + 2 < h else zero_row
+                x3 = x[b, iy + 3] if 0 <= iy + 3 < h else zero_row
+                for tx in range(tiles_x):
+                    ti = (tr - r0) * tiles_x + tx
+                    a = 2 * tx - pad_left
+                    if a >= 0 and a + 3 < w:
+                        _input_tile(x0, x1, x2, x3, a, v, ti)
+                        continue
+                    # an edge column: copy the patch with zeros outside the image
+                    for i in range(4):
+                        for j in range(4):
+                            ix = a + j
+                            yi = iy + i
+                            if 0 <= ix < w and 0 <= yi < h:
+                                for ci in range(c):
+                                    patch[i, j, ci] = x[b, yi, ix, ci]
+                            else:
+                                for ci in range(c):
+                                    patch[i, j, ci] = 0.0
+                    _input_tile(patch[0], patch[1], patch[2], patch[3], 0, v, ti)
+            for xi in range(16):
+                matmul_into(sgemm, v[xi], u[xi], m[xi])
+            for tr in range(r0, r1):
+                b = tr // tiles_y
+                oy = 2 * (tr % tiles_y)
+                for tx in range(tiles_x):
+                    ox = 2 * tx
+                    p00 = (b * ho + oy) * wo + ox
+                    ti = (tr - r0) * tiles_x + tx
+                    rows2, cols2 = oy + 1 < ho, ox + 1 < wo
+                    _output_tile(
+                        m, ti, p00, rows2, cols2, wo, bias, scale_w, scale_b, residual, act, out
+                    )
+    return out
