@@ -47,9 +47,11 @@ _EMPTY2 = np.zeros((0, 0), np.float32)
 
 #: A tile's im2col matrix is kept under this many floats (1 MiB: it stays in L2).
 TILE_FLOATS = 256 * 1024
-#: Below this many multiply-adds (~100 us on one core) a tile is not worth a hand-off
-#: (1M instead, interleaved on 2 cores: FaceLandmark68Net at batch 1 4.0-5.7 ms min, not 3.4-3.9).
-MIN_TILE_MACS = 1 << 22
+#: Below this many multiply-adds (~5 us on one core) a tile is not worth a thread. With
+#: numba's threads spinning between kernels a hand-off costs a few us, so small convs gain
+#: from both cores (interleaved, 8 rounds, medians: FaceLandmark68Net at batch 1 3.0 ms
+#: with 4M, 2.2 with 1M, 1.8-2.0 with 256K, 1.9-2.1 with 128K or 64K, 2.1 splitting all).
+MIN_TILE_MACS = 1 << 18
 #: 3x3 stride-1 convs with at least this many input and output channels use Winograd's
 #: F(2x2, 3x3) (fewer channels: the products are too thin to gain from 2.25x fewer of them).
 WINOGRAD_MIN_C = 16
@@ -57,8 +59,8 @@ WINOGRAD_MIN_C = 16
 #: many floats (256 KiB: both stay in L2; 1M-float bands were slower on the 32-channel
 #: layers, the transformed filter being re-read for fewer, larger products).
 WINOGRAD_FLOATS = 64 * 1024
-#: Depthwise convs and pools below this many multiply-adds / reads run on one thread.
-SMALL_OP = 1 << 20
+#: Depthwise convs and pools below this many multiply-adds / reads run on one thread (as above).
+SMALL_OP = 1 << 16
 
 
 @contextlib.contextmanager
@@ -78,8 +80,8 @@ def _numba_threads(n: int):
 def _threads_for(work: int):
     """Run a parallel kernel of ``work`` element operations on one thread if it is small.
 
-    Waking the second thread and waiting for it costs about what it saves below ~100 us
-    of work, and on a loaded machine a sleeping worker can hold up the whole op.
+    Handing part of it to another thread and waiting for it costs about what it saves
+    below a few us of work.
     """
     return _numba_threads(1) if work < SMALL_OP else contextlib.nullcontext()
 
