@@ -45,7 +45,7 @@ from ..kernels.numba import depthwise, epilogue, pool, resize, winograd  # noqa:
 _EMPTY = np.zeros(0, np.float32)
 _EMPTY2 = np.zeros((0, 0), np.float32)
 
-#: A tile's im2col matrix is kept under this many floats (1 MiB: it stays in L2).
+#: A conv tile's im2col matrix and output are kept under this many floats (1 MiB: L2).
 TILE_FLOATS = 256 * 1024
 #: Below this many multiply-adds (~5 us on one core) a tile is not worth a thread. With
 #: numba's threads spinning between kernels a hand-off costs a few us, so small convs gain
@@ -155,34 +155,25 @@ class NumbaBackend(KernelBackend):
             self._winograd(x, self._winograd_filter(w), pt, pl, ho, wo, epi, y)
             return y.reshape(n, ho, wo, cout)
 
-        # tiles of whole output rows: im2col small enough to stay in cache, enough work
-        # per tile to be worth a thread, and enough tiles to keep every thread busy
+        # tiles of whole output rows: the tile's im2col (or input rows) and output small
+        # enough to stay in cache for the product and the epilogue (a 1x1 conv too: SSD
+        # 92 -> 76 ms against one tile per thread, interleaved), enough work per tile to be
+        # worth a thread, and enough tiles to keep every thread busy
         threads = numba.get_num_threads()
         rows = n * ho
         per_row_macs = wo * k * cout
-        by_cache = rows if pointwise else max(1, TILE_FLOATS // (wo * k))
+        by_cache = max(1, TILE_FLOATS // (wo * (k + cout)))
         by_work = max(1, -(-MIN_TILE_MACS // per_row_macs))
         by_threads = max(1, -(-rows // threads))
         tile = min(max(by_cache, by_work), by_threads) if by_work < rows else rows
         threads = min(threads, -(-rows // tile))
         scratch = self._scratch(threads, 0 if pointwise else tile * wo * k)
-        with _numba_threads(threads):
-            conv_kernels.conv2d(
-                self._sgemm,
-                x,
-                w.reshape(k, cout),
-                kh,
-                kw,
-                stride,
-                pt,
-                pl,
-                ho,
-                wo,
-                tile,
-                scratch,
-                *epi,
-                y,
-            )
+        # thread t of the kernel takes tiles t, t + threads, ...; numba's other threads, if
+        # any, get no work and go straight back to waiting
+        conv_kernels.conv2d(
+            self._sgemm, x, w.reshape(k, cout), kh, kw, stride, pt, pl, ho, wo, tile, scratch,
+            *epi, y,
+        )  # fmt: skip
         return y.reshape(n, ho, wo, cout)
 
     def _winograd(self, x, u, pt, pl, ho, wo, epi, y):
@@ -198,8 +189,7 @@ class NumbaBackend(KernelBackend):
         tiles = band * tiles_x
         sv = self._scratch(threads, 16 * tiles * cin, slot=0)
         sm = self._scratch(threads, 16 * tiles * cout, slot=1)
-        with _numba_threads(threads):
-            winograd.conv3x3(self._sgemm, x, u, pt, pl, ho, wo, band, sv, sm, *epi, y)
+        winograd.conv3x3(self._sgemm, x, u, pt, pl, ho, wo, band, sv, sm, *epi, y)
 
     def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
         cols = np.empty((x.shape[0] * ho * wo, kh * kw * x.shape[3]), np.float32)
