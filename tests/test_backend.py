@@ -403,6 +403,27 @@ def test_numba_matmul_into_strided_tiles_and_accumulate():
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
+def test_numba_results_do_not_depend_on_the_thread_count():
+    """Tiles never depend on the thread count, so neither does BLAS's rounding."""
+    numba = pytest.importorskip("numba")
+    nb = get_backend("numba")
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 40, 37, 32)).astype(np.float32)
+    w3 = rng.standard_normal((3, 3, 32, 48)).astype(np.float32)  # Winograd
+    w1 = rng.standard_normal((1, 1, 32, 48)).astype(np.float32)  # 1x1
+    w7 = rng.standard_normal((7, 7, 32, 16)).astype(np.float32)  # im2col, stride 2
+    previous = numba.get_num_threads()
+    got = []
+    try:
+        for threads in sorted({1, previous}):
+            numba.set_num_threads(threads)
+            got.append([nb.conv2d(x, w3), nb.conv2d(x, w1), nb.conv2d(x, w7, 2)])
+    finally:
+        numba.set_num_threads(previous)
+    for a, b in zip(got[0], got[-1]):
+        assert np.array_equal(a, b)
+
+
 def test_numba_conv2d_from_several_threads_at_once():
     """Convs split over numba's threads stay right when callers overlap (scratch per caller)."""
     pytest.importorskip("numba")

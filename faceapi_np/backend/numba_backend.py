@@ -52,6 +52,11 @@ TILE_FLOATS = 256 * 1024
 #: from both cores (interleaved, 8 rounds, medians: FaceLandmark68Net at batch 1 3.0 ms
 #: with 4M, 2.2 with 1M, 1.8-2.0 with 256K, 1.9-2.1 with 128K or 64K, 2.1 splitting all).
 MIN_TILE_MACS = 1 << 18
+#: A conv is cut into at least this many tiles when it has the work for them, whatever the
+#: thread count: tiles, and so BLAS's rounding, are the same on any machine and with any
+#: number of threads (``index --jobs N`` gives each process a share of the cores, and its
+#: results equal a serial run's bit for bit).
+SPLIT = 4
 #: 3x3 stride-1 convs with at least this many input and output channels use Winograd's
 #: F(2x2, 3x3) (fewer channels: the products are too thin to gain from 2.25x fewer of them).
 WINOGRAD_MIN_C = 16
@@ -158,14 +163,15 @@ class NumbaBackend(KernelBackend):
         # tiles of whole output rows: the tile's im2col (or input rows) and output small
         # enough to stay in cache for the product and the epilogue (a 1x1 conv too: SSD
         # 92 -> 76 ms against one tile per thread, interleaved), enough work per tile to be
-        # worth a thread, and enough tiles to keep every thread busy
+        # worth a thread, and at least SPLIT tiles when there is the work for them (never a
+        # number that depends on the thread count, so that results do not either)
         threads = numba.get_num_threads()
         rows = n * ho
         per_row_macs = wo * k * cout
         by_cache = max(1, TILE_FLOATS // (wo * (k + cout)))
         by_work = max(1, -(-MIN_TILE_MACS // per_row_macs))
-        by_threads = max(1, -(-rows // threads))
-        tile = min(max(by_cache, by_work), by_threads) if by_work < rows else rows
+        by_split = max(1, -(-rows // SPLIT))
+        tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
         threads = min(threads, -(-rows // tile))
         scratch = self._scratch(threads, 0 if pointwise else tile * wo * k)
         # thread t of the kernel takes tiles t, t + threads, ...; numba's other threads, if
@@ -181,10 +187,10 @@ class NumbaBackend(KernelBackend):
         n, cin, cout = x.shape[0], u.shape[1], u.shape[2]
         tiles_x, tile_rows = (wo + 1) // 2, n * ((ho + 1) // 2)
         threads = numba.get_num_threads()
-        # bands of tile rows whose transformed tiles fit the scratch budget, and enough
-        # bands to keep every thread busy
+        # bands of tile rows whose transformed tiles fit the scratch budget, and at least
+        # SPLIT bands when there are the rows for them
         by_cache = max(1, WINOGRAD_FLOATS // (16 * max(cin, cout) * tiles_x))
-        band = max(1, min(by_cache, -(-tile_rows // threads)))
+        band = max(1, min(by_cache, -(-tile_rows // SPLIT)))
         threads = min(threads, -(-tile_rows // band))
         tiles = band * tiles_x
         sv = self._scratch(threads, 16 * tiles * cin, slot=0)

@@ -128,6 +128,23 @@ def _load_nets(settings: IndexSettings) -> None:
         get_net("recognition")
 
 
+def worker_thread_env(workers: int) -> dict:
+    """Environment for one of ``workers`` processes sharing this machine's cores.
+
+    Each process gets its share of the cores for numba's (and BLAS's) threads: with every
+    process using them all, the numba backend's threads, which spin briefly between
+    kernels, wait on each other's time slices.
+    """
+    threads = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    return {"NUMBA_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+
+
+def _start_worker(settings: IndexSettings, env: dict) -> None:
+    """A ``--jobs`` worker process: its thread share (before numba loads), then the nets."""
+    os.environ.update(env)
+    _load_nets(settings)
+
+
 def analyse_photo(path: str, settings: IndexSettings) -> dict:
     """One photo's ``detect --json`` record with landmarks and descriptors, or
     ``{"image", "error"}``. Runs in the workers; raises only for errors of the whole run."""
@@ -276,7 +293,8 @@ def _results(paths: list[str], settings: IndexSettings, jobs: int, dask: str | N
         # hang; an executor (not a Pool) fails loudly if a worker dies instead of waiting
         ctx = multiprocessing.get_context("spawn")
         workers = min(jobs, len(paths))
-        ex = ProcessPoolExecutor(workers, ctx, initializer=_load_nets, initargs=(settings,))
+        env = worker_thread_env(workers)
+        ex = ProcessPoolExecutor(workers, ctx, initializer=_start_worker, initargs=(settings, env))
         try:
             for future in as_completed([ex.submit(analyse_photo, p, settings) for p in paths]):
                 yield future.result()
@@ -313,6 +331,7 @@ def _dask_results(paths: list[str], settings: IndexSettings, address: str, jobs:
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
+                env=worker_thread_env(workers),
             )
             client = Client(cluster)
         else:
