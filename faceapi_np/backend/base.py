@@ -5,6 +5,8 @@ epilogue so that a fast backend reads and writes an activation once:
 
 * ``conv2d``: convolution, then ``+ bias``, ``* scale_w + scale_b``, ``+ residual``, activation;
 * ``depthwise_conv2d``: depthwise convolution, then batch norm ``(y - mean) * inv + offset``, activation;
+* ``separable_conv2d``: a depthwise conv then a 1x1 conv, each with its own fused terms
+  (by default the two ops above, which a backend may fuse into one kernel);
 * ``max_pool``, ``avg_pool``;
 * ``resize_to_square``: face-api.js's pad-to-square and bilinear resize of one image.
 
@@ -91,6 +93,56 @@ class Backend:
         applied as each value is read. x (N, H, W, C), w (KH, KW, C, 1); returns (N, H', W', C).
         """
         raise NotImplementedError
+
+    def separable_conv2d(
+        self,
+        x,
+        depthwise_filter,
+        pointwise_filter,
+        stride: int = 1,
+        padding="same",
+        *,
+        depthwise_bn=None,
+        depthwise_act=None,
+        input_act=None,
+        bias=None,
+        scale=None,
+        residual=None,
+        act=None,
+    ):
+        """A depthwise conv then a 1x1 conv, each with its fused terms (TF ``separableConv2d``).
+
+        ``y = conv2d(depthwise_conv2d(x, depthwise_filter, stride, padding, bn=depthwise_bn,
+        act=depthwise_act, input_act=input_act), pointwise_filter, 1, "valid", bias=bias,
+        scale=scale, residual=residual, act=act)``, which is what this does; a backend may
+        override it with one kernel that never stores the depthwise output, giving the
+        same numbers to float32 rounding.
+
+        Parameters
+        ----------
+        x : array (N, H, W, C)
+        depthwise_filter : array (KH, KW, C, 1)
+        pointwise_filter : array (1, 1, C, C_out)
+        depthwise_bn, depthwise_act, input_act : as ``bn``, ``act``, ``input_act`` of
+            :meth:`depthwise_conv2d`
+        bias, scale, residual, act : as :meth:`conv2d`'s, for the 1x1 conv
+
+        Returns
+        -------
+        array (N, H', W', C_out)
+        """
+        y = self.depthwise_conv2d(
+            x,
+            depthwise_filter,
+            stride,
+            padding,
+            bn=depthwise_bn,
+            act=depthwise_act,
+            input_act=input_act,
+        )
+        return self.conv2d(
+            y, pointwise_filter, 1, "valid", bias=bias, scale=scale, residual=residual, act=act
+        )
 
     def max_pool(self, x, k: int, stride: int, padding="same"):
         """``k x k`` max pooling; padded cells never win (TF ``maxPool``)."""

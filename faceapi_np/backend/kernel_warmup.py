@@ -31,6 +31,11 @@ def compile_kernels(bk) -> None:
     dw = np.ones((3, 3, 3, 1), np.float32)
     bk.depthwise_conv2d(x, dw, 1, "same", bn=(x[0, 0, 0], x[0, 0, 1], x[0, 0, 2]), act="relu6")
     bk.depthwise_conv2d(x, dw, 2, "valid", input_act="relu")
+    # separable: a 3x3 depthwise conv fused into the 1x1 conv after it
+    pw = np.ones((1, 1, 3, 3), np.float32)
+    bn = (x[0, 0, 0], x[0, 0, 1], x[0, 0, 2])
+    bk.separable_conv2d(x, dw, pw, 2, "same", depthwise_bn=bn, depthwise_act="relu6", act="relu6")
+    bk.separable_conv2d(x, dw, pw, 1, 1, input_act="relu", bias=x[0, 0, 0], residual=x)
     bk.max_pool(x, 3, 2, "same")
     bk.avg_pool(x, 2, 2, "valid")
     # the pad-and-resize of every kind of image the nets are given

@@ -40,7 +40,7 @@ numba_cache.install()  # before the kernels are defined: where their compiled co
 import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
-from ..kernels.numba import depthwise, epilogue, pool, resize, winograd  # noqa: E402
+from ..kernels.numba import depthwise, epilogue, pool, resize, separable, winograd  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
 _EMPTY2 = np.zeros((0, 0), np.float32)
@@ -89,6 +89,23 @@ def _threads_for(work: int):
     below a few us of work.
     """
     return _numba_threads(1) if work < SMALL_OP else contextlib.nullcontext()
+
+
+def _tiles(rows: int, row_floats: int, row_macs: int) -> tuple[int, int]:
+    """(rows a tile, threads) for a kernel of ``rows`` output rows, as ``conv2d``'s tiling.
+
+    Each row needs ``row_floats`` of cache (its scratch and its output) and ``row_macs``
+    multiply-adds: a tile stays under :data:`TILE_FLOATS` (in L2 for the product and the
+    epilogue), a tile is worth a thread (:data:`MIN_TILE_MACS`), and there are enough
+    tiles to keep every thread busy; an op smaller than one tile's worth of work runs
+    whole on one thread.
+    """
+    threads = numba.get_num_threads()
+    by_cache = max(1, TILE_FLOATS // row_floats)
+    by_work = max(1, -(-MIN_TILE_MACS // row_macs))
+    by_threads = max(1, -(-rows // threads))
+    tile = min(max(by_cache, by_work), by_threads) if by_work < rows else rows
+    return tile, min(threads, -(-rows // tile))
 
 
 class NumbaBackend(KernelBackend):
@@ -197,6 +214,86 @@ class NumbaBackend(KernelBackend):
         sm = self._scratch(threads, 16 * tiles * cout, slot=1)
         winograd.conv3x3(self._sgemm, x, u, pt, pl, ho, wo, band, sv, sm, *epi, y)
 
+    def separable_conv2d(
+        self,
+        x,
+        depthwise_filter,
+        pointwise_filter,
+        stride=1,
+        padding="same",
+        *,
+        depthwise_bn=None,
+        depthwise_act=None,
+        input_act=None,
+        bias=None,
+        scale=None,
+        residual=None,
+        act=None,
+    ):
+        """See :meth:`Backend.separable_conv2d`: a 3x3 depthwise conv and the 1x1 conv after
+        it as one kernel (``kernels/numba/separable.py``); other filters as two ops."""
+        fused = (
+            self._sgemm
+            and tuple(depthwise_filter.shape[:2]) == (3, 3)
+            and input_act in (None, "relu")
+        )
+        if not fused:
+            return super().separable_conv2d(
+                x,
+                depthwise_filter,
+                pointwise_filter,
+                stride,
+                padding,
+                depthwise_bn=depthwise_bn,
+                depthwise_act=depthwise_act,
+                input_act=input_act,
+                bias=bias,
+                scale=scale,
+                residual=residual,
+                act=act,
+            )
+        from .geometry import conv_geometry
+
+        x, stride = self._f32(x), int(stride)
+        n, h, wd, c = x.shape
+        cout = pointwise_filter.shape[3]
+        pt, pl, ho, wo = conv_geometry(h, wd, 3, 3, stride, padding)
+        mean, inv, offset = (
+            (_EMPTY, _EMPTY, _EMPTY)
+            if depthwise_bn is None
+            else tuple(self._f32(v) for v in depthwise_bn)
+        )
+        sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
+        y = np.empty((n * ho * wo, cout), np.float32)
+        # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
+        # thread t of the kernel takes tiles t, t + threads, ... (others get no work)
+        tile, threads = _tiles(n * ho, wo * (c + cout), wo * c * (cout + 9))
+        separable.separable3x3(
+            self._sgemm,
+            x,
+            self._f32(depthwise_filter[:, :, :, 0]),
+            stride,
+            pt,
+            pl,
+            ho,
+            wo,
+            mean,
+            inv,
+            offset,
+            epilogue.ACT_CODES[depthwise_act],
+            input_act == "relu",
+            self._f32(pointwise_filter).reshape(c, cout),
+            tile,
+            self._scratch(threads, tile * wo * c),
+            _EMPTY if bias is None else self._f32(bias),
+            sw,
+            sb,
+            _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout),
+            epilogue.ACT_CODES[act],
+            y,
+        )
+        return y.reshape(n, ho, wo, cout)
+
     def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
         cols = np.empty((x.shape[0] * ho * wo, kh * kw * x.shape[3]), np.float32)
         return conv_kernels.im2col_rows(x, kh, kw, stride, pad_top, pad_left, ho, wo, cols)
@@ -263,6 +360,9 @@ def create() -> Backend:
         act="relu6",
     )
     bk.depthwise_conv2d(x, np.ones((3, 3, 2, 1), np.float32), 1, "same", act="leaky")
+    bk.separable_conv2d(
+        x, np.ones((3, 3, 2, 1), np.float32), np.ones((1, 1, 2, 2), np.float32), act="relu"
+    )
     bk.max_pool(x, 2, 2, "same")
     bk.resize_to_square(np.ones((2, 3, 3), np.uint8), 4, True)
     return bk

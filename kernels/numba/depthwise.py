@@ -44,75 +44,91 @@ def _read(v, relu):
     return max(v, np.float32(0.0)) if relu else v
 
 
+@njit(inline="always")
+def depthwise3x3_row(
+    x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row, o
+):
+    """Output row ``oy`` of image ``b`` of the 3x3 depthwise conv into ``o`` (Wo, C).
+
+    The body of :func:`depthwise3x3`, shared with the fused separable conv
+    (``separable.py``), which writes the row into its tile buffer instead; arguments as
+    :func:`depthwise_conv2d`'s, ``zero_row`` a (W, C) row of zeros.
+    """
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    wo = o.shape[0]
+    has_bn = mean.shape[0] > 0
+    z = np.float32(0.0)  # a float64 0.0 would widen every sum below to float64
+    iy = oy * stride - pad_top
+    r0 = x[b, iy] if 0 <= iy < h else zero_row
+    r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
+    r2 = x[b, iy + 2] if 0 <= iy + 2 < h else zero_row
+    for ox in range(wo):
+        a = ox * stride - pad_left
+        if a >= 0 and a + 2 < wd:  # all nine taps inside: one expression per channel
+            if relu_input:
+                for ci in range(c):
+                    o[ox, ci] = (
+                        max(r0[a, ci], z) * w[0, 0, ci]
+                        + max(r0[a + 1, ci], z) * w[0, 1, ci]
+                        + max(r0[a + 2, ci], z) * w[0, 2, ci]
+                        + max(r1[a, ci], z) * w[1, 0, ci]
+                        + max(r1[a + 1, ci], z) * w[1, 1, ci]
+                        + max(r1[a + 2, ci], z) * w[1, 2, ci]
+                        + max(r2[a, ci], z) * w[2, 0, ci]
+                        + max(r2[a + 1, ci], z) * w[2, 1, ci]
+                        + max(r2[a + 2, ci], z) * w[2, 2, ci]
+                    )
+            else:
+                for ci in range(c):
+                    o[ox, ci] = (
+                        r0[a, ci] * w[0, 0, ci]
+                        + r0[a + 1, ci] * w[0, 1, ci]
+                        + r0[a + 2, ci] * w[0, 2, ci]
+                        + r1[a, ci] * w[1, 0, ci]
+                        + r1[a + 1, ci] * w[1, 1, ci]
+                        + r1[a + 2, ci] * w[1, 2, ci]
+                        + r2[a, ci] * w[2, 0, ci]
+                        + r2[a + 1, ci] * w[2, 1, ci]
+                        + r2[a + 2, ci] * w[2, 2, ci]
+                    )
+        else:  # first / last column: skip the taps outside
+            for ci in range(c):
+                o[ox, ci] = 0.0
+            for kx in range(3):
+                ix = a + kx
+                if ix < 0 or ix >= wd:
+                    continue
+                if relu_input:  # branch outside the channel loop, so that it vectorises
+                    for ci in range(c):
+                        o[ox, ci] += (
+                            max(r0[ix, ci], z) * w[0, kx, ci] + max(r1[ix, ci], z) * w[1, kx, ci]
+                        ) + max(r2[ix, ci], z) * w[2, kx, ci]
+                else:
+                    for ci in range(c):
+                        o[ox, ci] += (r0[ix, ci] * w[0, kx, ci] + r1[ix, ci] * w[1, kx, ci]) + r2[
+                            ix, ci
+                        ] * w[2, kx, ci]
+        if has_bn:
+            for ci in range(c):
+                o[ox, ci] = activate((o[ox, ci] - mean[ci]) * inv[ci] + offset[ci], act)
+        elif act != 0:
+            for ci in range(c):
+                o[ox, ci] = activate(o[ox, ci], act)
+
+
 @njit(parallel=True, cache=True, fastmath={"contract"})
 def depthwise3x3(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input):
     """As :func:`depthwise_conv2d` for a 3x3 filter ``w`` (3, 3, C)."""
     n, h, wd, c = x.shape
-    has_bn = mean.shape[0] > 0
     out = np.empty((n, ho, wo, c), dtype=np.float32)
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
-    z = np.float32(0.0)  # a float64 0.0 would widen every sum below to float64
     for row in prange(n * ho):
         b = row // ho
         oy = row % ho
-        iy = oy * stride - pad_top
-        r0 = x[b, iy] if 0 <= iy < h else zero_row
-        r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
-        r2 = x[b, iy + 2] if 0 <= iy + 2 < h else zero_row
         o = out[b, oy]
-        for ox in range(wo):
-            a = ox * stride - pad_left
-            if a >= 0 and a + 2 < wd:  # all nine taps inside: one expression per channel
-                if relu_input:
-                    for ci in range(c):
-                        o[ox, ci] = (
-                            max(r0[a, ci], z) * w[0, 0, ci]
-                            + max(r0[a + 1, ci], z) * w[0, 1, ci]
-                            + max(r0[a + 2, ci], z) * w[0, 2, ci]
-                            + max(r1[a, ci], z) * w[1, 0, ci]
-                            + max(r1[a + 1, ci], z) * w[1, 1, ci]
-                            + max(r1[a + 2, ci], z) * w[1, 2, ci]
-                            + max(r2[a, ci], z) * w[2, 0, ci]
-                            + max(r2[a + 1, ci], z) * w[2, 1, ci]
-                            + max(r2[a + 2, ci], z) * w[2, 2, ci]
-                        )
-                else:
-                    for ci in range(c):
-                        o[ox, ci] = (
-                            r0[a, ci] * w[0, 0, ci]
-                            + r0[a + 1, ci] * w[0, 1, ci]
-                            + r0[a + 2, ci] * w[0, 2, ci]
-                            + r1[a, ci] * w[1, 0, ci]
-                            + r1[a + 1, ci] * w[1, 1, ci]
-                            + r1[a + 2, ci] * w[1, 2, ci]
-                            + r2[a, ci] * w[2, 0, ci]
-                            + r2[a + 1, ci] * w[2, 1, ci]
-                            + r2[a + 2, ci] * w[2, 2, ci]
-                        )
-            else:  # first / last column: skip the taps outside
-                for ci in range(c):
-                    o[ox, ci] = 0.0
-                for kx in range(3):
-                    ix = a + kx
-                    if ix < 0 or ix >= wd:
-                        continue
-                    if relu_input:  # branch outside the channel loop, so that it vectorises
-                        for ci in range(c):
-                            o[ox, ci] += (
-                                max(r0[ix, ci], z) * w[0, kx, ci]
-                                + max(r1[ix, ci], z) * w[1, kx, ci]
-                            ) + max(r2[ix, ci], z) * w[2, kx, ci]
-                    else:
-                        for ci in range(c):
-                            o[ox, ci] += (
-                                r0[ix, ci] * w[0, kx, ci] + r1[ix, ci] * w[1, kx, ci]
-                            ) + r2[ix, ci] * w[2, kx, ci]
-            if has_bn:
-                for ci in range(c):
-                    o[ox, ci] = activate((o[ox, ci] - mean[ci]) * inv[ci] + offset[ci], act)
-            elif act != 0:
-                for ci in range(c):
-                    o[ox, ci] = activate(o[ox, ci], act)
+        depthwise3x3_row(
+            x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row, o
+        )
     return out
 
 
