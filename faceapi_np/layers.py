@@ -104,6 +104,8 @@ def separable_conv2d(
     padding="same",
     *,
     input_act=None,
+    depthwise_bn=None,
+    depthwise_act=None,
     residual=None,
     act=None,
 ):
@@ -113,15 +115,30 @@ def separable_conv2d(
     'valid' pointwise conv, then ``+ bias`` (face-api.js ``src/common/depthwiseSeparableConv.ts``).
     ``input_act`` is an activation applied to ``x`` first; kernel backends fuse a ReLU
     there into the depthwise conv's reads (no extra pass over the activation).
+    ``depthwise_bn`` and ``depthwise_act`` (MobileNet's pairs) follow the depthwise conv,
+    as ``bn`` and ``act`` of :func:`depthwise_conv2d`. The backend runs it as one op
+    (:meth:`~faceapi_np.backend.base.Backend.separable_conv2d`), which the numba backend
+    computes without storing the depthwise output.
 
     Parameters
     ----------
     depthwise_filter : array, shape (KH, KW, C_in, 1)
     pointwise_filter : array, shape (1, 1, C_in, C_out)
-    bias : array, shape (C_out,)
+    bias : array, shape (C_out,) or None
     """
-    out = bk.depthwise_conv2d(x, depthwise_filter, stride, padding, input_act=input_act)
-    return bk.conv2d(out, pointwise_filter, 1, "valid", bias=bias, residual=residual, act=act)
+    return bk.separable_conv2d(
+        x,
+        depthwise_filter,
+        pointwise_filter,
+        stride,
+        padding,
+        depthwise_bn=depthwise_bn,
+        depthwise_act=depthwise_act,
+        input_act=input_act,
+        bias=bias,
+        residual=residual,
+        act=act,
+    )
 
 
 # --- normalisation and affine --------------------------------------------------------

@@ -107,6 +107,15 @@ def recording(tap: Tap):
         _active.reset(token)
 
 
+def is_recording() -> bool:
+    """Whether a tap is recording the layers computed now.
+
+    A net that runs two named layers as one fused op asks this, and runs them apart
+    while tapped, so that each layer keeps its summary row and its output.
+    """
+    return _active.get() is not None
+
+
 def record(name: str, op: str, out, p=None):
     """Record an output that no traced layer made (e.g. a decoded result); returns ``out``."""
     tap = _active.get()

@@ -8,7 +8,7 @@ pointwise convs is folded into an offset; the depthwise convs keep a full batch 
 from __future__ import annotations
 
 from .. import layers
-from ..tap import traced
+from ..tap import is_recording, traced
 from .const import BN_EPS, CONV11_PAIR, STRIDE_2_PAIRS
 
 
@@ -18,12 +18,44 @@ def pointwise_conv_layer(x, p, bk, stride: int):
     return layers.conv2d(x, p.filters, p.batch_norm_offset, bk, stride, "same", act="relu6")
 
 
+def _batch_norm(p, bk):
+    """(mean, inv, offset) of a depthwise layer's batch norm."""
+    mean, var = p.batch_norm_mean, p.batch_norm_variance
+    return layers.batch_norm_params(mean, var, p.batch_norm_offset, p.batch_norm_scale, BN_EPS, bk)
+
+
 @traced("depthwise 3x3/{stride} + bn + relu6")
 def depthwise_conv_layer(x, p, bk, stride: int):
     """3x3 depthwise conv ('same'), batch norm, ReLU6 (``depthwiseConvLayer`` in ``mobileNetV1.ts``)."""
-    mean, var = p.batch_norm_mean, p.batch_norm_variance
-    bn = layers.batch_norm_params(mean, var, p.batch_norm_offset, p.batch_norm_scale, BN_EPS, bk)
+    bn = _batch_norm(p, bk)
     return layers.depthwise_conv2d(x, p.filters, bk, stride, "same", bn=bn, act="relu6")
+
+
+def conv_pair(x, p, bk, stride: int, name: str):
+    """One depthwise/pointwise pair (``mobileNetV1.ts``'s loop body).
+
+    The pair is one separable conv, which a backend may run as one kernel that never
+    stores the depthwise output. The summary and the activations name both layers,
+    though, so while a tap records (:func:`~faceapi_np.tap.is_recording`) the pair runs
+    as its two traced layers. Both ways compute the same sums in the same order (the
+    contract of ``Backend.separable_conv2d``), so a tapped pass gives the same outputs.
+    """
+    dw, pw = p.depthwise_conv, p.pointwise_conv
+    if is_recording():
+        out = depthwise_conv_layer(x, dw, bk, stride, name=f"{name}/depthwise_conv")
+        return pointwise_conv_layer(out, pw, bk, 1, name=f"{name}/pointwise_conv")
+    return layers.separable_conv2d(
+        x,
+        dw.filters,
+        pw.filters,
+        pw.batch_norm_offset,
+        bk,
+        stride,
+        "same",
+        depthwise_bn=_batch_norm(dw, bk),
+        depthwise_act="relu6",
+        act="relu6",
+    )
 
 
 def mobilenet_v1(x, params, bk):
@@ -45,9 +77,7 @@ def mobilenet_v1(x, params, bk):
     conv11 = None
     for idx, p in enumerate(params.conv_pairs, start=1):
         stride = 2 if idx in STRIDE_2_PAIRS else 1
-        name = f"mobilenetv1/conv_{idx}"
-        out = depthwise_conv_layer(out, p.depthwise_conv, bk, stride, name=f"{name}/depthwise_conv")
-        out = pointwise_conv_layer(out, p.pointwise_conv, bk, 1, name=f"{name}/pointwise_conv")
+        out = conv_pair(out, p, bk, stride, f"mobilenetv1/conv_{idx}")
         if idx == CONV11_PAIR:
             conv11 = out
     return out, conv11
