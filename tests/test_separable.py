@@ -227,3 +227,19 @@ def test_numba_several_tiles_per_thread():
         assert threads == 2 and -(-n * h // tile) >= 2 * threads
         got = nb.separable_conv2d(x, dw, pw, stride, padding, **kw)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_numba_separable_does_not_depend_on_the_thread_count():
+    """Its tiles, as a conv's, never depend on the thread count: bit-identical results."""
+    numba = pytest.importorskip("numba")
+    nb = get_backend("numba")
+    x, dw, pw, kw = _inputs((2, 40, 37, 32), 48, 1, "same", TERMS[1])
+    previous = numba.get_num_threads()
+    got = []
+    try:
+        for threads in sorted({1, previous}):
+            numba.set_num_threads(threads)
+            got.append(nb.separable_conv2d(x, dw, pw, 1, "same", **kw))
+    finally:
+        numba.set_num_threads(previous)
+    assert np.array_equal(got[0], got[-1])

@@ -96,16 +96,16 @@ def _tiles(rows: int, row_floats: int, row_macs: int) -> tuple[int, int]:
 
     Each row needs ``row_floats`` of cache (its scratch and its output) and ``row_macs``
     multiply-adds: a tile stays under :data:`TILE_FLOATS` (in L2 for the product and the
-    epilogue), a tile is worth a thread (:data:`MIN_TILE_MACS`), and there are enough
-    tiles to keep every thread busy; an op smaller than one tile's worth of work runs
-    whole on one thread.
+    epilogue), a tile is worth a thread (:data:`MIN_TILE_MACS`), and there are at least
+    :data:`SPLIT` tiles when there is the work for them; an op smaller than one tile's
+    worth of work runs whole on one thread. The tiles never depend on the thread count,
+    so neither do the results.
     """
-    threads = numba.get_num_threads()
     by_cache = max(1, TILE_FLOATS // row_floats)
     by_work = max(1, -(-MIN_TILE_MACS // row_macs))
-    by_threads = max(1, -(-rows // threads))
-    tile = min(max(by_cache, by_work), by_threads) if by_work < rows else rows
-    return tile, min(threads, -(-rows // tile))
+    by_split = max(1, -(-rows // SPLIT))
+    tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
+    return tile, min(numba.get_num_threads(), -(-rows // tile))
 
 
 class NumbaBackend(KernelBackend):
