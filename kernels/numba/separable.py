@@ -8,21 +8,39 @@ backend's ``depthwise_conv2d`` followed by its 1x1 ``conv2d``.
 
 Design (``separable3x3``): the output rows (of N*Ho) are cut into tiles as in
 ``conv2d.py``, thread ``t`` of numba's threads taking tiles ``t, t + T, ...``. For each
-tile the depthwise rows are computed into the thread's scratch buffer (at most 1 MiB, so
-it stays in L2) by the depthwise kernel's own row function (``depthwise3x3_row``: the same
+tile the depthwise rows are computed into the thread's scratch buffer (it and the output
+tile under 1 MiB, so both stay in L2) by the depthwise kernel's own row function (``depthwise3x3_row``: the same
 sums in the same order), sgemm multiplies that buffer by the pointwise filter straight
 into the output tile (``blas.py``), and the epilogue runs on the tile while it is in
 cache. The depthwise output never goes to memory, and a separable conv is one compiled
 call instead of two kernels with Python between them. The depthwise rows are computed in
 their own function compiled with ``fastmath={"contract"}`` (as ``depthwise3x3``), and
-the rest without it (as ``conv2d``), so that each half rounds as its unfused kernel does.
+the rest without it (as ``conv2d``), so that each half rounds as its unfused kernel does:
+with ``contract`` on the whole kernel the epilogue's multiply-adds (scale layer, leaky
+ReLU) could fuse into FMAs and round otherwise than ``conv2d``'s.
 
-Variants tried (2-core AVX-512 machine shared with other work, so figures are medians of
-interleaved runs, ``faceapi-np bench --backends numba --repeat 20 --no-chain``):
+Measured on a 2-core AVX-512 machine shared with other work, interleaved (so ratios
+within a run count, not absolute figures). Whole nets, ``faceapi-np bench --backends
+numba --batch 1,8 --repeat 20 --no-chain``, the two-kernel code against this one in
+separate processes, 6 rounds, median of the rounds' medians (ms): SSD MobileNetV1 70.5 ->
+54.0, Tiny Face Detector 11.7 -> 11.4, FaceLandmark68Net 2.22 -> 2.02 (batch 1) and 12.9
+-> 11.8 (batch 8), FaceLandmark68TinyNet 1.27 -> 1.26 and 8.71 -> 8.14. The same nets in
+one process, the two ops and this kernel alternating, 30 rounds, medians: SSD 56.2 ->
+52.3, Tiny 10.5 -> 10.5, FaceLandmark68Net 1.66 -> 1.50 and 10.9 -> 10.4,
+FaceLandmark68TinyNet 1.07 -> 0.94 and 7.49 -> 7.14.
 
-* the two kernels as before (depthwise to memory, then the 1x1 conv's tiles), against
-  this kernel, whole nets: see the table in ``docs/backends.md`` (filled from the runs
-  quoted in the report of that measurement).
+Variants tried (one layer at a time, both cores, min of 20, interleaved):
+
+* the two kernels (depthwise output to memory, then the 1x1 conv's tiles): 0.87-0.99x
+  the time on SSD's 13 pairs (most on the wide early layers, where the depthwise output
+  is largest: (1, 128, 128, 128) 4.59 -> 4.01 ms), 0.89-0.96x on the dense blocks'
+  (FaceLandmark68Net's) and 0.97-1.01x on Tiny Face Detector's, where the 1x1 product
+  dominates; over all 26 layers 44.9 -> 42.6 ms (on one core, with an earlier tiling
+  rule: 98.0 -> 93.2 ms).
+* tile budgets of 2 MiB, 512 KiB and 256 KiB for the depthwise rows and the output
+  tile, instead of conv2d's 1 MiB: 27.9, 28.1 and 29.1 ms against 28.0 ms over 12 layers
+  (256 KiB loses on the 1024-channel layer, 3.84 -> 4.71 ms, more sgemm calls each
+  packing the filter again); kept conv2d's rule, so there is one tiling rule.
 """
 
 from __future__ import annotations
