@@ -9,15 +9,16 @@ backend's ``depthwise_conv2d`` followed by its 1x1 ``conv2d``.
 Design (``separable3x3``): the output rows (of N*Ho) are cut into tiles as in
 ``conv2d.py``, thread ``t`` of numba's threads taking tiles ``t, t + T, ...``. For each
 tile the depthwise rows are computed into the thread's scratch buffer (it and the output
-tile under 1 MiB, so both stay in L2) by the depthwise kernel's own row function (``depthwise3x3_row``: the same
-sums in the same order), sgemm multiplies that buffer by the pointwise filter straight
-into the output tile (``blas.py``), and the epilogue runs on the tile while it is in
-cache. The depthwise output never goes to memory, and a separable conv is one compiled
-call instead of two kernels with Python between them. The depthwise rows are computed in
-their own function compiled with ``fastmath={"contract"}`` (as ``depthwise3x3``), and
-the rest without it (as ``conv2d``), so that each half rounds as its unfused kernel does:
-with ``contract`` on the whole kernel the epilogue's multiply-adds (scale layer, leaky
-ReLU) could fuse into FMAs and round otherwise than ``conv2d``'s.
+tile under 1 MiB, so both stay in L2) by the depthwise kernel's own row function
+(``depthwise3x3_row``: the same sums in the same order), sgemm multiplies that buffer by
+the pointwise filter straight into the output tile (``blas.py``), and the epilogue runs
+on the tile while it is in cache. The depthwise output never goes to memory, and a
+separable conv is one compiled call instead of two kernels with Python between them. The
+depthwise rows are computed in their own function compiled with ``fastmath={"contract"}``
+(as ``depthwise3x3``), and the rest without it (as ``conv2d``), so that each half rounds
+as its unfused kernel does: with ``contract`` on the whole kernel the epilogue's
+multiply-adds (scale layer, leaky ReLU) could fuse into FMAs and round otherwise than
+``conv2d``'s.
 
 Measured on a 2-core AVX-512 machine shared with other work, interleaved (so ratios
 within a run count, not absolute figures). Whole nets, ``faceapi-np bench --backends
