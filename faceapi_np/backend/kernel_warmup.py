@@ -27,6 +27,9 @@ def compile_kernels(bk) -> None:
     bk.conv2d(y, np.ones((1, 1, 4, 4), np.float32), 1, "valid", residual=y, act="leaky")
     for act in (None, "relu"):
         bk.conv2d(x, w, 1, 1, act=act)
+    # a 3x3 stride-1 conv wide enough for the numba backend's Winograd kernel
+    x16 = rng.standard_normal((1, 4, 4, 16)).astype(np.float32)
+    bk.conv2d(x16, rng.standard_normal((3, 3, 16, 16)).astype(np.float32), 1, "same", act="relu")
     # depthwise: with and without batch norm, with the ReLU fused into its reads
     dw = np.ones((3, 3, 3, 1), np.float32)
     bk.depthwise_conv2d(x, dw, 1, "same", bn=(x[0, 0, 0], x[0, 0, 1], x[0, 0, 2]), act="relu6")
