@@ -125,15 +125,18 @@ class NumbaBackend(KernelBackend):
         self.winograd = os.environ.get("FACEAPI_NP_WINOGRAD", "1") != "0"
 
     def _scratch(self, threads: int, size: int, slot: int = 0) -> np.ndarray:
-        """This calling thread's (threads, >= size) scratch buffers number ``slot`` (grown,
-        never shrunk): one row per numba thread, so a kernel's threads never share one."""
+        """This calling thread's (threads, >= size) scratch buffers number ``slot``: one row
+        per kernel thread, so that they never share one. Grown, never shrunk, and kept
+        with rows for numba's whole thread count (ops alternate between 1 and 2 threads)."""
         bufs = getattr(self._local, "scratch", None)
         if bufs is None:
             bufs = self._local.scratch = {}
         buf = bufs.get(slot)
-        if buf is None or buf.shape[0] != threads or buf.shape[1] < size:
-            buf = bufs[slot] = np.empty((threads, max(size, 1)), np.float32)
-        return buf
+        if buf is None or buf.shape[0] < threads or buf.shape[1] < size:
+            rows = max(threads, numba.get_num_threads(), 0 if buf is None else buf.shape[0])
+            cols = max(size, 1, 0 if buf is None else buf.shape[1])
+            buf = bufs[slot] = np.empty((rows, cols), np.float32)
+        return buf[:threads]
 
     def _winograd_filter(self, w: np.ndarray) -> np.ndarray:
         """``w``'s F(2x2, 3x3) transform, made once per filter array and kept beside it."""
