@@ -294,6 +294,8 @@ FUSED_CONV_CASES = [
     ((1, 11, 10, 24), (3, 3, 24, 40), 2, "valid"),
     ((1, 9, 8, 5), (3, 3, 5, 7), 1, 1),
     ((2, 40, 37, 32), (3, 3, 32, 32), 1, "same"),  # several tiles per thread
+    ((2, 1, 1, 24), (3, 3, 24, 16), 1, "same"),  # only the middle tap reads the map
+    ((1, 2, 1, 5), (3, 3, 5, 6), 2, "same"),  # a tap column only ever reads padding
 ]
 
 

@@ -37,6 +37,17 @@ def conv_geometry(
     return t, l, output_size(h, kh, stride, t, b), output_size(w, kw, stride, l, r)
 
 
+def live_taps(size: int, k: int, stride: int, before: int, out: int) -> tuple[int, int]:
+    """``(first, end)``: the filter taps along one axis that read the input for some output.
+
+    Taps outside it fall in the padding for every one of the ``out`` positions (a 3x3
+    'same' filter over a 1-pixel map uses only its middle tap), so they only add zeros.
+    """
+    first = max(0, before - (out - 1) * stride)
+    end = min(k, size + before)
+    return first, max(first, end)
+
+
 def square_placement(h: int, w: int, center: bool) -> tuple[int, int, int]:
     """(side, off_y, off_x): where face-api.js's ``padToSquare`` puts an h x w image.
 

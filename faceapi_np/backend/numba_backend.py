@@ -163,18 +163,25 @@ class NumbaBackend(KernelBackend):
         """See :meth:`Backend.conv2d`: tiles of im2col + BLAS product + fused epilogue."""
         if not self._sgemm:  # a BLAS the kernel cannot call: whole im2col + np.matmul
             return super().conv2d(x, w, stride, padding, bias, scale, residual, act)
-        from .geometry import conv_geometry
+        from .geometry import conv_geometry, live_taps
 
         x, w, stride = self._f32(x), self._f32(w), int(stride)
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
         pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
+        (ky0, ky1), (kx0, kx1) = live_taps(h, kh, stride, pt, ho), live_taps(wd, kw, stride, pl, wo)
+        if (ky1 - ky0, kx1 - kx0) != (kh, kw):
+            # taps that read only padding for every output add zeros: drop them (the
+            # recognition net's last 3x3 conv sees a 1x1 map and is a 1x1 conv: 0.43 ->
+            # 0.05 ms, no longer reading 8/9 of its filter for nothing)
+            w = np.ascontiguousarray(w[ky0:ky1, kx0:kx1])
+            kh, kw, pt, pl = ky1 - ky0, kx1 - kx0, pt - ky0, pl - kx0
         k = kh * kw * cin
         y = np.empty((n * ho * wo, cout), np.float32)
         bias = _EMPTY if bias is None else self._f32(bias)
         sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
         res = _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout)
-        pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd)
+        pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd) and pt == pl == 0
         epi = (bias, sw, sb, res, epilogue.ACT_CODES[act])
         if self.winograd and kh == kw == 3 and stride == 1 and min(cin, cout) >= WINOGRAD_MIN_C:
             self._winograd(x, self._winograd_filter(w), pt, pl, ho, wo, epi, y)
