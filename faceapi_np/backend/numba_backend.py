@@ -60,6 +60,9 @@ SPLIT = 4
 #: 3x3 stride-1 convs with at least this many input and output channels use Winograd's
 #: F(2x2, 3x3) (fewer channels: the products are too thin to gain from 2.25x fewer of them).
 WINOGRAD_MIN_C = 16
+#: Inputs with at most this many channels (every net's first layer) are gathered along x
+#: only, the filter rows summed by accumulating products (``conv2d_few_channels``).
+FEW_CHANNELS = 4
 #: Each of a Winograd band's two buffers (transformed inputs, products) is kept under this
 #: many floats (256 KiB: both stay in L2; 1M-float bands were slower on the 32-channel
 #: layers, the transformed filter being re-read for fewer, larger products).
@@ -187,6 +190,10 @@ class NumbaBackend(KernelBackend):
             self._winograd(x, self._winograd_filter(w), pt, pl, ho, wo, epi, y)
             return y.reshape(n, ho, wo, cout)
 
+        if cin <= FEW_CHANNELS and not pointwise:
+            self._conv_few_channels(x, w, stride, pt, pl, ho, wo, epi, y)
+            return y.reshape(n, ho, wo, cout)
+
         # tiles of whole output rows: the tile's im2col (or input rows) and output small
         # enough to stay in cache for the product and the epilogue (a 1x1 conv too: SSD
         # 92 -> 76 ms against one tile per thread, interleaved), enough work per tile to be
@@ -208,6 +215,23 @@ class NumbaBackend(KernelBackend):
             *epi, y,
         )  # fmt: skip
         return y.reshape(n, ho, wo, cout)
+
+    def _conv_few_channels(self, x, w, stride, pt, pl, ho, wo, epi, y):
+        """A conv of an input with few channels, im2col along x only (``conv2d.py``)."""
+        kh, kw, cin, cout = w.shape
+        kwc = kw * cin
+        # tiles of output rows within an image: the planes (about stride * tile rows
+        # expanded rows) and the output tile within the cache budget, as for conv2d
+        by_cache = max(1, TILE_FLOATS // (wo * (stride * kwc + cout)))
+        by_split = max(1, -(-ho // SPLIT))
+        tile = max(1, min(by_cache, by_split))
+        threads = min(numba.get_num_threads(), x.shape[0] * -(-ho // tile))
+        span = tile + (kh - 1) // stride
+        scratch = self._scratch(threads, stride * span * wo * kwc)
+        conv_kernels.conv2d_few_channels(
+            self._sgemm, x, w.reshape(kh, kwc, cout), stride, pt, pl, ho, wo, tile, scratch,
+            *epi, y,
+        )  # fmt: skip
 
     def _winograd(self, x, u, pt, pl, ho, wo, epi, y):
         """A 3x3 stride-1 conv by F(2x2, 3x3) (``kernels/numba/winograd.py``) into ``y``."""

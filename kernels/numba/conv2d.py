@@ -12,6 +12,9 @@ stays in L2 instead of going to memory and back), calls BLAS's sgemm on that til
 (``blas.py``; BLAS single-threaded in each thread), and runs the epilogue while the
 tile's output is still in cache. A 1x1 stride-1 conv is a product of the activation rows
 as they lie, no im2col. The whole conv is one compiled call: no Python between tiles.
+An input with few channels (every net's first layer) goes through
+``conv2d_few_channels``: im2col along x only, the filter rows summed by KH accumulating
+products (see its docstring).
 
 Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless said):
 
@@ -33,6 +36,14 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
 * copying each tap row as one contiguous kw*C run (flat indices): 1.5-15x slower than the
   per-tap channel loop kept here (numba hoists less out of flat index arithmetic).
 * three explicit copies per tap for 3-channel inputs: 4.6 -> 3.6 ms on Tiny's first conv.
+* 3-channel inputs, full im2col against ``conv2d_few_channels`` (2 cores, medians of 30,
+  interleaved): Tiny's (1, 416, 416, 3) 3x3 4.10 -> 2.76 ms, the recognition net's
+  (8, 150, 150, 3) 7x7/2 4.79 -> 3.10 ms, SSD's (1, 512, 512, 3) 3x3/2 1.91 -> 1.81 ms.
+  The full gather of a 3-channel input is 27 (or 147) stores in runs of three per output
+  pixel, which numba leaves scalar (a strided copy runs at ~0.75 ns a value against 0.07
+  contiguous); gathering along x only does a third (2/7) of them, and the products with
+  K = 9 (21) instead of 27 (147) lose less than that saves. A direct conv with C_out in
+  the innermost loop (compiled in as a constant): 4x slower than im2col + BLAS.
 """
 
 from __future__ import annotations
@@ -148,3 +159,88 @@ def im2col_rows(x, kh, kw, stride, pad_top, pad_left, ho, wo, cols):
     for row in prange(n * ho):
         _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, row * wo)
     return cols
+
+
+@njit(inline="always")
+def _expand_row(x, b, iy, kw, stride, pad_left, wo, dst):
+    """Input row ``iy`` of image ``b`` gathered along x only: ``dst[ox, kx*C + ci] =
+    x[b, iy, ox*stride + kx - pad_left, ci]`` (zeros outside the image, or for a row
+    outside it)."""
+    n, h, w, c = x.shape
+    if iy < 0 or iy >= h:
+        for ox in range(wo):
+            for j in range(kw * c):
+                dst[ox, j] = 0.0
+        return
+    src = x[b, iy]
+    for ox in range(wo):
+        ix0 = ox * stride - pad_left
+        for kx in range(kw):
+            ix = ix0 + kx
+            if 0 <= ix < w:
+                for ci in range(c):
+                    dst[ox, kx * c + ci] = src[ix, ci]
+            else:
+                for ci in range(c):
+                    dst[ox, kx * c + ci] = 0.0
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def conv2d_few_channels(
+    sgemm,
+    x,
+    wrows,
+    stride,
+    pad_top,
+    pad_left,
+    ho,
+    wo,
+    tile_rows,
+    scratch,
+    bias,
+    scale_w,
+    scale_b,
+    residual,
+    act,
+    out,
+):
+    """As :func:`conv2d`, for inputs with few channels: im2col along x only, and the sum
+    over filter rows as KH accumulating products.
+
+    ``wrows`` (KH, KW*C_in, C_out) is the filter with its rows apart. A full im2col row
+    of a 3-channel input is KH*KW short runs of 3 values, and gathering them cost twice
+    the product (Tiny Face Detector's first conv); here each input row is gathered once
+    per tile, along x only, into the plane of its row parity (``stride`` planes), so that
+    for filter row ``ky`` the rows ``stride*oy + ky - pad_top`` of a tile's output rows
+    are consecutive rows of one plane: the product reads them where they lie. Tiles never
+    span two images. ``scratch`` (T, >= stride * (tile_rows + KH) * Wo * KW*C_in).
+    """
+    n, h, wd, c = x.shape
+    kh, kwc = wrows.shape[0], wrows.shape[1]
+    kw = kwc // c
+    per_image = (ho + tile_rows - 1) // tile_rows
+    ntiles = n * per_image
+    nthreads = scratch.shape[0]
+    span = tile_rows + (kh - 1) // stride  # plane rows a tile reads
+    for t in prange(nthreads):
+        planes = scratch[t, : stride * span * wo * kwc].reshape(stride, span * wo, kwc)
+        for i in range(t, ntiles, nthreads):
+            b = i // per_image
+            oy0 = (i % per_image) * tile_rows
+            oy1 = min(ho, oy0 + tile_rows)
+            m = oy1 - oy0
+            # plane q, row j: input row stride*(oy0 + j) + q - pad_top, for the rows used
+            for q in range(min(stride, kh)):
+                for j in range(m + (kh - 1 - q) // stride):
+                    iy = stride * (oy0 + j) + q - pad_top
+                    _expand_row(
+                        x, b, iy, kw, stride, pad_left, wo, planes[q, j * wo : (j + 1) * wo]
+                    )
+            p0 = (b * ho + oy0) * wo
+            tile = out[p0 : p0 + m * wo]
+            for ky in range(kh):
+                q, j = ky % stride, ky // stride
+                a = planes[q, j * wo : (j + m) * wo]
+                matmul_into(sgemm, a, wrows[ky], tile, ky > 0)
+            epilogue_rows(tile, bias, scale_w, scale_b, residual, p0, act)
+    return out
