@@ -71,6 +71,16 @@ WINOGRAD_FLOATS = 64 * 1024
 SMALL_OP = 1 << 16
 
 
+def _channel_block(pixels: int, cout: int) -> int:
+    """Output channels per tile: all of them, unless the conv has fewer output pixels than
+    filters; then SPLIT blocks (multiples of 16, one vector), so that the threads share
+    the reading of the filter instead of each reading all of it (the recognition net's
+    256-filter convs at batch 1, 4x4 maps: see kernels/numba/conv2d.py)."""
+    if pixels >= cout or cout < 2 * 16:
+        return cout
+    return min(cout, -(-cout // (SPLIT * 16)) * 16)
+
+
 @contextlib.contextmanager
 def _numba_threads(n: int):
     """numba kernels called from this thread use ``n`` threads (the count is per thread)."""
@@ -186,7 +196,11 @@ class NumbaBackend(KernelBackend):
         res = _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout)
         pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd) and pt == pl == 0
         epi = (bias, sw, sb, res, epilogue.ACT_CODES[act])
-        if self.winograd and kh == kw == 3 and stride == 1 and min(cin, cout) >= WINOGRAD_MIN_C:
+        # Winograd where the products are the work; where the filter outweighs the pixels,
+        # reading it is the work, and its transform is 16/9 of its size
+        block = _channel_block(n * ho * wo, cout)
+        winograd_ok = self.winograd and block == cout and min(cin, cout) >= WINOGRAD_MIN_C
+        if winograd_ok and kh == kw == 3 and stride == 1:
             self._winograd(x, self._winograd_filter(w), pt, pl, ho, wo, epi, y)
             return y.reshape(n, ho, wo, cout)
 
@@ -205,14 +219,17 @@ class NumbaBackend(KernelBackend):
         by_cache = max(1, TILE_FLOATS // (wo * (k + cout)))
         by_work = max(1, -(-MIN_TILE_MACS // per_row_macs))
         by_split = max(1, -(-rows // SPLIT))
+        if block < cout:  # the filter outweighs the pixels: split its channels, not rows
+            by_split = rows
         tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
-        threads = min(threads, -(-rows // tile))
+        ntiles = -(-rows // tile) * -(-cout // block)
+        threads = min(threads, ntiles)
         scratch = self._scratch(threads, 0 if pointwise else tile * wo * k)
         # thread t of the kernel takes tiles t, t + threads, ...; numba's other threads, if
         # any, get no work and go straight back to waiting
         conv_kernels.conv2d(
-            self._sgemm, x, w.reshape(k, cout), kh, kw, stride, pt, pl, ho, wo, tile, scratch,
-            *epi, y,
+            self._sgemm, x, w.reshape(k, cout), kh, kw, stride, pt, pl, ho, wo, tile, block,
+            scratch, *epi, y,
         )  # fmt: skip
         return y.reshape(n, ho, wo, cout)
 

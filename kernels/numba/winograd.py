@@ -32,6 +32,12 @@ Measured (2 cores, medians of 30, against the im2col + BLAS conv of ``conv2d.py`
 products are thin: K = C_in, N = C_out, and BLAS packs ``U[xi]`` again for each band;
 they run at 60-90 GFLOP/s a core against ~100 for the direct conv's K = 9 C_in.
 
+A conv with fewer output pixels than filters (the recognition net's 256-filter convs at
+batch 1 and 8) goes to the direct conv instead, split by blocks of channels: its time is
+reading the filter, and ``U`` is 16/9 of the filter's size. A minimum of 8 tiles (on top
+of the present rules, before that one) was tried and lost: recognition at batch 1 7.2
+against 6.9 ms.
+
 Variants tried: bands of 32K, 64K (kept), 128K, 256K and 1M floats per buffer: 64K-256K
 alike, 1M 1.4x slower on the 32-channel layers (the buffers leave L2; a (2048, 32) @ (32,
 32) product runs at 46 GFLOP/s against 93 for (512, 32)). F(4x4, 3x3) (4x fewer
