@@ -18,6 +18,7 @@ CASES = [  # x shape, C_out, stride, padding
     ((1, 9, 10, 17), 8, 2, 1),
     ((2, 8, 7, 16), 32, 1, "valid"),
     ((3, 7, 5, 8), 12, 2, "valid"),
+    ((1, 3, 4, 16), 80, 1, "same"),  # more filters than pixels: blocks of channels
     ((1, 101, 99, 128), 16, 1, "same"),  # several tiles per thread (see below)
 ]
 
@@ -223,8 +224,8 @@ def test_numba_several_tiles_per_thread():
     x, dw, pw, kw = _inputs(x_shape, cout, stride, padding, TERMS[1])
     want = _reference(x, dw, pw, stride, padding, kw)
     with _numba_threads(2):
-        tile, threads = _tiles(n * h, w * c, w * c * (cout + 9))
-        assert threads == 2 and -(-n * h // tile) >= 2 * threads
+        tile, block, threads = _tiles(n * h, w * c, w * c * (cout + 9), n * h * w, cout)
+        assert threads == 2 and -(-n * h // tile) * -(-cout // block) >= 2 * threads
         got = nb.separable_conv2d(x, dw, pw, stride, padding, **kw)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 

@@ -104,21 +104,26 @@ def _threads_for(work: int):
     return _numba_threads(1) if work < SMALL_OP else contextlib.nullcontext()
 
 
-def _tiles(rows: int, row_floats: int, row_macs: int) -> tuple[int, int]:
-    """(rows a tile, threads) for a kernel of ``rows`` output rows, as ``conv2d``'s tiling.
+def _tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int):
+    """(rows a tile, channels a tile, threads) for a conv kernel of ``rows`` output rows.
 
     Each row needs ``row_floats`` of cache (its scratch and its output) and ``row_macs``
     multiply-adds: a tile stays under :data:`TILE_FLOATS` (in L2 for the product and the
-    epilogue), a tile is worth a thread (:data:`MIN_TILE_MACS`), and there are at least
-    :data:`SPLIT` tiles when there is the work for them; an op smaller than one tile's
-    worth of work runs whole on one thread. The tiles never depend on the thread count,
+    epilogue: SSD 92 -> 76 ms against one tile per thread, interleaved), a tile is worth a
+    thread (:data:`MIN_TILE_MACS`), and there are at least :data:`SPLIT` tiles when there
+    is the work for them; an op smaller than one tile's worth of work runs whole on one
+    thread. A conv with fewer output ``pixels`` than filters is split by blocks of
+    channels instead (:func:`_channel_block`). The tiles never depend on the thread count,
     so neither do the results.
     """
+    block = _channel_block(pixels, cout)
     by_cache = max(1, TILE_FLOATS // row_floats)
     by_work = max(1, -(-MIN_TILE_MACS // row_macs))
-    by_split = max(1, -(-rows // SPLIT))
+    # the filter outweighs the pixels: split its channels, not the rows
+    by_split = rows if block < cout else max(1, -(-rows // SPLIT))
     tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
-    return tile, min(numba.get_num_threads(), -(-rows // tile))
+    ntiles = -(-rows // tile) * -(-cout // block)
+    return tile, block, min(numba.get_num_threads(), ntiles)
 
 
 class NumbaBackend(KernelBackend):
@@ -208,22 +213,8 @@ class NumbaBackend(KernelBackend):
             self._conv_few_channels(x, w, stride, pt, pl, ho, wo, epi, y)
             return y.reshape(n, ho, wo, cout)
 
-        # tiles of whole output rows: the tile's im2col (or input rows) and output small
-        # enough to stay in cache for the product and the epilogue (a 1x1 conv too: SSD
-        # 92 -> 76 ms against one tile per thread, interleaved), enough work per tile to be
-        # worth a thread, and at least SPLIT tiles when there is the work for them (never a
-        # number that depends on the thread count, so that results do not either)
-        threads = numba.get_num_threads()
-        rows = n * ho
-        per_row_macs = wo * k * cout
-        by_cache = max(1, TILE_FLOATS // (wo * (k + cout)))
-        by_work = max(1, -(-MIN_TILE_MACS // per_row_macs))
-        by_split = max(1, -(-rows // SPLIT))
-        if block < cout:  # the filter outweighs the pixels: split its channels, not rows
-            by_split = rows
-        tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
-        ntiles = -(-rows // tile) * -(-cout // block)
-        threads = min(threads, ntiles)
+        # tiles of whole output rows (and blocks of channels), as for every conv kernel
+        tile, block, threads = _tiles(n * ho, wo * (k + cout), wo * k * cout, n * ho * wo, cout)
         scratch = self._scratch(threads, 0 if pointwise else tile * wo * k)
         # thread t of the kernel takes tiles t, t + threads, ...; numba's other threads, if
         # any, get no work and go straight back to waiting
@@ -318,7 +309,9 @@ class NumbaBackend(KernelBackend):
         y = np.empty((n * ho * wo, cout), np.float32)
         # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
         # thread t of the kernel takes tiles t, t + threads, ... (others get no work)
-        tile, threads = _tiles(n * ho, wo * (c + cout), wo * c * (cout + 9))
+        tile, block, threads = _tiles(
+            n * ho, wo * (c + cout), wo * c * (cout + 9), n * ho * wo, cout
+        )
         separable.separable3x3(
             self._sgemm,
             x,
@@ -335,6 +328,7 @@ class NumbaBackend(KernelBackend):
             input_act == "relu",
             self._f32(pointwise_filter).reshape(c, cout),
             tile,
+            block,
             self._scratch(threads, tile * wo * c),
             _EMPTY if bias is None else self._f32(bias),
             sw,

@@ -97,6 +97,7 @@ def separable3x3(
     relu_input,
     pw,
     tile_rows,
+    col_block,
     scratch,
     bias,
     scale_w,
@@ -109,38 +110,54 @@ def separable3x3(
 
     ``x`` (N, H, W, C); ``w`` (3, 3, C) and ``mean``, ``inv``, ``offset``, ``depthwise_act``,
     ``relu_input`` as ``depthwise.depthwise3x3``'s; ``pw`` (C, C_out); ``sgemm``,
-    ``scratch`` (T, >= tile_rows*Wo*C), ``bias``, ``scale_w``, ``scale_b``, ``residual``
+    ``col_block`` output channels a tile (as ``conv2d.conv2d``'s); ``scratch`` (T, >= tile_rows*Wo*C), ``bias``, ``scale_w``, ``scale_b``, ``residual``
     and ``act`` as ``conv2d.conv2d``'s.
     """
     n, h, wd, c = x.shape
     rows = n * ho
-    ntiles = (rows + tile_rows - 1) // tile_rows
+    cout = pw.shape[1]
+    nblocks = (cout + col_block - 1) // col_block
+    ntiles = (rows + tile_rows - 1) // tile_rows * nblocks
     nthreads = scratch.shape[0]
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
     for t in prange(nthreads):
+        done = -1  # the row tile whose depthwise rows are in this thread's scratch
         for i in range(t, ntiles, nthreads):
-            r0 = i * tile_rows
+            rt = i // nblocks
+            c0 = (i % nblocks) * col_block
+            c1 = min(cout, c0 + col_block)
+            r0 = rt * tile_rows
             r1 = min(rows, r0 + tile_rows)
             p0, p1 = r0 * wo, r1 * wo
             cols = scratch[t, : (p1 - p0) * c].reshape(p1 - p0, c)
-            _depthwise_rows(
-                x,
-                w,
-                stride,
-                pad_top,
-                pad_left,
-                ho,
-                mean,
-                inv,
-                offset,
-                depthwise_act,
-                relu_input,
-                zero_row,
-                r0,
-                r1,
-                cols,
+            if rt != done:
+                _depthwise_rows(
+                    x,
+                    w,
+                    stride,
+                    pad_top,
+                    pad_left,
+                    ho,
+                    mean,
+                    inv,
+                    offset,
+                    depthwise_act,
+                    relu_input,
+                    zero_row,
+                    r0,
+                    r1,
+                    cols,
+                )
+                done = rt
+            tile = out[p0:p1, c0:c1]
+            matmul_into(sgemm, cols, pw[:, c0:c1], tile)
+            epilogue_rows(
+                tile,
+                bias[c0:c1],
+                scale_w[c0:c1],
+                scale_b[c0:c1],
+                residual[:, c0:c1],
+                p0,
+                act,
             )
-            tile = out[p0:p1]
-            matmul_into(sgemm, cols, pw, tile)
-            epilogue_rows(tile, bias, scale_w, scale_b, residual, p0, act)
     return out
