@@ -56,7 +56,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from .blas import matmul_into
-from .epilogue import epilogue_rows
+from .epilogue import epilogue_rows, epilogue_tile
 
 
 @njit(inline="always")
@@ -162,15 +162,7 @@ def conv2d(
                     gathered = rt
             tile = out[p0:p1, c0:c1]
             matmul_into(sgemm, cols, wmat[:, c0:c1], tile)
-            epilogue_rows(
-                tile,
-                bias[c0:c1],
-                scale_w[c0:c1],
-                scale_b[c0:c1],
-                residual[:, c0:c1],
-                p0,
-                act,
-            )
+            epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
     return out
 
 

@@ -67,6 +67,28 @@ def epilogue_rows(y, bias, scale_w, scale_b, residual, row0, act):
             y[i, j] = activate(v, act)
 
 
+@njit(inline="always")
+def epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act):
+    """:func:`epilogue_rows` on rows ``p0 .. p1``, channels ``c0 .. c1`` of ``out``.
+
+    A tile of whole rows keeps its contiguous type, so that the loop over channels
+    vectorises; a block of channels is a strided view (measured: bias + leaky on
+    Tiny Face Detector's (207*207, 32) output, one core, 0.5 ms contiguous, 1.7 strided).
+    """
+    if c0 == 0 and c1 == out.shape[1]:
+        epilogue_rows(out[p0:p1], bias, scale_w, scale_b, residual, p0, act)
+    else:
+        epilogue_rows(
+            out[p0:p1, c0:c1],
+            bias[c0:c1],
+            scale_w[c0:c1],
+            scale_b[c0:c1],
+            residual[:, c0:c1],
+            p0,
+            act,
+        )
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def epilogue(y, bias, scale_w, scale_b, residual, act):
     """In place on ``y`` (M, C), parallel over blocks of rows (the whole-matrix path)."""

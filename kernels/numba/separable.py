@@ -51,7 +51,7 @@ from numba import njit, prange
 
 from .blas import matmul_into
 from .depthwise import depthwise3x3_row
-from .epilogue import epilogue_rows
+from .epilogue import epilogue_tile
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -151,13 +151,5 @@ def separable3x3(
                 done = rt
             tile = out[p0:p1, c0:c1]
             matmul_into(sgemm, cols, pw[:, c0:c1], tile)
-            epilogue_rows(
-                tile,
-                bias[c0:c1],
-                scale_w[c0:c1],
-                scale_b[c0:c1],
-                residual[:, c0:c1],
-                p0,
-                act,
-            )
+            epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
     return out
