@@ -213,7 +213,8 @@ def test_ssd_tapped_and_untapped_passes_agree(weights_dir):
 def test_numba_several_tiles_per_thread():
     """The last case above on two threads: each thread takes several tiles in turn."""
     numba = pytest.importorskip("numba")
-    from faceapi_np.backend.numba_backend import _numba_threads, _tiles
+    from faceapi_np.backend.numba_backend import _numba_threads
+    from faceapi_np.backend.numba_tiling import tiles
 
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("numba runs on one thread here")
@@ -224,7 +225,7 @@ def test_numba_several_tiles_per_thread():
     x, dw, pw, kw = _inputs(x_shape, cout, stride, padding, TERMS[1])
     want = _reference(x, dw, pw, stride, padding, kw)
     with _numba_threads(2):
-        tile, block, threads = _tiles(n * h, w * c, w * c * (cout + 9), n * h * w, cout)
+        tile, block, threads = tiles(n * h, w * c, w * c * (cout + 9), n * h * w, cout, 2)
         assert threads == 2 and -(-n * h // tile) * -(-cout // block) >= 2 * threads
         got = nb.separable_conv2d(x, dw, pw, stride, padding, **kw)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -22,6 +22,16 @@ import numpy as np
 
 from . import _blas
 from .base import Backend, KernelBackend
+from .numba_tiling import (
+    FEW_CHANNELS,
+    SMALL_OP,
+    SPLIT,
+    TILE_FLOATS,
+    WINOGRAD_FLOATS,
+    WINOGRAD_MIN_C,
+    channel_block,
+    tiles,
+)
 
 # numba's OpenMP threads spin for a moment after each parallel kernel, so the next one
 # starts at once (tiles of a conv on both cores: recognition net at batch 1 11.4 -> 8.5 ms,
@@ -45,41 +55,6 @@ from ..kernels.numba import depthwise, epilogue, pool, resize, separable, winogr
 _EMPTY = np.zeros(0, np.float32)
 _EMPTY2 = np.zeros((0, 0), np.float32)
 
-#: A conv tile's im2col matrix and output are kept under this many floats (1 MiB: L2).
-TILE_FLOATS = 256 * 1024
-#: Below this many multiply-adds (~5 us on one core) a tile is not worth a thread. With
-#: numba's threads spinning between kernels a hand-off costs a few us, so small convs gain
-#: from both cores (interleaved, 8 rounds, medians: FaceLandmark68Net at batch 1 3.0 ms
-#: with 4M, 2.2 with 1M, 1.8-2.0 with 256K, 1.9-2.1 with 128K or 64K, 2.1 splitting all).
-MIN_TILE_MACS = 1 << 18
-#: A conv is cut into at least this many tiles when it has the work for them, whatever the
-#: thread count: tiles, and so BLAS's rounding, are the same on any machine and with any
-#: number of threads (``index --jobs N`` gives each process a share of the cores, and its
-#: results equal a serial run's bit for bit).
-SPLIT = 4
-#: 3x3 stride-1 convs with at least this many input and output channels use Winograd's
-#: F(2x2, 3x3) (fewer channels: the products are too thin to gain from 2.25x fewer of them).
-WINOGRAD_MIN_C = 16
-#: Inputs with at most this many channels (every net's first layer) are gathered along x
-#: only, the filter rows summed by accumulating products (``conv2d_few_channels``).
-FEW_CHANNELS = 4
-#: Each of a Winograd band's two buffers (transformed inputs, products) is kept under this
-#: many floats (256 KiB: both stay in L2; 1M-float bands were slower on the 32-channel
-#: layers, the transformed filter being re-read for fewer, larger products).
-WINOGRAD_FLOATS = 64 * 1024
-#: Depthwise convs and pools below this many multiply-adds / reads run on one thread (as above).
-SMALL_OP = 1 << 16
-
-
-def _channel_block(pixels: int, cout: int) -> int:
-    """Output channels per tile: all of them, unless the conv has fewer output pixels than
-    filters; then SPLIT blocks (multiples of 16, one vector), so that the threads share
-    the reading of the filter instead of each reading all of it (the recognition net's
-    256-filter convs at batch 1, 4x4 maps: see kernels/numba/conv2d.py)."""
-    if pixels >= cout or cout < 2 * 16:
-        return cout
-    return min(cout, -(-cout // (SPLIT * 16)) * 16)
-
 
 @contextlib.contextmanager
 def _numba_threads(n: int):
@@ -102,28 +77,6 @@ def _threads_for(work: int):
     below a few us of work.
     """
     return _numba_threads(1) if work < SMALL_OP else contextlib.nullcontext()
-
-
-def _tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int):
-    """(rows a tile, channels a tile, threads) for a conv kernel of ``rows`` output rows.
-
-    Each row needs ``row_floats`` of cache (its scratch and its output) and ``row_macs``
-    multiply-adds: a tile stays under :data:`TILE_FLOATS` (in L2 for the product and the
-    epilogue: SSD 92 -> 76 ms against one tile per thread, interleaved), a tile is worth a
-    thread (:data:`MIN_TILE_MACS`), and there are at least :data:`SPLIT` tiles when there
-    is the work for them; an op smaller than one tile's worth of work runs whole on one
-    thread. A conv with fewer output ``pixels`` than filters is split by blocks of
-    channels instead (:func:`_channel_block`). The tiles never depend on the thread count,
-    so neither do the results.
-    """
-    block = _channel_block(pixels, cout)
-    by_cache = max(1, TILE_FLOATS // row_floats)
-    by_work = max(1, -(-MIN_TILE_MACS // row_macs))
-    # the filter outweighs the pixels: split its channels, not the rows
-    by_split = rows if block < cout else max(1, -(-rows // SPLIT))
-    tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
-    ntiles = -(-rows // tile) * -(-cout // block)
-    return tile, block, min(numba.get_num_threads(), ntiles)
 
 
 class NumbaBackend(KernelBackend):
@@ -203,7 +156,7 @@ class NumbaBackend(KernelBackend):
         epi = (bias, sw, sb, res, epilogue.ACT_CODES[act])
         # Winograd where the products are the work; where the filter outweighs the pixels,
         # reading it is the work, and its transform is 16/9 of its size
-        block = _channel_block(n * ho * wo, cout)
+        block = channel_block(n * ho * wo, cout)
         winograd_ok = self.winograd and block == cout and min(cin, cout) >= WINOGRAD_MIN_C
         if winograd_ok and kh == kw == 3 and stride == 1:
             self._winograd(x, self._winograd_filter(w), pt, pl, ho, wo, epi, y)
@@ -214,7 +167,9 @@ class NumbaBackend(KernelBackend):
             return y.reshape(n, ho, wo, cout)
 
         # tiles of whole output rows (and blocks of channels), as for every conv kernel
-        tile, block, threads = _tiles(n * ho, wo * (k + cout), wo * k * cout, n * ho * wo, cout)
+        tile, block, threads = tiles(
+            n * ho, wo * (k + cout), wo * k * cout, n * ho * wo, cout, numba.get_num_threads()
+        )
         scratch = self._scratch(threads, 0 if pointwise else tile * wo * k)
         # thread t of the kernel takes tiles t, t + threads, ...; numba's other threads, if
         # any, get no work and go straight back to waiting
@@ -309,8 +264,8 @@ class NumbaBackend(KernelBackend):
         y = np.empty((n * ho * wo, cout), np.float32)
         # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
         # thread t of the kernel takes tiles t, t + threads, ... (others get no work)
-        tile, block, threads = _tiles(
-            n * ho, wo * (c + cout), wo * c * (cout + 9), n * ho * wo, cout
+        tile, block, threads = tiles(
+            n * ho, wo * (c + cout), wo * c * (cout + 9), n * ho * wo, cout, numba.get_num_threads()
         )
         separable.separable3x3(
             self._sgemm,

@@ -1,0 +1,67 @@
+"""How the numba backend cuts a conv into tiles: the sizes, and the rules that use them.
+
+A tile is a block of output rows (and, where the filter outweighs the pixels, of output
+channels) that one thread computes whole: its im2col, its BLAS product and its epilogue,
+in cache (``kernels/numba/conv2d.py``, ``separable.py``, ``winograd.py``). Each constant
+says what it bounds and what was measured to choose it. Plain Python: no numba here.
+"""
+
+from __future__ import annotations
+
+#: A conv tile's im2col matrix and output are kept under this many floats (1 MiB: L2).
+TILE_FLOATS = 256 * 1024
+#: Below this many multiply-adds (~5 us on one core) a tile is not worth a thread. With
+#: numba's threads spinning between kernels a hand-off costs a few us, so small convs gain
+#: from both cores (interleaved, 8 rounds, medians: FaceLandmark68Net at batch 1 3.0 ms
+#: with 4M, 2.2 with 1M, 1.8-2.0 with 256K, 1.9-2.1 with 128K or 64K, 2.1 splitting all).
+MIN_TILE_MACS = 1 << 18
+#: A conv is cut into at least this many tiles when it has the work for them, whatever the
+#: thread count: tiles, and so BLAS's rounding, are the same on any machine and with any
+#: number of threads (``index --jobs N`` gives each process a share of the cores, and its
+#: results equal a serial run's bit for bit).
+SPLIT = 4
+#: 3x3 stride-1 convs with at least this many input and output channels use Winograd's
+#: F(2x2, 3x3) (fewer channels: the products are too thin to gain from 2.25x fewer of them).
+WINOGRAD_MIN_C = 16
+#: Inputs with at most this many channels (every net's first layer) are gathered along x
+#: only, the filter rows summed by accumulating products (``conv2d_few_channels``).
+FEW_CHANNELS = 4
+#: Each of a Winograd band's two buffers (transformed inputs, products) is kept under this
+#: many floats (256 KiB: both stay in L2; 1M-float bands were slower on the 32-channel
+#: layers, the transformed filter being re-read for fewer, larger products).
+WINOGRAD_FLOATS = 64 * 1024
+#: Depthwise convs and pools below this many multiply-adds / reads run on one thread (as above).
+SMALL_OP = 1 << 16
+
+
+def channel_block(pixels: int, cout: int) -> int:
+    """Output channels per tile: all of them, unless the conv has fewer output pixels than
+    filters; then SPLIT blocks (multiples of 16, one vector), so that the threads share
+    the reading of the filter instead of each reading all of it (the recognition net's
+    256-filter convs at batch 1, 4x4 maps: see kernels/numba/conv2d.py)."""
+    if pixels >= cout or cout < 2 * 16:
+        return cout
+    return min(cout, -(-cout // (SPLIT * 16)) * 16)
+
+
+def tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int, threads: int):
+    """(rows a tile, channels a tile, threads to use) for a conv kernel of ``rows`` output
+    rows, with up to ``threads`` threads.
+
+    Each row needs ``row_floats`` of cache (its scratch and its output) and ``row_macs``
+    multiply-adds: a tile stays under :data:`TILE_FLOATS` (in L2 for the product and the
+    epilogue: SSD 92 -> 76 ms against one tile per thread, interleaved), a tile is worth a
+    thread (:data:`MIN_TILE_MACS`), and there are at least :data:`SPLIT` tiles when there
+    is the work for them; an op smaller than one tile's worth of work runs whole on one
+    thread. A conv with fewer output ``pixels`` than filters is split by blocks of
+    channels instead (:func:`channel_block`). The tiles never depend on the thread count,
+    so neither do the results.
+    """
+    block = channel_block(pixels, cout)
+    by_cache = max(1, TILE_FLOATS // row_floats)
+    by_work = max(1, -(-MIN_TILE_MACS // row_macs))
+    # the filter outweighs the pixels: split its channels, not the rows
+    by_split = rows if block < cout else max(1, -(-rows // SPLIT))
+    tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
+    ntiles = -(-rows // tile) * -(-cout // block)
+    return tile, block, min(threads, ntiles)
