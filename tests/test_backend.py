@@ -458,3 +458,32 @@ def test_blas_single_threaded_sets_and_restores_this_threads_count():
         assert fn(2) == 2  # restored on the way out
     finally:
         fn(original)
+
+
+def test_numba_backend_keeps_freed_memory_for_the_next_pass(weights_dir):
+    """A steady-state forward pass reuses freed pages instead of faulting in fresh ones
+    (FaceLandmark68TinyNet at batch 8: ~1,800 page faults a pass without)."""
+    pytest.importorskip("numba")
+    import resource
+
+    from faceapi_np.backend import _memory
+
+    bk = get_backend("numba")
+    if not _memory.keep_freed_memory():
+        pytest.skip("not glibc, or the user set malloc's thresholds: left alone")
+    net = faceapi_np.FaceLandmark68TinyNet().load(weights_dir)
+    x = np.random.default_rng(0).uniform(0, 255, (8, 112, 112, 3)).astype(np.float32)
+    for _ in range(3):
+        net.forward(x, bk)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        net.forward(x, bk)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
+    assert faults < 100
+
+
+def test_malloc_settings_of_the_user_are_left_alone():
+    code = "from faceapi_np.backend import _memory; print(_memory.keep_freed_memory())"
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="1000000")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"

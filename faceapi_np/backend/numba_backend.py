@@ -20,7 +20,7 @@ import weakref
 
 import numpy as np
 
-from . import _blas
+from . import _blas, _memory
 from .base import Backend, KernelBackend
 from .numba_tiling import (
     FEW_CHANNELS,
@@ -91,6 +91,7 @@ class NumbaBackend(KernelBackend):
             # the conv kernel's threads each call BLAS; BLAS's own threads would compete
             # with them for the cores (the count is the whole process's: see _blas)
             _blas.pin_this_thread()
+        _memory.keep_freed_memory()  # activations reuse freed pages: no page faults a pass
         self._local = threading.local()  # scratch buffers, one set per calling thread
         self._filters = {}  # id(filter) -> (weak reference, Winograd transform)
         self.winograd = os.environ.get("FACEAPI_NP_WINOGRAD", "1") != "0"
