@@ -1,16 +1,23 @@
 """The numba backend: the same ops as the NumPy reference, as compiled CPU kernels.
 
-Each op binds a kernel in ``faceapi_np.kernels.numba`` (see ``kernels/README.md``).
-Depthwise convolutions, pooling and the pad-and-resize are single parallel kernels, and
-so is a convolution: numba's threads share its tiles of output rows, and each tile is
-im2col into a per-thread buffer that stays in cache, one BLAS product called from the
-kernel, and the fused epilogue (bias, scale, residual, activation) while the tile is
-still in cache (a 1x1 stride-1 conv skips the im2col). BLAS runs single-threaded inside
-each of numba's threads (see :mod:`._blas`), so numba's and BLAS's threads never compete
-for the cores. Kernels are compiled on first use and cached on disk (``cache=True``).
-Results equal the NumPy backend's to float32 rounding (tests hold them to 1e-5 relative).
-"""
+Each op binds a kernel in ``faceapi_np.kernels.numba`` (see ``kernels/README.md``), and
+each is one parallel kernel. A convolution is cut into tiles (``numba_tiling.py``) that
+numba's threads share; each tile is gathered into a per-thread buffer that stays in
+cache, multiplied by BLAS's sgemm called from the kernel (single-threaded in each of
+numba's threads, see :mod:`._blas`, so numba's and BLAS's threads never compete for the
+cores), and finished by the fused epilogue (bias, scale, residual, activation) while it
+is still in cache. Which kernel a conv gets:
 
+* 3x3 stride 1, >= 16 channels, at least as many output pixels as filters: Winograd
+  F(2x2, 3x3) (``winograd.py``);
+* an input with <= 4 channels (first layers): gathered along x only (``conv2d.py``);
+* otherwise im2col tiles, or none for a 1x1 conv (``conv2d.py``); with fewer output
+  pixels than filters the tiles are blocks of channels;
+* a 3x3 depthwise conv and the 1x1 conv after it: one kernel (``separable.py``).
+
+Kernels are compiled on first use and cached on disk (``cache=True``). Results equal the
+NumPy backend's to float32 rounding (tests hold them to 1e-5 relative).
+"""
 from __future__ import annotations
 
 import contextlib
