@@ -487,3 +487,27 @@ def test_malloc_settings_of_the_user_are_left_alone():
     env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="1000000")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+def test_numba_backend_under_the_workqueue_threading_layer_serialises_calls():
+    """numba's workqueue layer aborts the process when two threads launch kernels at once;
+    the backend then runs its ops one at a time, and overlapping callers still get right
+    results."""
+    pytest.importorskip("numba")
+    code = (
+        "import numpy as np, numba\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from faceapi_np.backend import get_backend\n"
+        "nb, ref = get_backend('numba'), get_backend('numpy')\n"
+        "x = np.random.default_rng(3).standard_normal((2, 64, 61, 16)).astype(np.float32)\n"
+        "w = np.random.default_rng(4).standard_normal((3, 3, 16, 32)).astype(np.float32)\n"
+        "want = ref.conv2d(x, w, 1, 'same', act='relu')\n"
+        "with ThreadPoolExecutor(3) as pool:\n"
+        "    got = list(pool.map(lambda _: nb.conv2d(x, w, 1, 'same', act='relu'), range(6)))\n"
+        "tol = 1e-6 * np.abs(want).max()\n"
+        "print(numba.threading_layer(), all(np.abs(g - want).max() < tol for g in got))\n"
+    )
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["workqueue", "True"]

@@ -213,7 +213,7 @@ def test_ssd_tapped_and_untapped_passes_agree(weights_dir):
 def test_numba_several_tiles_per_thread():
     """The last case above on two threads: each thread takes several tiles in turn."""
     numba = pytest.importorskip("numba")
-    from faceapi_np.backend.numba_backend import _numba_threads
+    from faceapi_np.backend.numba_threads import numba_threads
     from faceapi_np.backend.numba_tiling import tiles
 
     if numba.config.NUMBA_NUM_THREADS < 2:
@@ -224,7 +224,7 @@ def test_numba_several_tiles_per_thread():
     nb = get_backend("numba")
     x, dw, pw, kw = _inputs(x_shape, cout, stride, padding, TERMS[1])
     want = _reference(x, dw, pw, stride, padding, kw)
-    with _numba_threads(2):
+    with numba_threads(2):
         tile, block, threads = tiles(n * h, w * c, w * c * (cout + 9), n * h * w, cout, 2)
         assert threads == 2 and -(-n * h // tile) * -(-cout // block) >= 2 * threads
         got = nb.separable_conv2d(x, dw, pw, stride, padding, **kw)

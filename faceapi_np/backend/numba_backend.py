@@ -18,9 +18,9 @@ is still in cache. Which kernel a conv gets:
 Kernels are compiled on first use and cached on disk (``cache=True``). Results equal the
 NumPy backend's to float32 rounding (tests hold them to 1e-5 relative).
 """
+
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import weakref
@@ -31,7 +31,6 @@ from . import _blas, _memory
 from .base import Backend, KernelBackend
 from .numba_tiling import (
     FEW_CHANNELS,
-    SMALL_OP,
     SPLIT,
     TILE_FLOATS,
     WINOGRAD_FLOATS,
@@ -58,32 +57,10 @@ import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
 from ..kernels.numba import depthwise, epilogue, pool, resize, separable, winograd  # noqa: E402
+from .numba_threads import launches, threads_for  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
 _EMPTY2 = np.zeros((0, 0), np.float32)
-
-
-@contextlib.contextmanager
-def _numba_threads(n: int):
-    """numba kernels called from this thread use ``n`` threads (the count is per thread)."""
-    previous = numba.get_num_threads()
-    if n == previous:
-        yield
-        return
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
-def _threads_for(work: int):
-    """Run a parallel kernel of ``work`` element operations on one thread if it is small.
-
-    Handing part of it to another thread and waiting for it costs about what it saves
-    below a few us of work.
-    """
-    return _numba_threads(1) if work < SMALL_OP else contextlib.nullcontext()
 
 
 class NumbaBackend(KernelBackend):
@@ -101,6 +78,7 @@ class NumbaBackend(KernelBackend):
         _memory.keep_freed_memory()  # activations reuse freed pages: no page faults a pass
         self._local = threading.local()  # scratch buffers, one set per calling thread
         self._filters = {}  # id(filter) -> (weak reference, Winograd transform)
+        self._launch_lock = None  # set by create() where the threading layer needs one
         self.winograd = os.environ.get("FACEAPI_NP_WINOGRAD", "1") != "0"
 
     def _scratch(self, threads: int, size: int, slot: int = 0) -> np.ndarray:
@@ -128,6 +106,7 @@ class NumbaBackend(KernelBackend):
         self._filters[key] = (weakref.ref(w, lambda _, k=key: self._filters.pop(k, None)), u)
         return u
 
+    @launches
     def conv2d(
         self,
         x,
@@ -219,6 +198,7 @@ class NumbaBackend(KernelBackend):
         sm = self._scratch(threads, 16 * tiles * cout, slot=1)
         winograd.conv3x3(self._sgemm, x, u, pt, pl, ho, wo, band, sv, sm, *epi, y)
 
+    @launches
     def separable_conv2d(
         self,
         x,
@@ -302,10 +282,12 @@ class NumbaBackend(KernelBackend):
         )
         return y.reshape(n, ho, wo, cout)
 
+    @launches
     def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
         cols = np.empty((x.shape[0] * ho * wo, kh * kw * x.shape[3]), np.float32)
         return conv_kernels.im2col_rows(x, kh, kw, stride, pad_top, pad_left, ho, wo, cols)
 
+    @launches
     def _epilogue(self, y, bias, scale, residual, act):
         sw, sb = (_EMPTY, _EMPTY) if scale is None else scale
         epilogue.epilogue(
@@ -317,10 +299,11 @@ class NumbaBackend(KernelBackend):
             epilogue.ACT_CODES[act],
         )
 
+    @launches
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn
         kernel = depthwise.depthwise3x3 if w.shape[:2] == (3, 3) else depthwise.depthwise_conv2d
-        with _threads_for(x.shape[0] * ho * wo * x.shape[3] * w.shape[0] * w.shape[1]):
+        with threads_for(x.shape[0] * ho * wo * x.shape[3] * w.shape[0] * w.shape[1]):
             return kernel(
                 x,
                 w,
@@ -336,17 +319,19 @@ class NumbaBackend(KernelBackend):
                 relu_input,
             )
 
+    @launches
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
         if k == 2 and pad_top == pad_left == 0:
             # no window clipped when the last one ends inside the input (always true for max,
             # which the clamped reads of pool2x2 cannot change)
             inside = (ho - 1) * stride + 2 <= x.shape[1] and (wo - 1) * stride + 2 <= x.shape[2]
             if is_max or inside:
-                with _threads_for(x.size):
+                with threads_for(x.size):
                     return pool.pool2x2(x, stride, ho, wo, is_max)
-        with _threads_for(x.size * k * k // (stride * stride)):
+        with threads_for(x.size * k * k // (stride * stride)):
             return pool.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
 
+    @launches
     def _resize(self, image, size, side, off_y, off_x):
         return resize.resize_to_square(image, size, side, off_y, off_x)
 
@@ -373,4 +358,6 @@ def create() -> Backend:
     )
     bk.max_pool(x, 2, 2, "same")
     bk.resize_to_square(np.ones((2, 3, 3), np.uint8), 4, True)
+    if numba.threading_layer() == "workqueue":  # known once a parallel kernel has run
+        bk._launch_lock = threading.RLock()
     return bk
