@@ -31,11 +31,11 @@ from . import _blas, _memory
 from .base import Backend, KernelBackend
 from .numba_tiling import (
     FEW_CHANNELS,
-    SPLIT,
     TILE_FLOATS,
     WINOGRAD_FLOATS,
     WINOGRAD_MIN_C,
     channel_block,
+    row_tile,
     tiles,
 )
 
@@ -136,11 +136,8 @@ class NumbaBackend(KernelBackend):
             kh, kw, pt, pl = ky1 - ky0, kx1 - kx0, pt - ky0, pl - kx0
         k = kh * kw * cin
         y = np.empty((n * ho * wo, cout), np.float32)
-        bias = _EMPTY if bias is None else self._f32(bias)
-        sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
-        res = _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout)
         pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd) and pt == pl == 0
-        epi = (bias, sw, sb, res, epilogue.ACT_CODES[act])
+        epi = self._epilogue_terms(bias, scale, residual, cout, act)
         # Winograd where the products are the work; where the filter outweighs the pixels,
         # reading it is the work, and its transform is 16/9 of its size
         block = channel_block(n * ho * wo, cout)
@@ -172,9 +169,7 @@ class NumbaBackend(KernelBackend):
         kwc = kw * cin
         # tiles of output rows within an image: the planes (about stride * tile rows
         # expanded rows) and the output tile within the cache budget, as for conv2d
-        by_cache = max(1, TILE_FLOATS // (wo * (stride * kwc + cout)))
-        by_split = max(1, -(-ho // SPLIT))
-        tile = max(1, min(by_cache, by_split))
+        tile = row_tile(ho, wo * (stride * kwc + cout), TILE_FLOATS)
         threads = min(numba.get_num_threads(), x.shape[0] * -(-ho // tile))
         span = tile + (kh - 1) // stride
         scratch = self._scratch(threads, stride * span * wo * kwc)
@@ -190,8 +185,7 @@ class NumbaBackend(KernelBackend):
         threads = numba.get_num_threads()
         # bands of tile rows whose transformed tiles fit the scratch budget, and at least
         # SPLIT bands when there are the rows for them
-        by_cache = max(1, WINOGRAD_FLOATS // (16 * max(cin, cout) * tiles_x))
-        band = max(1, min(by_cache, -(-tile_rows // SPLIT)))
+        band = row_tile(tile_rows, 16 * max(cin, cout) * tiles_x, WINOGRAD_FLOATS)
         threads = min(threads, -(-tile_rows // band))
         tiles = band * tiles_x
         sv = self._scratch(threads, 16 * tiles * cin, slot=0)
@@ -248,7 +242,6 @@ class NumbaBackend(KernelBackend):
             if depthwise_bn is None
             else tuple(self._f32(v) for v in depthwise_bn)
         )
-        sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
         y = np.empty((n * ho * wo, cout), np.float32)
         # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
         # thread t of the kernel takes tiles t, t + threads, ... (others get no work)
@@ -273,11 +266,7 @@ class NumbaBackend(KernelBackend):
             tile,
             block,
             self._scratch(threads, tile * wo * c),
-            _EMPTY if bias is None else self._f32(bias),
-            sw,
-            sb,
-            _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout),
-            epilogue.ACT_CODES[act],
+            *self._epilogue_terms(bias, scale, residual, cout, act),
             y,
         )
         return y.reshape(n, ho, wo, cout)
@@ -289,13 +278,17 @@ class NumbaBackend(KernelBackend):
 
     @launches
     def _epilogue(self, y, bias, scale, residual, act):
-        sw, sb = (_EMPTY, _EMPTY) if scale is None else scale
-        epilogue.epilogue(
-            y,
-            _EMPTY if bias is None else bias,
+        epilogue.epilogue(y, *self._epilogue_terms(bias, scale, residual, y.shape[1], act))
+
+    def _epilogue_terms(self, bias, scale, residual, cout, act):
+        """(bias, scale_w, scale_b, residual (M, C_out), act code) as the kernels take them:
+        float32 arrays, zero-length for an absent term."""
+        sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
+        return (
+            _EMPTY if bias is None else self._f32(bias),
             sw,
             sb,
-            _EMPTY2 if residual is None else residual,
+            _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout),
             epilogue.ACT_CODES[act],
         )
 

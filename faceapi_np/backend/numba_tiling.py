@@ -65,3 +65,10 @@ def tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int, thr
     tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
     ntiles = -(-rows // tile) * -(-cout // block)
     return tile, block, min(threads, ntiles)
+
+
+def row_tile(rows: int, row_floats: int, budget: int) -> int:
+    """Rows a tile for kernels tiled by rows alone (few-channel convs, Winograd bands): as
+    many as fit ``budget`` floats at ``row_floats`` a row, and at least :data:`SPLIT`
+    tiles when there are the rows for them."""
+    return max(1, min(budget // row_floats, -(-rows // SPLIT)))

@@ -103,6 +103,23 @@ def _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, r0):
                         cols[r, base + ci] = 0.0
 
 
+@njit(inline="always")
+def tile_bounds(i, nblocks, col_block, cout, tile_rows, rows):
+    """Tile ``i`` of a kernel tiled by ``tile_rows`` output rows by ``col_block`` channels:
+    (row tile, first row, end row, first channel, end channel)."""
+    rt = i // nblocks
+    c0 = (i % nblocks) * col_block
+    r0 = rt * tile_rows
+    return rt, r0, min(rows, r0 + tile_rows), c0, min(cout, c0 + col_block)
+
+
+@njit(inline="always")
+def finish_tile(sgemm, cols, wmat, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act):
+    """Output rows ``p0 .. p1``, channels ``c0 .. c1`` = epilogue(cols @ wmat[:, c0:c1])."""
+    matmul_into(sgemm, cols, wmat[:, c0:c1], out[p0:p1, c0:c1])
+    epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def conv2d(
     sgemm,
@@ -148,11 +165,7 @@ def conv2d(
     for t in prange(nthreads):
         gathered = -1  # the row tile now in this thread's scratch
         for i in range(t, ntiles, nthreads):
-            rt = i // nblocks
-            c0 = (i % nblocks) * col_block
-            c1 = min(cout, c0 + col_block)
-            r0 = rt * tile_rows
-            r1 = min(rows, r0 + tile_rows)
+            rt, r0, r1, c0, c1 = tile_bounds(i, nblocks, col_block, cout, tile_rows, rows)
             p0, p1 = r0 * wo, r1 * wo
             if pointwise:
                 cols = xrows[p0:p1]
@@ -164,9 +177,9 @@ def conv2d(
                             x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, (row - r0) * wo
                         )
                     gathered = rt
-            tile = out[p0:p1, c0:c1]
-            matmul_into(sgemm, cols, wmat[:, c0:c1], tile)
-            epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
+            finish_tile(
+                sgemm, cols, wmat, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act
+            )
     return out
 
 

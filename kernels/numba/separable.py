@@ -49,9 +49,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .blas import matmul_into
+from .conv2d import finish_tile, tile_bounds
 from .depthwise import depthwise3x3_row
-from .epilogue import epilogue_tile
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -123,11 +122,7 @@ def separable3x3(
     for t in prange(nthreads):
         done = -1  # the row tile whose depthwise rows are in this thread's scratch
         for i in range(t, ntiles, nthreads):
-            rt = i // nblocks
-            c0 = (i % nblocks) * col_block
-            c1 = min(cout, c0 + col_block)
-            r0 = rt * tile_rows
-            r1 = min(rows, r0 + tile_rows)
+            rt, r0, r1, c0, c1 = tile_bounds(i, nblocks, col_block, cout, tile_rows, rows)
             p0, p1 = r0 * wo, r1 * wo
             cols = scratch[t, : (p1 - p0) * c].reshape(p1 - p0, c)
             if rt != done:
@@ -149,7 +144,5 @@ def separable3x3(
                     cols,
                 )
                 done = rt
-            tile = out[p0:p1, c0:c1]
-            matmul_into(sgemm, cols, pw[:, c0:c1], tile)
-            epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
+            finish_tile(sgemm, cols, pw, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
     return out
