@@ -77,7 +77,7 @@ class NumbaBackend(KernelBackend):
             _blas.pin_this_thread()
         _memory.keep_freed_memory()  # activations reuse freed pages: no page faults a pass
         self._local = threading.local()  # scratch buffers, one set per calling thread
-        self._filters = {}  # id(filter) -> (weak reference, Winograd transform)
+        self._filters = {}  # (id(filter), how) -> (weak reference, derived filter)
         self._launch_lock = None  # set by create() where the threading layer needs one
         self.winograd = os.environ.get("FACEAPI_NP_WINOGRAD", "1") != "0"
 
@@ -95,16 +95,17 @@ class NumbaBackend(KernelBackend):
             buf = bufs[slot] = np.empty((rows, cols), np.float32)
         return buf[:threads]
 
-    def _winograd_filter(self, w: np.ndarray) -> np.ndarray:
-        """``w``'s F(2x2, 3x3) transform, made once per filter array and kept beside it."""
-        key = id(w)
+    def _derived(self, w: np.ndarray, how: tuple, make) -> np.ndarray:
+        """``make(w)``, made once per filter array and ``how`` and kept beside the filter
+        (a Winograd transform, a filter without its padding-only taps)."""
+        key = (id(w), how)
         hit = self._filters.get(key)
         if hit is not None and hit[0]() is w:
             return hit[1]
-        u = winograd.transform_filter(w)
+        derived = make(w)
         # dropped with the filter (a net's weights live as long as the net)
-        self._filters[key] = (weakref.ref(w, lambda _, k=key: self._filters.pop(k, None)), u)
-        return u
+        self._filters[key] = (weakref.ref(w, lambda _, k=key: self._filters.pop(k, None)), derived)
+        return derived
 
     @launches
     def conv2d(
@@ -132,7 +133,9 @@ class NumbaBackend(KernelBackend):
             # taps that read only padding for every output add zeros: drop them (the
             # recognition net's last 3x3 conv sees a 1x1 map and is a 1x1 conv: 0.43 ->
             # 0.05 ms, no longer reading 8/9 of its filter for nothing)
-            w = np.ascontiguousarray(w[ky0:ky1, kx0:kx1])
+            w = self._derived(
+                w, ("taps", ky0, ky1, kx0, kx1), lambda a: np.ascontiguousarray(a[ky0:ky1, kx0:kx1])
+            )
             kh, kw, pt, pl = ky1 - ky0, kx1 - kx0, pt - ky0, pl - kx0
         k = kh * kw * cin
         y = np.empty((n * ho * wo, cout), np.float32)
@@ -143,7 +146,16 @@ class NumbaBackend(KernelBackend):
         block = channel_block(n * ho * wo, cout)
         winograd_ok = self.winograd and block == cout and min(cin, cout) >= WINOGRAD_MIN_C
         if winograd_ok and kh == kw == 3 and stride == 1:
-            self._winograd(x, self._winograd_filter(w), pt, pl, ho, wo, epi, y)
+            self._winograd(
+                x,
+                self._derived(w, ("winograd",), winograd.transform_filter),
+                pt,
+                pl,
+                ho,
+                wo,
+                epi,
+                y,
+            )
             return y.reshape(n, ho, wo, cout)
 
         if cin <= FEW_CHANNELS and not pointwise:
