@@ -329,23 +329,6 @@ def test_fused_conv2d_matches_numpy(bk, x_shape, w_shape, stride, padding, terms
     np.testing.assert_allclose(bk.to_numpy(got), want, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("x_shape,w_shape,stride,padding", FUSED_CONV_CASES)
-def test_numba_conv2d_without_a_callable_blas_matches_numpy(x_shape, w_shape, stride, padding):
-    """With a BLAS the kernel cannot call, the numba backend takes the whole-im2col path."""
-    pytest.importorskip("numba")
-    from faceapi_np.backend.numba_backend import NumbaBackend
-
-    nb = NumbaBackend()
-    nb._sgemm = 0  # as on a NumPy built against another BLAS
-    rng = np.random.default_rng(sum(x_shape))
-    x = rng.standard_normal(x_shape).astype(np.float32)
-    w = rng.standard_normal(w_shape).astype(np.float32)
-    bias = rng.standard_normal(w_shape[3]).astype(np.float32)
-    want = get_backend("numpy").conv2d(x, w, stride, padding, bias=bias, act="leaky")
-    got = nb.conv2d(x, w, stride, padding, bias=bias, act="leaky")
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-
-
 @pytest.mark.parametrize(
     "x_shape,cout,padding",
     [((2, 9, 11, 16), 24, "same"), ((1, 8, 7, 32), 16, "valid"), ((3, 5, 6, 16), 16, 1)],
@@ -367,8 +350,6 @@ def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding):
     kw["residual"] = rng.standard_normal(want.shape).astype(np.float32)
     want = get_backend("numpy").conv2d(x, w, 1, padding, **kw)
     nb = NumbaBackend()
-    if not nb._sgemm:
-        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS: the kernels do not call it")
     nb.winograd = True
     got = nb.conv2d(x, w, 1, padding, **kw)
     assert got.shape == want.shape
@@ -378,34 +359,48 @@ def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding):
     assert not nb._filters  # and dropped with it
 
 
-def test_numba_matmul_into_strided_tiles_and_accumulate():
-    """The kernels' BLAS call: rows of larger matrices as they lie, = and +=."""
+@pytest.mark.parametrize(
+    "m,k,n,c0,c1",
+    [(1, 1, 1, 0, 1), (5, 3, 7, 0, 7), (7, 9, 16, 0, 16), (13, 27, 40, 16, 40), (50, 64, 136, 0, 136)],
+)
+def test_numba_packed_product_on_strided_tiles_edges_and_accumulate(m, k, n, c0, c1):
+    """The kernels' product: rows of larger matrices as they lie, short blocks of rows and
+    panels of columns, a range of channels, = and +=; nothing outside the range is written."""
     pytest.importorskip("numba")
     from numba import njit
 
-    from faceapi_np.backend import _blas
-    from faceapi_np.kernels.numba.blas import matmul_into
-
-    addr = _blas.sgemm_address()
-    if not addr:
-        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS: the kernels do not call it")
+    from faceapi_np.kernels.numba.gemm import gemm_packed, pack
 
     @njit
-    def product(addr, a, b, c, accumulate):
-        matmul_into(addr, a[2:9, 1:6], b[1:6, :3], c[3:10, 2:5], accumulate)
+    def product(a, wp, c, c0, c1, accumulate):
+        gemm_packed(a[2 : 2 + m, 1 : 1 + k], wp, c[3 : 3 + m], c0, c1, accumulate)
 
-    rng = np.random.default_rng(5)
-    a = rng.standard_normal((12, 8)).astype(np.float32)
-    b = rng.standard_normal((7, 5)).astype(np.float32)
-    c = rng.standard_normal((11, 6)).astype(np.float32)
+    rng = np.random.default_rng(m + k + n)
+    a = rng.standard_normal((m + 4, k + 3)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    c = rng.standard_normal((m + 5, n + 4)).astype(np.float32)
+    exact = a[2 : 2 + m, 1 : 1 + k].astype(np.float64) @ w
     want = c.copy()
-    want[3:10, 2:5] = a[2:9, 1:6] @ b[1:6, :3]
+    want[3 : 3 + m, c0:c1] = exact[:, c0:c1]
     got = c.copy()
-    product(addr, a, b, got, False)
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)  # the rest untouched
-    want[3:10, 2:5] += a[2:9, 1:6] @ b[1:6, :3]
-    product(addr, a, b, got, True)
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    product(a, pack(w), got, c0, c1, False)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.sqrt(k))
+    assert np.array_equal(np.delete(got, np.s_[3 : 3 + m], 0), np.delete(c, np.s_[3 : 3 + m], 0))
+    assert np.array_equal(got[:, :c0], c[:, :c0]) and np.array_equal(got[:, c1:], c[:, c1:])
+    want[3 : 3 + m, c0:c1] += exact[:, c0:c1]
+    product(a, pack(w), got, c0, c1, True)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-5 * np.sqrt(k))
+
+
+def test_numba_packed_filter_layout():
+    """Panel p holds columns 16p .. 16p+15 of the filter matrix, zeros past its last column."""
+    from faceapi_np.kernels.numba.gemm import NR, pack
+
+    w = np.arange(5 * 20, dtype=np.float32).reshape(5, 20)
+    wp = pack(w)
+    assert wp.shape == (2, 5, NR) and wp.dtype == np.float32 and wp.flags.c_contiguous
+    assert np.array_equal(wp[0], w[:, :16])
+    assert np.array_equal(wp[1, :, :4], w[:, 16:]) and not wp[1, :, 4:].any()
 
 
 def test_numba_results_do_not_depend_on_the_thread_count():

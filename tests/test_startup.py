@@ -74,7 +74,7 @@ def test_kernels_cache_in_the_user_folder_not_the_package(tmp_path):
     code = (
         "from faceapi_np.backend import numba_backend, numba_cache\n"
         "from faceapi_np.kernels.numba import conv2d, depthwise\n"
-        "print(conv2d.im2col_rows._cache.cache_path)\n"
+        "print(conv2d.conv2d._cache.cache_path)\n"
         "print(depthwise.depthwise_conv2d._cache.cache_path)\n"
         "print(numba_cache.cache_dir())\n"
     )
@@ -107,7 +107,7 @@ def test_unwritable_cache_folder_falls_back_to_numbas_own(tmp_path):
     code = (
         "from faceapi_np.backend import numba_backend, numba_cache\n"
         "from faceapi_np.kernels.numba import conv2d\n"
-        "print(conv2d.im2col_rows._cache.cache_path)\n"
+        "print(conv2d.conv2d._cache.cache_path)\n"
         "print(numba_cache.compiled_dir())\n"
     )
     kernel_dir, marker_dir = _python(code, {"FACEAPI_NP_CACHE": str(blocker)}).stdout.split()

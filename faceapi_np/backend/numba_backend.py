@@ -3,10 +3,9 @@
 Each op binds a kernel in ``faceapi_np.kernels.numba`` (see ``kernels/README.md``), and
 each is one parallel kernel. A convolution is cut into tiles (``numba_tiling.py``) that
 numba's threads share; each tile is gathered into a per-thread buffer that stays in
-cache, multiplied by BLAS's sgemm called from the kernel (single-threaded in each of
-numba's threads, see :mod:`._blas`, so numba's and BLAS's threads never compete for the
-cores), and finished by the fused epilogue (bias, scale, residual, activation) while it
-is still in cache. Which kernel a conv gets:
+cache, multiplied by the filter (``gemm.py``: a register-blocked product against the
+filter packed once, kept with the weights), and finished by the fused epilogue (bias,
+scale, residual, activation) while it is still in cache. Which kernel a conv gets:
 
 * 3x3 stride 1, >= 16 channels, at least as many output pixels as filters: Winograd
   F(2x2, 3x3) (``winograd.py``);
@@ -39,16 +38,6 @@ from .numba_tiling import (
     tiles,
 )
 
-# numba's OpenMP threads spin for a moment after each parallel kernel, so the next one
-# starts at once (tiles of a conv on both cores: recognition net at batch 1 11.4 -> 8.5 ms,
-# FaceLandmark68TinyNet 2.9 -> 1.5 ms against passive waiting). Where the conv kernel
-# cannot call BLAS itself (not NumPy's OpenBLAS), BLAS runs its own threads between our
-# kernels, and spinning OpenMP threads would take the cores from them (measured: convs 3x
-# slower), so there they wait passively. Set before the OpenMP runtime loads; a user's
-# own setting wins.
-if not _blas.sgemm_address():
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from . import numba_cache  # noqa: E402
 
 numba_cache.install()  # before the kernels are defined: where their compiled code is kept
@@ -56,7 +45,7 @@ numba_cache.install()  # before the kernels are defined: where their compiled co
 import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
-from ..kernels.numba import depthwise, epilogue, pool, resize, separable, winograd  # noqa: E402
+from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, separable, winograd  # noqa: E402
 from .numba_threads import launches, threads_for  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
@@ -64,17 +53,15 @@ _EMPTY2 = np.zeros((0, 0), np.float32)
 
 
 class NumbaBackend(KernelBackend):
-    """CPU backend running numba kernels and BLAS (float32, host memory)."""
+    """CPU backend running numba kernels (float32, host memory)."""
 
     name = "numba"
 
     def __init__(self):
         super().__init__(np)
-        self._sgemm = _blas.sgemm_address()
-        if self._sgemm:
-            # the conv kernel's threads each call BLAS; BLAS's own threads would compete
-            # with them for the cores (the count is the whole process's: see _blas)
-            _blas.pin_this_thread()
+        # the few products left to NumPy (dense layers) run on one thread: BLAS's own
+        # threads would spin on the cores the next kernel needs (see _blas)
+        _blas.pin_this_thread()
         _memory.keep_freed_memory()  # activations reuse freed pages: no page faults a pass
         self._local = threading.local()  # scratch buffers, one set per calling thread
         self._filters = {}  # (id(filter), how) -> (weak reference, derived filter)
@@ -97,7 +84,8 @@ class NumbaBackend(KernelBackend):
 
     def _derived(self, w: np.ndarray, how: tuple, make) -> np.ndarray:
         """``make(w)``, made once per filter array and ``how`` and kept beside the filter
-        (a Winograd transform, a filter without its padding-only taps)."""
+        (the filter packed for the product, its Winograd transform, without its
+        padding-only taps)."""
         key = (id(w), how)
         hit = self._filters.get(key)
         if hit is not None and hit[0]() is w:
@@ -119,24 +107,19 @@ class NumbaBackend(KernelBackend):
         residual=None,
         act=None,
     ):
-        """See :meth:`Backend.conv2d`: tiles of im2col + BLAS product + fused epilogue."""
-        if not self._sgemm:  # a BLAS the kernel cannot call: whole im2col + np.matmul
-            return super().conv2d(x, w, stride, padding, bias, scale, residual, act)
+        """See :meth:`Backend.conv2d`: tiles of im2col + packed product + fused epilogue."""
         from .geometry import conv_geometry, live_taps
 
         x, w, stride = self._f32(x), self._f32(w), int(stride)
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape
         pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
-        (ky0, ky1), (kx0, kx1) = live_taps(h, kh, stride, pt, ho), live_taps(wd, kw, stride, pl, wo)
-        if (ky1 - ky0, kx1 - kx0) != (kh, kw):
-            # taps that read only padding for every output add zeros: drop them (the
-            # recognition net's last 3x3 conv sees a 1x1 map and is a 1x1 conv: 0.43 ->
-            # 0.05 ms, no longer reading 8/9 of its filter for nothing)
-            w = self._derived(
-                w, ("taps", ky0, ky1, kx0, kx1), lambda a: np.ascontiguousarray(a[ky0:ky1, kx0:kx1])
-            )
-            kh, kw, pt, pl = ky1 - ky0, kx1 - kx0, pt - ky0, pl - kx0
+        # taps that read only padding for every output add zeros: drop them (the
+        # recognition net's last 3x3 conv sees a 1x1 map and is a 1x1 conv: 0.43 ->
+        # 0.05 ms, no longer reading 8/9 of its filter for nothing)
+        taps = live_taps(h, kh, stride, pt, ho) + live_taps(wd, kw, stride, pl, wo)
+        ky0, ky1, kx0, kx1 = taps
+        kh, kw, pt, pl = ky1 - ky0, kx1 - kx0, pt - ky0, pl - kx0
         k = kh * kw * cin
         y = np.empty((n * ho * wo, cout), np.float32)
         pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd) and pt == pl == 0
@@ -148,7 +131,7 @@ class NumbaBackend(KernelBackend):
         if winograd_ok and kh == kw == 3 and stride == 1:
             self._winograd(
                 x,
-                self._derived(w, ("winograd",), winograd.transform_filter),
+                self._derived(w, ("winograd",), winograd.packed_filter),
                 pt,
                 pl,
                 ho,
@@ -159,8 +142,19 @@ class NumbaBackend(KernelBackend):
             return y.reshape(n, ho, wo, cout)
 
         if cin <= FEW_CHANNELS and not pointwise:
-            self._conv_few_channels(x, w, stride, pt, pl, ho, wo, epi, y)
+            # the filter's rows apart: one packed (KW*C_in, C_out) matrix per row
+            rows = self._derived(
+                w,
+                ("rows",) + taps,
+                lambda a: np.stack(
+                    [gemm.pack(r.reshape(kw * cin, cout)) for r in a[ky0:ky1, kx0:kx1]]
+                ),
+            )
+            self._conv_few_channels(x, rows, kw, stride, pt, pl, ho, wo, epi, y)
             return y.reshape(n, ho, wo, cout)
+        wp = self._derived(
+            w, ("matrix",) + taps, lambda a: gemm.pack(a[ky0:ky1, kx0:kx1].reshape(k, cout))
+        )
 
         # tiles of whole output rows (and blocks of channels), as for every conv kernel
         tile, block, threads = tiles(
@@ -170,15 +164,16 @@ class NumbaBackend(KernelBackend):
         # thread t of the kernel takes tiles t, t + threads, ...; numba's other threads, if
         # any, get no work and go straight back to waiting
         conv_kernels.conv2d(
-            self._sgemm, x, w.reshape(k, cout), kh, kw, stride, pt, pl, ho, wo, tile, block,
+            x, wp, kh, kw, stride, pt, pl, ho, wo, tile, block,
             scratch, *epi, y,
         )  # fmt: skip
         return y.reshape(n, ho, wo, cout)
 
-    def _conv_few_channels(self, x, w, stride, pt, pl, ho, wo, epi, y):
-        """A conv of an input with few channels, im2col along x only (``conv2d.py``)."""
-        kh, kw, cin, cout = w.shape
-        kwc = kw * cin
+    def _conv_few_channels(self, x, rows, kw, stride, pt, pl, ho, wo, epi, y):
+        """A conv of an input with few channels, im2col along x only (``conv2d.py``);
+        ``rows`` the filter's rows, packed."""
+        kh, kwc = rows.shape[0], kw * x.shape[3]
+        cout = y.shape[1]
         # tiles of output rows within an image: the planes (about stride * tile rows
         # expanded rows) and the output tile within the cache budget, as for conv2d
         tile = row_tile(ho, wo * (stride * kwc + cout), TILE_FLOATS)
@@ -186,13 +181,13 @@ class NumbaBackend(KernelBackend):
         span = tile + (kh - 1) // stride
         scratch = self._scratch(threads, stride * span * wo * kwc)
         conv_kernels.conv2d_few_channels(
-            self._sgemm, x, w.reshape(kh, kwc, cout), stride, pt, pl, ho, wo, tile, scratch,
+            x, rows, stride, pt, pl, ho, wo, tile, scratch,
             *epi, y,
         )  # fmt: skip
 
     def _winograd(self, x, u, pt, pl, ho, wo, epi, y):
         """A 3x3 stride-1 conv by F(2x2, 3x3) (``kernels/numba/winograd.py``) into ``y``."""
-        n, cin, cout = x.shape[0], u.shape[1], u.shape[2]
+        n, cin, cout = x.shape[0], x.shape[3], y.shape[1]
         tiles_x, tile_rows = (wo + 1) // 2, n * ((ho + 1) // 2)
         threads = numba.get_num_threads()
         # bands of tile rows whose transformed tiles fit the scratch budget, and at least
@@ -202,7 +197,7 @@ class NumbaBackend(KernelBackend):
         tiles = band * tiles_x
         sv = self._scratch(threads, 16 * tiles * cin, slot=0)
         sm = self._scratch(threads, 16 * tiles * cout, slot=1)
-        winograd.conv3x3(self._sgemm, x, u, pt, pl, ho, wo, band, sv, sm, *epi, y)
+        winograd.conv3x3(x, u, pt, pl, ho, wo, band, sv, sm, *epi, y)
 
     @launches
     def separable_conv2d(
@@ -223,11 +218,7 @@ class NumbaBackend(KernelBackend):
     ):
         """See :meth:`Backend.separable_conv2d`: a 3x3 depthwise conv and the 1x1 conv after
         it as one kernel (``kernels/numba/separable.py``); other filters as two ops."""
-        fused = (
-            self._sgemm
-            and tuple(depthwise_filter.shape[:2]) == (3, 3)
-            and input_act in (None, "relu")
-        )
+        fused = tuple(depthwise_filter.shape[:2]) == (3, 3) and input_act in (None, "relu")
         if not fused:
             return super().separable_conv2d(
                 x,
@@ -261,7 +252,6 @@ class NumbaBackend(KernelBackend):
             n * ho, wo * (c + cout), wo * c * (cout + 9), n * ho * wo, cout, numba.get_num_threads()
         )
         separable.separable3x3(
-            self._sgemm,
             x,
             self._f32(depthwise_filter[:, :, :, 0]),
             stride,
@@ -274,7 +264,7 @@ class NumbaBackend(KernelBackend):
             offset,
             epilogue.ACT_CODES[depthwise_act],
             input_act == "relu",
-            self._f32(pointwise_filter).reshape(c, cout),
+            self._derived(pointwise_filter, ("matrix",), lambda a: gemm.pack(a.reshape(c, cout))),
             tile,
             block,
             self._scratch(threads, tile * wo * c),
@@ -282,15 +272,6 @@ class NumbaBackend(KernelBackend):
             y,
         )
         return y.reshape(n, ho, wo, cout)
-
-    @launches
-    def _im2col(self, x, kh, kw, stride, pad_top, pad_left, ho, wo):
-        cols = np.empty((x.shape[0] * ho * wo, kh * kw * x.shape[3]), np.float32)
-        return conv_kernels.im2col_rows(x, kh, kw, stride, pad_top, pad_left, ho, wo, cols)
-
-    @launches
-    def _epilogue(self, y, bias, scale, residual, act):
-        epilogue.epilogue(y, *self._epilogue_terms(bias, scale, residual, y.shape[1], act))
 
     def _epilogue_terms(self, bias, scale, residual, cout, act):
         """(bias, scale_w, scale_b, residual (M, C_out), act code) as the kernels take them:

@@ -162,7 +162,7 @@ def compiled_dir() -> Path:
     """The folder numba really writes the kernels to: :func:`cache_dir`, unless that could
     not be written and numba fell back to its own (``__pycache__`` or its user folder)."""
     module = sys.modules.get(f"{KERNELS_PACKAGE}.conv2d")
-    cache = getattr(getattr(module, "im2col_rows", None), "_cache", None)  # any cached kernel
+    cache = getattr(getattr(module, "conv2d", None), "_cache", None)  # any cached kernel
     path = getattr(cache, "cache_path", None)
     return Path(path) if path else cache_dir()
 

@@ -1,7 +1,7 @@
 """How the numba backend cuts a conv into tiles: the sizes, and the rules that use them.
 
 A tile is a block of output rows (and, where the filter outweighs the pixels, of output
-channels) that one thread computes whole: its im2col, its BLAS product and its epilogue,
+channels) that one thread computes whole: its im2col, its product and its epilogue,
 in cache (``kernels/numba/conv2d.py``, ``separable.py``, ``winograd.py``). Each constant
 says what it bounds and what was measured to choose it. Plain Python: no numba here.
 """
@@ -16,7 +16,7 @@ TILE_FLOATS = 256 * 1024
 #: with 4M, 2.2 with 1M, 1.8-2.0 with 256K, 1.9-2.1 with 128K or 64K, 2.1 splitting all).
 MIN_TILE_MACS = 1 << 18
 #: A conv is cut into at least this many tiles when it has the work for them, whatever the
-#: thread count: tiles, and so BLAS's rounding, are the same on any machine and with any
+#: thread count: tiles, and so the products' rounding, are the same on any machine and with any
 #: number of threads (``index --jobs N`` gives each process a share of the cores, and its
 #: results equal a serial run's bit for bit).
 SPLIT = 4

@@ -1,4 +1,4 @@
-"""Regular convolution: one parallel kernel of tiles, each im2col -> BLAS product -> epilogue.
+"""Regular convolution: one parallel kernel of tiles, each im2col -> packed product -> epilogue.
 
 Computes ``conv(x, w)`` with TF 'same'/'valid'/explicit padding and any stride, NHWC, then
 the fused epilogue (bias, scale layer, residual, activation; ``epilogue.py``). NumPy
@@ -8,15 +8,22 @@ sliding-window view copied into the im2col matrix) and ``conv2d_naive``.
 Design (``conv2d``): the output rows (of N*Ho) are cut into tiles, and thread ``t`` of
 numba's threads takes tiles ``t, t + T, t + 2T, ...``. For each tile it gathers each
 output pixel's receptive field into a row of its own scratch buffer of at most 1 MiB (it
-stays in L2 instead of going to memory and back), calls BLAS's sgemm on that tile
-(``blas.py``; BLAS single-threaded in each thread), and runs the epilogue while the
-tile's output is still in cache. A 1x1 stride-1 conv is a product of the activation rows
+stays in L2 instead of going to memory and back), multiplies it by the filter, packed
+once for the product (``gemm.py``), and runs the epilogue while the tile's output is
+still in cache. A 1x1 stride-1 conv is a product of the activation rows
 as they lie, no im2col. The whole conv is one compiled call: no Python between tiles.
 An input with few channels (every net's first layer) goes through
 ``conv2d_few_channels``: im2col along x only, the filter rows summed by KH accumulating
 products (see its docstring).
 
 Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless said):
+
+* the tile's product by OpenBLAS's sgemm, called from the kernel through its address
+  (the previous design): OpenBLAS packs the filter again for every tile, which costs as
+  much as the product when a tile is thin. Against ``gemm.py`` (whole nets, 2 cores,
+  separate processes alternating, best of 3 medians, ms): SSD 43.3 -> 40.8, recognition
+  net batch 1 6.28 -> 5.17 and batch 8 27.3 -> 26.8, FaceLandmark68Net batch 8 7.47 ->
+  6.91, Tiny Face Detector 5.93 -> 5.45.
 
 * tiles handed between Python threads, each calling ``np.matmul`` (the previous design):
   the hand-off (wake the sleeping worker, wake the caller when it is done) cost ~65 us
@@ -30,9 +37,8 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
   of the recognition net 2.3 / 2.9 ms against 1.1 ms. Dropped.
 * the whole im2col matrix at once: 18.5 MB for Tiny's first conv, written to memory and
   read back, fresh pages every call; tiles of 1 MiB: the products of the recognition
-  net's (8, 35, 35, 32) 3x3 convs 3.9 -> 2.6 ms; tiles of 256 KiB lose to 1 MiB (more
-  BLAS calls, each packing the filter again). It stays as the path for a NumPy whose BLAS
-  is not OpenBLAS (``im2col_rows`` + ``np.matmul`` + ``epilogue.epilogue``).
+  net's (8, 35, 35, 32) 3x3 convs 3.9 -> 2.6 ms; tiles of 256 KiB lost to 1 MiB (with
+  BLAS, which packed the filter again for each).
 * copying each tap row as one contiguous kw*C run (flat indices): 1.5-15x slower than the
   per-tap channel loop kept here (numba hoists less out of flat index arithmetic).
 * three explicit copies per tap for 3-channel inputs: 4.6 -> 3.6 ms on Tiny's first conv.
@@ -59,7 +65,7 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from .blas import matmul_into
+from .gemm import gemm_packed
 from .epilogue import epilogue_rows, epilogue_tile
 
 
@@ -114,17 +120,17 @@ def tile_bounds(i, nblocks, col_block, cout, tile_rows, rows):
 
 
 @njit(inline="always")
-def finish_tile(sgemm, cols, wmat, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act):
-    """Output rows ``p0 .. p1``, channels ``c0 .. c1`` = epilogue(cols @ wmat[:, c0:c1])."""
-    matmul_into(sgemm, cols, wmat[:, c0:c1], out[p0:p1, c0:c1])
+def finish_tile(cols, wp, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act):
+    """Output rows ``p0 .. p1``, channels ``c0 .. c1`` = epilogue(cols @ w[:, c0:c1]) for
+    the packed filter ``wp`` (``gemm.pack``)."""
+    gemm_packed(cols, wp, out[p0:p1], c0, c1)
     epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
 
 
 @njit(parallel=True, nogil=True, cache=True)
 def conv2d(
-    sgemm,
     x,
-    wmat,
+    wp,
     kh,
     kw,
     stride,
@@ -145,8 +151,8 @@ def conv2d(
     """``out`` (N*Ho*Wo, C_out) = epilogue(im2col(x) @ wmat), in tiles of ``tile_rows``
     output rows by ``col_block`` output channels.
 
-    ``x`` (N, H, W, C_in); ``wmat`` (KH*KW*C_in, C_out); ``sgemm`` the address of
-    BLAS's sgemm; ``scratch`` (T, >= tile_rows*Wo*KH*KW*C_in) one buffer per thread
+    ``x`` (N, H, W, C_in); ``wp`` the (KH*KW*C_in, C_out) filter matrix packed by
+    ``gemm.pack``; ``scratch`` (T, >= tile_rows*Wo*KH*KW*C_in) one buffer per thread
     (T = numba's thread count; unused for a 1x1 stride-1 conv); ``bias``, ``scale_w``,
     ``scale_b``, ``residual`` (N*Ho*Wo, C_out) zero-length when absent; ``act`` a code of
     ``epilogue.py``. Blocks of channels split a conv with fewer output pixels than
@@ -155,7 +161,7 @@ def conv2d(
     """
     n, h, wd, c = x.shape
     k = kh * kw * c
-    cout = wmat.shape[1]
+    cout = out.shape[1]
     rows = n * ho
     nblocks = (cout + col_block - 1) // col_block
     ntiles = (rows + tile_rows - 1) // tile_rows * nblocks
@@ -177,22 +183,8 @@ def conv2d(
                             x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, (row - r0) * wo
                         )
                     gathered = rt
-            finish_tile(
-                sgemm, cols, wmat, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act
-            )
+            finish_tile(cols, wp, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
     return out
-
-
-@njit(parallel=True, nogil=True, cache=True)
-def im2col_rows(x, kh, kw, stride, pad_top, pad_left, ho, wo, cols):
-    """The whole im2col matrix (N*Ho*Wo, KH*KW*C_in) into ``cols``, parallel over rows.
-
-    Only for a BLAS that :func:`conv2d` cannot call (see the module docstring).
-    """
-    n = x.shape[0]
-    for row in prange(n * ho):
-        _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, row * wo)
-    return cols
 
 
 @njit(inline="always")
@@ -221,7 +213,6 @@ def _expand_row(x, b, iy, kw, stride, pad_left, wo, dst):
 
 @njit(parallel=True, nogil=True, cache=True)
 def conv2d_few_channels(
-    sgemm,
     x,
     wrows,
     stride,
@@ -241,7 +232,8 @@ def conv2d_few_channels(
     """As :func:`conv2d`, for inputs with few channels: im2col along x only, and the sum
     over filter rows as KH accumulating products.
 
-    ``wrows`` (KH, KW*C_in, C_out) is the filter with its rows apart. A full im2col row
+    ``wrows`` (KH, ...) is the filter with its rows apart, each row's (KW*C_in, C_out)
+    matrix packed by ``gemm.pack``. A full im2col row
     of a 3-channel input is KH*KW short runs of 3 values, and gathering them cost twice
     the product (Tiny Face Detector's first conv); here each input row is gathered once
     per tile, along x only, into the plane of its row parity (``stride`` planes), so that
@@ -250,8 +242,9 @@ def conv2d_few_channels(
     span two images. ``scratch`` (T, >= stride * (tile_rows + KH) * Wo * KW*C_in).
     """
     n, h, wd, c = x.shape
-    kh, kwc = wrows.shape[0], wrows.shape[1]
+    kh, kwc = wrows.shape[0], wrows.shape[2]
     kw = kwc // c
+    cout = out.shape[1]
     per_image = (ho + tile_rows - 1) // tile_rows
     ntiles = n * per_image
     nthreads = scratch.shape[0]
@@ -275,6 +268,6 @@ def conv2d_few_channels(
             for ky in range(kh):
                 q, j = ky % stride, ky // stride
                 a = planes[q, j * wo : (j + m) * wo]
-                matmul_into(sgemm, a, wrows[ky], tile, ky > 0)
+                gemm_packed(a, wrows[ky], tile, 0, cout, ky > 0)
             epilogue_rows(tile, bias, scale_w, scale_b, residual, p0, act)
     return out

@@ -87,14 +87,3 @@ def epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act):
             p0,
             act,
         )
-
-
-@njit(parallel=True, nogil=True, cache=True)
-def epilogue(y, bias, scale_w, scale_b, residual, act):
-    """In place on ``y`` (M, C), parallel over blocks of rows (the whole-matrix path)."""
-    m = y.shape[0]
-    block = 256
-    for b in prange((m + block - 1) // block):
-        r0 = b * block
-        r1 = min(m, r0 + block)
-        epilogue_rows(y[r0:r1], bias, scale_w, scale_b, residual, r0, act)

@@ -10,8 +10,8 @@ Design (``separable3x3``): the output rows (of N*Ho) are cut into tiles as in
 ``conv2d.py``, thread ``t`` of numba's threads taking tiles ``t, t + T, ...``. For each
 tile the depthwise rows are computed into the thread's scratch buffer (it and the output
 tile under 1 MiB, so both stay in L2) by the depthwise kernel's own row function
-(``depthwise3x3_row``: the same sums in the same order), sgemm multiplies that buffer by
-the pointwise filter straight into the output tile (``blas.py``), and the epilogue runs
+(``depthwise3x3_row``: the same sums in the same order), that buffer is multiplied by
+the packed pointwise filter straight into the output tile (``gemm.py``), and the epilogue runs
 on the tile while it is in cache. The depthwise output never goes to memory, and a
 separable conv is one compiled call instead of two kernels with Python between them. The
 depthwise rows are computed in their own function compiled with ``fastmath={"contract"}``
@@ -40,8 +40,9 @@ Variants tried (one layer at a time, both cores, min of 20, interleaved):
   rule: 98.0 -> 93.2 ms).
 * tile budgets of 2 MiB, 512 KiB and 256 KiB for the depthwise rows and the output
   tile, instead of conv2d's 1 MiB: 27.9, 28.1 and 29.1 ms against 28.0 ms over 12 layers
-  (256 KiB loses on the 1024-channel layer, 3.84 -> 4.71 ms, more sgemm calls each
-  packing the filter again); kept conv2d's rule, so there is one tiling rule.
+  (256 KiB lost on the 1024-channel layer, 3.84 -> 4.71 ms, more BLAS calls each
+  packing the filter again, as the product then did); kept conv2d's rule, so there is
+  one tiling rule.
 """
 
 from __future__ import annotations
@@ -81,7 +82,6 @@ def _depthwise_rows(
 
 @njit(parallel=True, nogil=True, cache=True)
 def separable3x3(
-    sgemm,
     x,
     w,
     stride,
@@ -108,13 +108,13 @@ def separable3x3(
     """``out`` (N*Ho*Wo, C_out) = epilogue(depthwise3x3(x) @ pw), in tiles of ``tile_rows``.
 
     ``x`` (N, H, W, C); ``w`` (3, 3, C) and ``mean``, ``inv``, ``offset``, ``depthwise_act``,
-    ``relu_input`` as ``depthwise.depthwise3x3``'s; ``pw`` (C, C_out); ``sgemm``,
+    ``relu_input`` as ``depthwise.depthwise3x3``'s; ``pw`` the (C, C_out) 1x1 filter packed by ``gemm.pack``;
     ``col_block`` output channels a tile (as ``conv2d.conv2d``'s); ``scratch`` (T, >= tile_rows*Wo*C), ``bias``, ``scale_w``, ``scale_b``, ``residual``
     and ``act`` as ``conv2d.conv2d``'s.
     """
     n, h, wd, c = x.shape
     rows = n * ho
-    cout = pw.shape[1]
+    cout = out.shape[1]
     nblocks = (cout + col_block - 1) // col_block
     ntiles = (rows + tile_rows - 1) // tile_rows * nblocks
     nthreads = scratch.shape[0]
@@ -144,5 +144,5 @@ def separable3x3(
                     cols,
                 )
                 done = rt
-            finish_tile(sgemm, cols, pw, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
+            finish_tile(cols, pw, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
     return out

@@ -1,4 +1,4 @@
-"""3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3), in tiles, with BLAS.
+"""3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3), in tiles.
 
 Computes the same ``conv(x, w)`` as ``conv2d.py`` for a 3x3 filter at stride 1 (any TF
 padding), then the fused epilogue. NumPy reference: ``conv2d`` in
@@ -11,10 +11,10 @@ instead of 36, 2.25x fewer multiplies. Summed over input channels, the 16 elemen
 products become 16 matrix products, one per position ``xi`` of the 4x4 transformed tile:
 ``M[xi] (tiles, C_out) = V[xi] (tiles, C_in) @ U[xi] (C_in, C_out)``.
 
-Design: the filter is transformed once (:func:`transform_filter`, ``U = G g G^T``, kept by
-the backend with the weights). The output's 2x2 tiles are taken a band of tile rows at a
+Design: the filter is transformed once (:func:`transform_filter`, ``U = G g G^T``, and
+packed for the product by :func:`packed_filter`, kept by the backend with the weights). The output's 2x2 tiles are taken a band of tile rows at a
 time; for each band a thread transforms the input patches into its own ``V`` buffer
-(channels innermost, so it vectorises over C), makes the 16 BLAS products into its ``M``
+(channels innermost, so it vectorises over C), makes the 16 products (``gemm.py``) into its ``M``
 buffer, and transforms each tile back (``A^T m A``), adding bias / scale / residual and
 the activation before the 2x2 outputs are written: ``V`` and ``M`` stay in L2 (bands are
 sized to ~1 MiB each), and nothing but the output goes to memory.
@@ -25,7 +25,8 @@ sums: 4e-7 to 6e-7 of the largest output on the recognition net's layer shapes (
 direct conv: 0), and descriptors within 3.4e-7 of face-api.js's over the 12 golden crops
 (2.1e-7 with the direct conv).
 
-Measured (2 cores, medians of 30, against the im2col + BLAS conv of ``conv2d.py``):
+Measured when the products were OpenBLAS's (2 cores, medians of 30, against the im2col +
+BLAS conv of ``conv2d.py``):
 (1, 37, 37, 32) -> 32 0.20 -> 0.17 ms; (1, 19, 19, 64) -> 64 0.17 -> 0.13 ms;
 (1, 5, 5, 256) -> 256 0.35 -> 0.24 ms; (8, 35, 35, 32) -> 32 1.50 -> 1.43 ms;
 (8, 4, 4, 256) -> 256 0.91 -> 0.80 ms. The gain is well short of 2.25x because the 16
@@ -50,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .blas import matmul_into
+from .gemm import gemm_packed, pack
 from .epilogue import activate
 
 #: G of F(2x2, 3x3): U = G g G^T turns a 3x3 filter into its 4x4 transformed tile.
@@ -64,6 +65,11 @@ def transform_filter(w: np.ndarray) -> np.ndarray:
     """
     u = np.einsum("ik,klcd,jl->ijcd", G, w.astype(np.float64), G)
     return np.ascontiguousarray(u.reshape(16, w.shape[2], w.shape[3]), dtype=np.float32)
+
+
+def packed_filter(w: np.ndarray) -> np.ndarray:
+    """:func:`transform_filter`'s 16 matrices, each packed for the product (``gemm.pack``)."""
+    return np.stack([pack(m) for m in transform_filter(w)])
 
 
 @njit(inline="always")
@@ -145,7 +151,6 @@ def _output_tile(m, ti, p00, rows2, cols2, wo, bias, scale_w, scale_b, residual,
 
 @njit(parallel=True, nogil=True, cache=True)
 def conv3x3(
-    sgemm,
     x,
     u,
     pad_top,
@@ -164,13 +169,14 @@ def conv3x3(
 ):
     """``out`` (N*Ho*Wo, C_out) = epilogue(conv3x3(x)) at stride 1, by F(2x2, 3x3).
 
-    ``x`` (N, H, W, C_in); ``u`` (16, C_in, C_out) from :func:`transform_filter`;
+    ``x`` (N, H, W, C_in); ``u`` the 16 (C_in, C_out) matrices from
+    :func:`transform_filter`, each packed by ``gemm.pack``;
     ``band_rows`` tile rows (of N * ceil(Ho/2)) per band; ``scratch_v`` / ``scratch_m``
     (T, >= 16 * band tiles * C_in / C_out) one pair of buffers per thread; epilogue terms
     as in ``conv2d.conv2d``.
     """
     n, h, w, c = x.shape
-    cout = u.shape[2]
+    cout = out.shape[1]
     tiles_x = (wo + 1) // 2
     tiles_y = (ho + 1) // 2
     tile_rows = n * tiles_y
@@ -211,7 +217,7 @@ def conv3x3(
                                     patch[i, j, ci] = 0.0
                     _input_tile(patch[0], patch[1], patch[2], patch[3], 0, v, ti)
             for xi in range(16):
-                matmul_into(sgemm, v[xi], u[xi], m[xi])
+                gemm_packed(v[xi], u[xi], m[xi], 0, cout)
             for tr in range(r0, r1):
                 b = tr // tiles_y
                 oy = 2 * (tr % tiles_y)
