@@ -361,7 +361,13 @@ def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding):
 
 @pytest.mark.parametrize(
     "m,k,n,c0,c1",
-    [(1, 1, 1, 0, 1), (5, 3, 7, 0, 7), (7, 9, 16, 0, 16), (13, 27, 40, 16, 40), (50, 64, 136, 0, 136)],
+    [
+        (1, 1, 1, 0, 1),
+        (5, 3, 7, 0, 7),
+        (7, 9, 16, 0, 16),
+        (13, 27, 40, 16, 40),
+        (50, 64, 136, 0, 136),
+    ],
 )
 def test_numba_packed_product_on_strided_tiles_edges_and_accumulate(m, k, n, c0, c1):
     """The kernels' product: rows of larger matrices as they lie, short blocks of rows and

@@ -26,7 +26,7 @@ import weakref
 
 import numpy as np
 
-from . import _blas, _memory
+from . import _blas, _memory, numba_cache
 from .base import Backend, KernelBackend
 from .numba_tiling import (
     FEW_CHANNELS,
@@ -37,8 +37,6 @@ from .numba_tiling import (
     row_tile,
     tiles,
 )
-
-from . import numba_cache  # noqa: E402
 
 numba_cache.install()  # before the kernels are defined: where their compiled code is kept
 # Importing these imports numba: this module is only imported when the backend is asked for.

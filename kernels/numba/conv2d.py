@@ -65,8 +65,8 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from .gemm import gemm_packed
 from .epilogue import epilogue_rows, epilogue_tile
+from .gemm import gemm_packed
 
 
 @njit(inline="always")

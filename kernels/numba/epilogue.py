@@ -18,7 +18,7 @@ cache.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ...activations import ACT_CODES  # noqa: F401  (one definition)
 from ...activations import LEAKY_ALPHA as _ALPHA

@@ -115,7 +115,9 @@ def _block_product(typingctx, a, lda, b, c, ldc, k, rows, cols, accumulate):
         new = []
         for i in range(MR):
             s = builder.load(builder.gep(a_rows[i], [kk]), align=4)
-            s = builder.shuffle_vector(builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat)
+            s = builder.shuffle_vector(
+                builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat
+            )
             new += [builder.call(fma, [s, b_half[h], acc[2 * i + h]]) for h in range(2)]
         k_next = builder.add(kk, const(1))
         kk.add_incoming(const(0), entry)
@@ -151,8 +153,12 @@ def _block_product(typingctx, a, lda, b, c, ldc, k, rows, cols, accumulate):
                         for j in range(NR):
                             with builder.if_then(builder.icmp_signed("<", const(j), cols_v)):
                                 ptr = builder.gep(c_row, [const(j)])
-                                val = builder.extract_element(sums[2 * i + j // 8], ir.Constant(i32, j % 8))
-                                old = builder.select(acc_v, builder.load(ptr, align=4), ir.Constant(f32, 0.0))
+                                val = builder.extract_element(
+                                    sums[2 * i + j // 8], ir.Constant(i32, j % 8)
+                                )
+                                old = builder.select(
+                                    acc_v, builder.load(ptr, align=4), ir.Constant(f32, 0.0)
+                                )
                                 builder.store(builder.fadd(old, val), ptr, align=4)
         return context.get_dummy_value()
 

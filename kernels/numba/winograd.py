@@ -51,8 +51,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .gemm import gemm_packed, pack
 from .epilogue import activate
+from .gemm import gemm_packed, pack
 
 #: G of F(2x2, 3x3): U = G g G^T turns a 3x3 filter into its 4x4 transformed tile.
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
