@@ -354,9 +354,10 @@ def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding):
     got = nb.conv2d(x, w, 1, padding, **kw)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    assert (id(w), ("winograd",)) in nb._filters  # the transform is kept with the filter
+    assert (w, ("winograd", 0, 3, 0, 3)) in nb._packed  # the transform is kept with the filter
+    assert len(nb._plans) == 1  # and so is the conv's plan
     del w
-    assert not nb._filters  # and dropped with it
+    assert len(nb._packed) == len(nb._plans) == 0  # both dropped with it
 
 
 @pytest.mark.parametrize(
@@ -512,3 +513,30 @@ def test_numba_backend_under_the_workqueue_threading_layer_serialises_calls():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["workqueue", "True"]
+
+
+def test_numba_conv_plans_follow_their_terms_and_stay_bounded():
+    """A conv's plan is made once per filter and input shape; another bias or scale array
+    gets a plan of its own (not the first one's terms), and a filter keeps at most
+    ``per_filter`` plans (the least recently used go first)."""
+    pytest.importorskip("numba")
+    from faceapi_np.backend.numba_backend import NumbaBackend
+
+    nb, ref = NumbaBackend(), get_backend("numpy")
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((1, 9, 8, 6)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, 6, 8)) / 7).astype(np.float32)
+    b1, b2 = (rng.standard_normal(8).astype(np.float32) for _ in range(2))
+    for _ in range(3):
+        nb.conv2d(x, w, 1, "same", bias=b1)
+    assert len(nb._plans._store[id(w)][1]) == 1
+    got = nb.conv2d(x, w, 1, "same", bias=b2, act="relu")
+    np.testing.assert_allclose(got, ref.conv2d(x, w, 1, "same", bias=b2, act="relu"), atol=1e-5)
+    b2[:] = 0  # the plan reads the bias array, not a copy of it
+    got = nb.conv2d(x, w, 1, "same", bias=b2, act="relu")
+    np.testing.assert_allclose(got, ref.conv2d(x, w, 1, "same", act="relu"), atol=1e-5)
+    for size in range(5, 5 + nb._plans.per_filter + 4):
+        xs = rng.standard_normal((1, size, 7, 6)).astype(np.float32)
+        got = nb.conv2d(xs, w, 2, "valid")
+        np.testing.assert_allclose(got, ref.conv2d(xs, w, 2, "valid"), atol=1e-5)
+    assert len(nb._plans._store[id(w)][1]) == nb._plans.per_filter

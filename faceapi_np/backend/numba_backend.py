@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import os
 import threading
-import weakref
 
 import numpy as np
 
-from . import _blas, _memory, numba_cache
+from . import _blas, _memory, numba_cache, numba_plans
 from .base import Backend, KernelBackend
 from .numba_tiling import (
     FEW_CHANNELS,
@@ -62,7 +61,9 @@ class NumbaBackend(KernelBackend):
         _blas.pin_this_thread()
         _memory.keep_freed_memory()  # activations reuse freed pages: no page faults a pass
         self._local = threading.local()  # scratch buffers, one set per calling thread
-        self._filters = {}  # (id(filter), how) -> (weak reference, derived filter)
+        # kept beside each filter while it lives: its packed forms, and conv plans
+        self._packed = numba_plans.FilterCache()
+        self._plans = numba_plans.FilterCache()
         self._launch_lock = None  # set by create() where the threading layer needs one
         self.winograd = os.environ.get("FACEAPI_NP_WINOGRAD", "1") != "0"
 
@@ -80,19 +81,6 @@ class NumbaBackend(KernelBackend):
             buf = bufs[slot] = np.empty((rows, cols), np.float32)
         return buf[:threads]
 
-    def _derived(self, w: np.ndarray, how: tuple, make) -> np.ndarray:
-        """``make(w)``, made once per filter array and ``how`` and kept beside the filter
-        (the filter packed for the product, its Winograd transform, without its
-        padding-only taps)."""
-        key = (id(w), how)
-        hit = self._filters.get(key)
-        if hit is not None and hit[0]() is w:
-            return hit[1]
-        derived = make(w)
-        # dropped with the filter (a net's weights live as long as the net)
-        self._filters[key] = (weakref.ref(w, lambda _, k=key: self._filters.pop(k, None)), derived)
-        return derived
-
     @launches
     def conv2d(
         self,
@@ -105,12 +93,24 @@ class NumbaBackend(KernelBackend):
         residual=None,
         act=None,
     ):
-        """See :meth:`Backend.conv2d`: tiles of im2col + packed product + fused epilogue."""
+        """See :meth:`Backend.conv2d`: tiles of im2col + packed product + fused epilogue,
+        planned once per filter and input shape (``numba_plans.py``)."""
+        x = self._f32(x)
+        key = ("conv", x.shape, int(stride), padding, act, self.winograd, numba.get_num_threads())
+        same = (bias,) if scale is None else (bias, scale[0], scale[1])
+
+        def make():
+            return self._plan_conv(x.shape, w, int(stride), padding, bias, scale, act, key[-1])
+
+        return self._plans.get(w, key, make, same)(x, residual)
+
+    def _plan_conv(self, shape, w, stride, padding, bias, scale, act, threads):
+        """The run(x, residual) of one conv: which kernel, its packed filter and tiles."""
         from .geometry import conv_geometry, live_taps
 
-        x, w, stride = self._f32(x), self._f32(w), int(stride)
-        n, h, wd, cin = x.shape
-        kh, kw, _, cout = w.shape
+        w32 = self._f32(w)
+        n, h, wd, cin = shape
+        kh, kw, _, cout = w32.shape
         pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, padding)
         # taps that read only padding for every output add zeros: drop them (the
         # recognition net's last 3x3 conv sees a 1x1 map and is a 1x1 conv: 0.43 ->
@@ -118,84 +118,75 @@ class NumbaBackend(KernelBackend):
         taps = live_taps(h, kh, stride, pt, ho) + live_taps(wd, kw, stride, pl, wo)
         ky0, ky1, kx0, kx1 = taps
         kh, kw, pt, pl = ky1 - ky0, kx1 - kx0, pt - ky0, pl - kx0
-        k = kh * kw * cin
-        y = np.empty((n * ho * wo, cout), np.float32)
+        k, m = kh * kw * cin, n * ho * wo
         pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd) and pt == pl == 0
-        epi = self._epilogue_terms(bias, scale, residual, cout, act)
+        terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout)
+        code, f32 = epilogue.ACT_CODES[act], self._f32
+
+        def packed(how, make):
+            return self._packed.get(w, how + taps, lambda: make(w32[ky0:ky1, kx0:kx1]))
+
         # Winograd where the products are the work; where the filter outweighs the pixels,
         # reading it is the work, and its transform is 16/9 of its size
-        block = channel_block(n * ho * wo, cout)
+        block = channel_block(m, cout)
         winograd_ok = self.winograd and block == cout and min(cin, cout) >= WINOGRAD_MIN_C
         if winograd_ok and kh == kw == 3 and stride == 1:
-            self._winograd(
-                x,
-                self._derived(w, ("winograd",), winograd.packed_filter),
-                pt,
-                pl,
-                ho,
-                wo,
-                epi,
-                y,
-            )
-            return y.reshape(n, ho, wo, cout)
+            u = packed(("winograd",), winograd.packed_filter)
+            tile_rows = n * ((ho + 1) // 2)
+            # bands of tile rows whose transformed tiles fit the scratch budget, and at
+            # least SPLIT bands when there are the rows for them
+            band = row_tile(tile_rows, 16 * max(cin, cout) * ((wo + 1) // 2), WINOGRAD_FLOATS)
+            threads = min(threads, -(-tile_rows // band))
+            sizes = 16 * band * ((wo + 1) // 2) * np.array([cin, cout])
+
+            def run(x, residual):
+                y = np.empty((m, cout), np.float32)
+                sv, sm = self._scratch(threads, sizes[0], 0), self._scratch(threads, sizes[1], 1)
+                rows = numba_plans.residual_rows(f32, residual, cout)
+                winograd.conv3x3(x, u, pt, pl, ho, wo, band, sv, sm, *terms, rows, code, y)
+                return y.reshape(n, ho, wo, cout)
+
+            return run
 
         if cin <= FEW_CHANNELS and not pointwise:
-            # the filter's rows apart: one packed (KW*C_in, C_out) matrix per row
-            rows = self._derived(
-                w,
-                ("rows",) + taps,
-                lambda a: np.stack(
-                    [gemm.pack(r.reshape(kw * cin, cout)) for r in a[ky0:ky1, kx0:kx1]]
-                ),
+            # the filter's rows apart, each a packed (KW*C_in, C_out) matrix; tiles of
+            # output rows within an image: the planes (about stride * tile rows expanded
+            # rows) and the output tile within the cache budget, as for conv2d
+            kwc = kw * cin
+            rows_w = packed(
+                ("rows",), lambda a: np.stack([gemm.pack(r.reshape(kwc, cout)) for r in a])
             )
-            self._conv_few_channels(x, rows, kw, stride, pt, pl, ho, wo, epi, y)
+            tile = row_tile(ho, wo * (stride * kwc + cout), TILE_FLOATS)
+            threads = min(threads, n * -(-ho // tile))
+            size = stride * (tile + (kh - 1) // stride) * wo * kwc
+
+            def run(x, residual):
+                y = np.empty((m, cout), np.float32)
+                rows = numba_plans.residual_rows(f32, residual, cout)
+                conv_kernels.conv2d_few_channels(
+                    x, rows_w, stride, pt, pl, ho, wo, tile, self._scratch(threads, size),
+                    *terms, rows, code, y,
+                )  # fmt: skip
+                return y.reshape(n, ho, wo, cout)
+
+            return run
+
+        wp = packed(("matrix",), lambda a: gemm.pack(a.reshape(k, cout)))
+        # tiles of whole output rows (and blocks of channels), as for every conv kernel;
+        # thread t of the kernel takes tiles t, t + threads, ...
+        tile, block, threads = tiles(n * ho, wo * (k + cout), wo * k * cout, m, cout, threads)
+        size = 0 if pointwise else tile * wo * k
+
+        def run(x, residual):
+            y = np.empty((m, cout), np.float32)
+            rows = numba_plans.residual_rows(f32, residual, cout)
+            conv_kernels.conv2d(
+                x, wp, kh, kw, stride, pt, pl, ho, wo, tile, block,
+                self._scratch(threads, size), *terms, rows, code, y,
+            )  # fmt: skip
             return y.reshape(n, ho, wo, cout)
-        wp = self._derived(
-            w, ("matrix",) + taps, lambda a: gemm.pack(a[ky0:ky1, kx0:kx1].reshape(k, cout))
-        )
 
-        # tiles of whole output rows (and blocks of channels), as for every conv kernel
-        tile, block, threads = tiles(
-            n * ho, wo * (k + cout), wo * k * cout, n * ho * wo, cout, numba.get_num_threads()
-        )
-        scratch = self._scratch(threads, 0 if pointwise else tile * wo * k)
-        # thread t of the kernel takes tiles t, t + threads, ...; numba's other threads, if
-        # any, get no work and go straight back to waiting
-        conv_kernels.conv2d(
-            x, wp, kh, kw, stride, pt, pl, ho, wo, tile, block,
-            scratch, *epi, y,
-        )  # fmt: skip
-        return y.reshape(n, ho, wo, cout)
-
-    def _conv_few_channels(self, x, rows, kw, stride, pt, pl, ho, wo, epi, y):
-        """A conv of an input with few channels, im2col along x only (``conv2d.py``);
-        ``rows`` the filter's rows, packed."""
-        kh, kwc = rows.shape[0], kw * x.shape[3]
-        cout = y.shape[1]
-        # tiles of output rows within an image: the planes (about stride * tile rows
-        # expanded rows) and the output tile within the cache budget, as for conv2d
-        tile = row_tile(ho, wo * (stride * kwc + cout), TILE_FLOATS)
-        threads = min(numba.get_num_threads(), x.shape[0] * -(-ho // tile))
-        span = tile + (kh - 1) // stride
-        scratch = self._scratch(threads, stride * span * wo * kwc)
-        conv_kernels.conv2d_few_channels(
-            x, rows, stride, pt, pl, ho, wo, tile, scratch,
-            *epi, y,
-        )  # fmt: skip
-
-    def _winograd(self, x, u, pt, pl, ho, wo, epi, y):
-        """A 3x3 stride-1 conv by F(2x2, 3x3) (``kernels/numba/winograd.py``) into ``y``."""
-        n, cin, cout = x.shape[0], x.shape[3], y.shape[1]
-        tiles_x, tile_rows = (wo + 1) // 2, n * ((ho + 1) // 2)
-        threads = numba.get_num_threads()
-        # bands of tile rows whose transformed tiles fit the scratch budget, and at least
-        # SPLIT bands when there are the rows for them
-        band = row_tile(tile_rows, 16 * max(cin, cout) * tiles_x, WINOGRAD_FLOATS)
-        threads = min(threads, -(-tile_rows // band))
-        tiles = band * tiles_x
-        sv = self._scratch(threads, 16 * tiles * cin, slot=0)
-        sm = self._scratch(threads, 16 * tiles * cout, slot=1)
-        winograd.conv3x3(x, u, pt, pl, ho, wo, band, sv, sm, *epi, y)
+        return run
 
     @launches
     def separable_conv2d(
@@ -215,7 +206,8 @@ class NumbaBackend(KernelBackend):
         act=None,
     ):
         """See :meth:`Backend.separable_conv2d`: a 3x3 depthwise conv and the 1x1 conv after
-        it as one kernel (``kernels/numba/separable.py``); other filters as two ops."""
+        it as one kernel (``kernels/numba/separable.py``), planned once per filter and
+        input shape; other filters as two ops."""
         fused = tuple(depthwise_filter.shape[:2]) == (3, 3) and input_act in (None, "relu")
         if not fused:
             return super().separable_conv2d(
@@ -232,56 +224,49 @@ class NumbaBackend(KernelBackend):
                 residual=residual,
                 act=act,
             )
+        x = self._f32(x)
+        key = ("separable", x.shape, int(stride), padding, depthwise_act, input_act, act)
+        key += (numba.get_num_threads(),)
+        same = (depthwise_filter, bias) + tuple(depthwise_bn or ()) + tuple(scale or ())
+
+        def make():
+            return self._plan_separable(
+                x.shape, depthwise_filter, pointwise_filter, int(stride), padding,
+                depthwise_bn, depthwise_act, input_act, bias, scale, act, key[-1],
+            )  # fmt: skip
+
+        return self._plans.get(pointwise_filter, key, make, same)(x, residual)
+
+    def _plan_separable(
+        self, shape, dw, pw, stride, padding, bn, dact, input_act, bias, scale, act, threads
+    ):
+        """The run(x, residual) of one fused separable conv."""
         from .geometry import conv_geometry
 
-        x, stride = self._f32(x), int(stride)
-        n, h, wd, c = x.shape
-        cout = pointwise_filter.shape[3]
+        n, h, wd, c = shape
+        cout = pw.shape[3]
         pt, pl, ho, wo = conv_geometry(h, wd, 3, 3, stride, padding)
-        mean, inv, offset = (
-            (_EMPTY, _EMPTY, _EMPTY)
-            if depthwise_bn is None
-            else tuple(self._f32(v) for v in depthwise_bn)
-        )
-        y = np.empty((n * ho * wo, cout), np.float32)
+        bn = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(self._f32(v) for v in bn)
+        dw3 = self._f32(dw[:, :, :, 0])
+        pw32 = self._f32(pw)
+        pwp = self._packed.get(pw, ("matrix",), lambda: gemm.pack(pw32.reshape(c, cout)))
+        head = (dw3, stride, pt, pl, ho, wo, *bn, epilogue.ACT_CODES[dact], input_act == "relu")
+        terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout)
+        code, f32, m = epilogue.ACT_CODES[act], self._f32, n * ho * wo
         # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
         # thread t of the kernel takes tiles t, t + threads, ... (others get no work)
-        tile, block, threads = tiles(
-            n * ho, wo * (c + cout), wo * c * (cout + 9), n * ho * wo, cout, numba.get_num_threads()
-        )
-        separable.separable3x3(
-            x,
-            self._f32(depthwise_filter[:, :, :, 0]),
-            stride,
-            pt,
-            pl,
-            ho,
-            wo,
-            mean,
-            inv,
-            offset,
-            epilogue.ACT_CODES[depthwise_act],
-            input_act == "relu",
-            self._derived(pointwise_filter, ("matrix",), lambda a: gemm.pack(a.reshape(c, cout))),
-            tile,
-            block,
-            self._scratch(threads, tile * wo * c),
-            *self._epilogue_terms(bias, scale, residual, cout, act),
-            y,
-        )
-        return y.reshape(n, ho, wo, cout)
+        tile, block, threads = tiles(n * ho, wo * (c + cout), wo * c * (cout + 9), m, cout, threads)
+        size = tile * wo * c
 
-    def _epilogue_terms(self, bias, scale, residual, cout, act):
-        """(bias, scale_w, scale_b, residual (M, C_out), act code) as the kernels take them:
-        float32 arrays, zero-length for an absent term."""
-        sw, sb = (_EMPTY, _EMPTY) if scale is None else (self._f32(scale[0]), self._f32(scale[1]))
-        return (
-            _EMPTY if bias is None else self._f32(bias),
-            sw,
-            sb,
-            _EMPTY2 if residual is None else self._f32(residual).reshape(-1, cout),
-            epilogue.ACT_CODES[act],
-        )
+        def run(x, residual):
+            y = np.empty((m, cout), np.float32)
+            rows = numba_plans.residual_rows(f32, residual, cout)
+            separable.separable3x3(
+                x, *head, pwp, tile, block, self._scratch(threads, size), *terms, rows, code, y
+            )
+            return y.reshape(n, ho, wo, cout)
+
+        return run
 
     @launches
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):

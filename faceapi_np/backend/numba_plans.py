@@ -1,0 +1,88 @@
+"""Planned convs for the numba backend: all that a conv needs but its input, worked out once.
+
+A conv's kernel takes ~20 arguments: the filter packed for the product, its geometry,
+its tiles, its epilogue terms as float32 arrays. Working them out is Python, and on the
+small nets at batch 1 that Python was ~15% of a forward pass (FaceLandmark68Net: 3,000
+separable convs in 200 passes, ~13 us each of Python around ~90 us of kernel). A *plan*
+is that work done once for a filter and an input shape: a function of the input (and
+the residual, which changes every call) that allocates the output, takes this thread's
+scratch and calls the kernel. :class:`FilterCache` keeps plans, and the packed filters
+they use, beside the filter array, for as long as it lives.
+
+Plain Python: the kernels are in ``kernels/numba/``, the tiling rules in
+``numba_tiling.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+
+
+class FilterCache:
+    """Values made from a filter array, kept as long as the array lives.
+
+    :meth:`get` returns ``make()`` made once per filter and ``key``; ``same`` are other
+    arrays the value was made from (bias, scale), which must be the very same objects for
+    a hit. At most ``per_filter`` values are kept per filter, the least recently used
+    dropped first (an MTCNN pyramid meets a new input shape with every photo size).
+    """
+
+    def __init__(self, per_filter: int = 16):
+        self.per_filter = per_filter
+        self._store = {}  # id(filter) -> (weak reference, OrderedDict key -> (same, value))
+        self._lock = threading.Lock()
+
+    def get(self, w, key, make, same=()):
+        """``make()`` for ``(w, key)``, made on the first call (see the class)."""
+        with self._lock:
+            entry = self._store.get(id(w))
+            if entry is not None and entry[0]() is w:
+                hit = entry[1].get(key)
+                if hit is not None and len(hit[0]) == len(same):
+                    if all(a is b for a, b in zip(hit[0], same)):
+                        entry[1].move_to_end(key)
+                        return hit[1]
+        value = make()
+        with self._lock:
+            entry = self._store.get(id(w))
+            if entry is None or entry[0]() is not w:
+                # dropped with the filter (a net's weights live as long as the net)
+                ref = weakref.ref(w, self._forget(id(w)))
+                entry = self._store[id(w)] = (ref, OrderedDict())
+            entry[1][key] = (tuple(same), value)
+            entry[1].move_to_end(key)
+            if len(entry[1]) > self.per_filter:
+                entry[1].popitem(last=False)
+        return value
+
+    def _forget(self, key):
+        """The weak reference's callback: drop the values of the filter ``key``."""
+        return lambda _: self._store.pop(key, None)
+
+    def __len__(self) -> int:
+        """How many filters have values kept."""
+        return len(self._store)
+
+    def __contains__(self, item) -> bool:
+        """``(w, key) in cache``: whether a value is kept for that filter and key."""
+        w, key = item
+        entry = self._store.get(id(w))
+        return entry is not None and entry[0]() is w and key in entry[1]
+
+
+def epilogue_terms(f32, bias, scale, cout):
+    """(bias, scale_w, scale_b) as the kernels take them: float32, zero-length if absent."""
+    empty = np.zeros(0, np.float32)
+    sw, sb = (empty, empty) if scale is None else (f32(scale[0]), f32(scale[1]))
+    return (empty if bias is None else f32(bias)), sw, sb
+
+
+def residual_rows(f32, residual, cout):
+    """The residual as (M, C_out) float32 rows, or an empty (0, 0) array if absent."""
+    if residual is None:
+        return np.zeros((0, 0), np.float32)
+    return f32(residual).reshape(-1, cout)
