@@ -9,7 +9,8 @@ scale, residual, activation) while it is still in cache. Which kernel a conv get
 
 * 3x3 stride 1, >= 16 channels, at least as many output pixels as filters: Winograd
   F(2x2, 3x3) (``winograd.py``);
-* an input with <= 4 channels (first layers): gathered along x only (``conv2d.py``);
+* an input with <= 4 channels (first layers): no im2col, the receptive fields read in a
+  padded copy of the input (``conv2d.py``);
 * otherwise im2col tiles, or none for a 1x1 conv (``conv2d.py``); with fewer output
   pixels than filters the tiles are blocks of channels;
 * a 3x3 depthwise conv and the 1x1 conv after it: one kernel (``separable.py``).
@@ -149,23 +150,22 @@ class NumbaBackend(KernelBackend):
             return run
 
         if cin <= FEW_CHANNELS and not pointwise:
-            # the filter's rows apart, each a packed (KW*C_in, C_out) matrix; tiles of
-            # output rows within an image: the planes (about stride * tile rows expanded
-            # rows) and the output tile within the cache budget, as for conv2d
-            kwc = kw * cin
-            rows_w = packed(
-                ("rows",), lambda a: np.stack([gemm.pack(r.reshape(kwc, cout)) for r in a])
-            )
-            tile = row_tile(ho, wo * (stride * kwc + cout), TILE_FLOATS)
+            # no im2col: each tile's input rows copied once with their padding, the
+            # product reading each receptive field where it lies (taps' offsets: koff)
+            wp = packed(("matrix",), lambda a: gemm.pack(a.reshape(k, cout)))
+            wpad = (wo - 1) * stride + kw
+            ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(cin), indexing="ij")
+            koff = ((ky * wpad + kx) * cin + ci).reshape(-1).astype(np.int64)
+            tile = row_tile(ho, wo * cout + stride * wpad * cin, TILE_FLOATS)
             threads = min(threads, n * -(-ho // tile))
-            size = stride * (tile + (kh - 1) // stride) * wo * kwc
+            size = ((tile - 1) * stride + kh) * wpad * cin
 
             def run(x, residual):
                 y = np.empty((m, cout), np.float32)
                 rows = numba_plans.residual_rows(f32, residual, cout)
                 conv_kernels.conv2d_few_channels(
-                    x, rows_w, stride, pt, pl, ho, wo, tile, self._scratch(threads, size),
-                    *terms, rows, code, y,
+                    x, wp, koff, kh, stride, pt, pl, ho, wo, tile,
+                    self._scratch(threads, size), *terms, rows, code, y,
                 )  # fmt: skip
                 return y.reshape(n, ho, wo, cout)
 

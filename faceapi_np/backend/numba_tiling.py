@@ -23,8 +23,8 @@ SPLIT = 4
 #: 3x3 stride-1 convs with at least this many input and output channels use Winograd's
 #: F(2x2, 3x3) (fewer channels: the products are too thin to gain from 2.25x fewer of them).
 WINOGRAD_MIN_C = 16
-#: Inputs with at most this many channels (every net's first layer) are gathered along x
-#: only, the filter rows summed by accumulating products (``conv2d_few_channels``).
+#: Convs of inputs with at most this many channels (every net's first layer) read their
+#: receptive fields in a padded copy of the input, with no im2col (``conv2d_few_channels``).
 FEW_CHANNELS = 4
 #: Each of a Winograd band's two buffers (transformed inputs, products) is kept under this
 #: many floats (256 KiB: both stay in L2; 1M-float bands were slower on the 32-channel

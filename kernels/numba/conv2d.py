@@ -13,8 +13,8 @@ once for the product (``gemm.py``), and runs the epilogue while the tile's outpu
 still in cache. A 1x1 stride-1 conv is a product of the activation rows
 as they lie, no im2col. The whole conv is one compiled call: no Python between tiles.
 An input with few channels (every net's first layer) goes through
-``conv2d_few_channels``: im2col along x only, the filter rows summed by KH accumulating
-products (see its docstring).
+``conv2d_few_channels``: no im2col at all, the product reading each receptive field
+where it lies in a padded copy of the tile's input rows (see its docstring).
 
 Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless said):
 
@@ -25,7 +25,7 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
   net batch 1 6.28 -> 5.17 and batch 8 27.3 -> 26.8, FaceLandmark68Net batch 8 7.47 ->
   6.91, Tiny Face Detector 5.93 -> 5.45.
 
-* tiles handed between Python threads, each calling ``np.matmul`` (the previous design):
+* tiles handed between Python threads, each calling ``np.matmul`` (an earlier design):
   the hand-off (wake the sleeping worker, wake the caller when it is done) cost ~65 us
   per conv; the recognition net's 3x3 convs at batch 1 (37x37x32, 12.6M multiply-adds)
   273 us median against 198 us for this kernel on both cores (nothing else changed).
@@ -55,10 +55,18 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
   contiguous); gathering along x only does a third (2/7) of them, and the products with
   K = 9 (21) instead of 27 (147) lose less than that saves. A direct conv with C_out in
   the innermost loop (compiled in as a constant): 4x slower than im2col + BLAS.
-* ``conv2d_few_channels`` with one K = KH*KW*C_in product, its rows copied together from
-  the planes (runs of KW*C_in values), instead of KH accumulating products: 1.05-1.33x
-  slower on the four first layers (Tiny's 3.59 -> 4.21 ms), the copy costing more than
-  the longer K saves.
+* that gather along x only (planes of each row parity, KH accumulating products of
+  K = KW*C_in), against the padded copy read through tap offsets kept now (2 cores, in
+  one process alternating, medians of 15 rounds' best of 7): Tiny's (1, 416, 416, 3)
+  3x3 3.47 -> 1.74 ms, SSD's (1, 512, 512, 3) 3x3/2 2.40 -> 1.14 ms, the recognition
+  net's (1, 150, 150, 3) 7x7/2 0.57 -> 0.34 ms and at batch 8 4.67 -> 2.75 ms, the
+  landmark nets' (8, 112, 112, 3) 3x3/2 0.98 -> 0.49 ms. Its outputs equal the NumPy
+  reference's bit for bit on those layers (one K block, summed in order, as OpenBLAS
+  does for K <= 256).
+* the padded copy and tap offsets for every conv, not only few-channel ones (Winograd
+  off): 0.92x the time for 32 channels ((8, 37, 37, 32) 3x3 1.58 -> 1.38 ms), 1.27x for
+  64-128 ((8, 19, 19, 64) 1.20 -> 1.54 ms): with K = 9*C_in in the hundreds the tiled
+  im2col, whose product is blocked over K, wins. Kept for few channels only.
 """
 
 from __future__ import annotations
@@ -66,7 +74,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from .epilogue import epilogue_rows, epilogue_tile
-from .gemm import gemm_packed
+from .gemm import gemm_packed, gemm_rows_at
 
 
 @njit(inline="always")
@@ -187,34 +195,12 @@ def conv2d(
     return out
 
 
-@njit(inline="always")
-def _expand_row(x, b, iy, kw, stride, pad_left, wo, dst):
-    """Input row ``iy`` of image ``b`` gathered along x only: ``dst[ox, kx*C + ci] =
-    x[b, iy, ox*stride + kx - pad_left, ci]`` (zeros outside the image, or for a row
-    outside it)."""
-    n, h, w, c = x.shape
-    if iy < 0 or iy >= h:
-        for ox in range(wo):
-            for j in range(kw * c):
-                dst[ox, j] = 0.0
-        return
-    src = x[b, iy]
-    for ox in range(wo):
-        ix0 = ox * stride - pad_left
-        for kx in range(kw):
-            ix = ix0 + kx
-            if 0 <= ix < w:
-                for ci in range(c):
-                    dst[ox, kx * c + ci] = src[ix, ci]
-            else:
-                for ci in range(c):
-                    dst[ox, kx * c + ci] = 0.0
-
-
 @njit(parallel=True, nogil=True, cache=True)
 def conv2d_few_channels(
     x,
-    wrows,
+    wp,
+    koff,
+    kh,
     stride,
     pad_top,
     pad_left,
@@ -229,45 +215,45 @@ def conv2d_few_channels(
     act,
     out,
 ):
-    """As :func:`conv2d`, for inputs with few channels: im2col along x only, and the sum
-    over filter rows as KH accumulating products.
+    """As :func:`conv2d`, for inputs with few channels: no im2col at all. Each tile's input
+    rows are copied once, with their zero padding, and the product reads every receptive
+    field where it lies in that copy (``gemm.gemm_rows_at``).
 
-    ``wrows`` (KH, ...) is the filter with its rows apart, each row's (KW*C_in, C_out)
-    matrix packed by ``gemm.pack``. A full im2col row
-    of a 3-channel input is KH*KW short runs of 3 values, and gathering them cost twice
-    the product (Tiny Face Detector's first conv); here each input row is gathered once
-    per tile, along x only, into the plane of its row parity (``stride`` planes), so that
-    for filter row ``ky`` the rows ``stride*oy + ky - pad_top`` of a tile's output rows
-    are consecutive rows of one plane: the product reads them where they lie. Tiles never
-    span two images. ``scratch`` (T, >= stride * (tile_rows + KH) * Wo * KW*C_in).
+    ``wp`` the (KH*KW*C_in, C_out) filter matrix packed by ``gemm.pack``; ``koff``
+    (KH*KW*C_in,) int64: where tap (ky, kx, ci) of an output pixel lies from the pixel's
+    first value in the padded copy, ``(ky * Wp + kx) * C_in + ci`` for the padded width
+    ``Wp = (Wo - 1) * stride + KW``. ``scratch`` (T, >= ((tile_rows - 1) * stride + KH) *
+    Wp * C_in). Tiles never span two images.
     """
     n, h, wd, c = x.shape
-    kh, kwc = wrows.shape[0], wrows.shape[2]
-    kw = kwc // c
-    cout = out.shape[1]
+    kw = koff.shape[0] // (kh * c)
+    wpad = (wo - 1) * stride + kw
+    row = wpad * c
     per_image = (ho + tile_rows - 1) // tile_rows
     ntiles = n * per_image
     nthreads = scratch.shape[0]
-    span = tile_rows + (kh - 1) // stride  # plane rows a tile reads
+    xrows = x.reshape(n, h, wd * c)
+    copy = min(wd, wpad - pad_left) * c  # values of an input row inside the copy
     for t in prange(nthreads):
-        planes = scratch[t, : stride * span * wo * kwc].reshape(stride, span * wo, kwc)
         for i in range(t, ntiles, nthreads):
             b = i // per_image
             oy0 = (i % per_image) * tile_rows
             oy1 = min(ho, oy0 + tile_rows)
-            m = oy1 - oy0
-            # plane q, row j: input row stride*(oy0 + j) + q - pad_top, for the rows used
-            for q in range(min(stride, kh)):
-                for j in range(m + (kh - 1 - q) // stride):
-                    iy = stride * (oy0 + j) + q - pad_top
-                    _expand_row(
-                        x, b, iy, kw, stride, pad_left, wo, planes[q, j * wo : (j + 1) * wo]
-                    )
+            nrows = (oy1 - oy0 - 1) * stride + kh
+            pad = scratch[t, : nrows * row].reshape(nrows, row)
+            for r in range(nrows):
+                iy = oy0 * stride - pad_top + r
+                dst = pad[r]
+                if iy < 0 or iy >= h:
+                    dst[:] = 0.0
+                    continue
+                dst[: pad_left * c] = 0.0
+                dst[pad_left * c : pad_left * c + copy] = xrows[b, iy, :copy]
+                dst[pad_left * c + copy :] = 0.0
             p0 = (b * ho + oy0) * wo
-            tile = out[p0 : p0 + m * wo]
-            for ky in range(kh):
-                q, j = ky % stride, ky // stride
-                a = planes[q, j * wo : (j + m) * wo]
-                gemm_packed(a, wrows[ky], tile, 0, cout, ky > 0)
-            epilogue_rows(tile, bias, scale_w, scale_b, residual, p0, act)
+            for oy in range(oy0, oy1):
+                a = pad[(oy - oy0) * stride :]
+                q = (b * ho + oy) * wo
+                gemm_rows_at(a.ctypes.data, stride * c, koff, wp, out[q : q + wo], wo)
+            epilogue_rows(out[p0 : (b * ho + oy1) * wo], bias, scale_w, scale_b, residual, p0, act)
     return out

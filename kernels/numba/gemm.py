@@ -65,6 +65,99 @@ def pack(wmat: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(k, panels, NR).transpose(1, 0, 2))
 
 
+def _emit_block(builder, args, offsets):
+    """The IR of one block product (see :func:`_block_product`); with ``offsets``, row
+    ``i``'s value ``k`` is read at ``a + i * lda + koff[k]`` instead of ``a + i * lda + k``."""
+    if offsets:
+        a_v, lda_v, koff_v, b_v, c_v, ldc_v, k_v, rows_v, cols_v, acc_v = args
+    else:
+        a_v, lda_v, b_v, c_v, ldc_v, k_v, rows_v, cols_v, acc_v = args
+    f32, l64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
+    vec = ir.VectorType(f32, 8)
+    fptr, vptr = f32.as_pointer(), vec.as_pointer()
+    fma = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v8f32"
+    )
+
+    def const(v):
+        return ir.Constant(l64, v)
+
+    a_p, b_p, c_p = (builder.inttoptr(v, fptr) for v in (a_v, b_v, c_v))
+    koff_p = builder.inttoptr(koff_v, l64.as_pointer()) if offsets else None
+    # row i of the block, or the last row where the block is short
+    last = builder.sub(rows_v, const(1))
+    a_rows = []
+    for i in range(MR):
+        r = builder.select(builder.icmp_signed("<", const(i), rows_v), const(i), last)
+        a_rows.append(builder.gep(a_p, [builder.mul(r, lda_v)]))
+    zero = ir.Constant(vec, [0.0] * 8)
+    undef = ir.Constant(vec, ir.Undefined)
+    splat = ir.Constant(ir.VectorType(i32, 8), [0] * 8)
+
+    # for k in range(K): acc[i][h] = fma(a[i, k], b[k, 8h:8h+8], acc[i][h])
+    entry = builder.block
+    loop = builder.append_basic_block("block.k")
+    done = builder.append_basic_block("block.done")
+    builder.cbranch(builder.icmp_signed(">", k_v, const(0)), loop, done)
+    builder.position_at_end(loop)
+    kk = builder.phi(l64)
+    acc = [builder.phi(vec) for _ in range(2 * MR)]
+    b_row = builder.gep(b_p, [builder.mul(kk, const(NR))])
+    b_half = [
+        builder.load(builder.bitcast(builder.gep(b_row, [const(8 * h)]), vptr), align=4)
+        for h in range(2)
+    ]
+    at = builder.load(builder.gep(koff_p, [kk]), align=8) if offsets else kk
+    new = []
+    for i in range(MR):
+        s = builder.load(builder.gep(a_rows[i], [at]), align=4)
+        s = builder.shuffle_vector(
+            builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat
+        )
+        new += [builder.call(fma, [s, b_half[h], acc[2 * i + h]]) for h in range(2)]
+    k_next = builder.add(kk, const(1))
+    kk.add_incoming(const(0), entry)
+    kk.add_incoming(k_next, loop)
+    for phi, v in zip(acc, new):
+        phi.add_incoming(zero, entry)
+        phi.add_incoming(v, loop)
+    builder.cbranch(builder.icmp_signed("<", k_next, k_v), loop, done)
+
+    # store the block: whole 8-float vectors, or value by value in a short panel
+    builder.position_at_end(done)
+    sums = []
+    for v in new:
+        phi = builder.phi(vec)
+        phi.add_incoming(zero, entry)
+        phi.add_incoming(v, loop)
+        sums.append(phi)
+    whole = builder.icmp_signed("==", cols_v, const(NR))
+    for i in range(MR):
+        with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
+            c_row = builder.gep(c_p, [builder.mul(const(i), ldc_v)])
+            with builder.if_else(whole) as (vectors, values):
+                with vectors:
+                    for h in range(2):
+                        ptr = builder.bitcast(builder.gep(c_row, [const(8 * h)]), vptr)
+                        val = sums[2 * i + h]
+                        with builder.if_then(acc_v):
+                            val_old = builder.load(ptr, align=4)
+                            builder.store(builder.fadd(val_old, val), ptr, align=4)
+                        with builder.if_then(builder.not_(acc_v)):
+                            builder.store(val, ptr, align=4)
+                with values:
+                    for j in range(NR):
+                        with builder.if_then(builder.icmp_signed("<", const(j), cols_v)):
+                            ptr = builder.gep(c_row, [const(j)])
+                            val = builder.extract_element(
+                                sums[2 * i + j // 8], ir.Constant(i32, j % 8)
+                            )
+                            old = builder.select(
+                                acc_v, builder.load(ptr, align=4), ir.Constant(f32, 0.0)
+                            )
+                            builder.store(builder.fadd(old, val), ptr, align=4)
+
+
 @intrinsic
 def _block_product(typingctx, a, lda, b, c, ldc, k, rows, cols, accumulate):
     """``c[i, j] (+)= sum_k a[i, k] * b[k, j]`` for ``i < rows <= 6``, ``j < cols <= 16``.
@@ -77,89 +170,22 @@ def _block_product(typingctx, a, lda, b, c, ldc, k, rows, cols, accumulate):
     sig = types.void(types.uintp, i64, types.uintp, types.uintp, i64, i64, i64, i64, types.boolean)
 
     def codegen(context, builder, signature, args):
-        a_v, lda_v, b_v, c_v, ldc_v, k_v, rows_v, cols_v, acc_v = args
-        f32, l64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
-        vec = ir.VectorType(f32, 8)
-        fptr, vptr = f32.as_pointer(), vec.as_pointer()
-        fma = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v8f32"
-        )
+        _emit_block(builder, args, offsets=False)
+        return context.get_dummy_value()
 
-        def const(v):
-            return ir.Constant(l64, v)
+    return sig, codegen
 
-        a_p, b_p, c_p = (builder.inttoptr(v, fptr) for v in (a_v, b_v, c_v))
-        # row i of the block, or the last row where the block is short
-        last = builder.sub(rows_v, const(1))
-        a_rows = []
-        for i in range(MR):
-            r = builder.select(builder.icmp_signed("<", const(i), rows_v), const(i), last)
-            a_rows.append(builder.gep(a_p, [builder.mul(r, lda_v)]))
-        zero = ir.Constant(vec, [0.0] * 8)
-        undef = ir.Constant(vec, ir.Undefined)
-        splat = ir.Constant(ir.VectorType(i32, 8), [0] * 8)
 
-        # for k in range(K): acc[i][h] = fma(a[i, k], b[k, 8h:8h+8], acc[i][h])
-        entry = builder.block
-        loop = builder.append_basic_block("block.k")
-        done = builder.append_basic_block("block.done")
-        builder.cbranch(builder.icmp_signed(">", k_v, const(0)), loop, done)
-        builder.position_at_end(loop)
-        kk = builder.phi(l64)
-        acc = [builder.phi(vec) for _ in range(2 * MR)]
-        b_row = builder.gep(b_p, [builder.mul(kk, const(NR))])
-        b_half = [
-            builder.load(builder.bitcast(builder.gep(b_row, [const(8 * h)]), vptr), align=4)
-            for h in range(2)
-        ]
-        new = []
-        for i in range(MR):
-            s = builder.load(builder.gep(a_rows[i], [kk]), align=4)
-            s = builder.shuffle_vector(
-                builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat
-            )
-            new += [builder.call(fma, [s, b_half[h], acc[2 * i + h]]) for h in range(2)]
-        k_next = builder.add(kk, const(1))
-        kk.add_incoming(const(0), entry)
-        kk.add_incoming(k_next, loop)
-        for phi, v in zip(acc, new):
-            phi.add_incoming(zero, entry)
-            phi.add_incoming(v, loop)
-        builder.cbranch(builder.icmp_signed("<", k_next, k_v), loop, done)
+@intrinsic
+def _block_product_at(typingctx, a, lda, koff, b, c, ldc, k, rows, cols, accumulate):
+    """As :func:`_block_product`, with ``a[i, k]`` read at ``a + i * lda + koff[k]``
+    (``koff`` the address of K int64 offsets, in floats): a convolution's receptive
+    fields read where they lie in the (padded) input, with no im2col copy."""
+    i64, ptr = types.int64, types.uintp
+    sig = types.void(ptr, i64, ptr, ptr, ptr, i64, i64, i64, i64, types.boolean)
 
-        # store the block: whole 8-float vectors, or value by value in a short panel
-        builder.position_at_end(done)
-        sums = []
-        for v in new:
-            phi = builder.phi(vec)
-            phi.add_incoming(zero, entry)
-            phi.add_incoming(v, loop)
-            sums.append(phi)
-        whole = builder.icmp_signed("==", cols_v, const(NR))
-        for i in range(MR):
-            with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
-                c_row = builder.gep(c_p, [builder.mul(const(i), ldc_v)])
-                with builder.if_else(whole) as (vectors, values):
-                    with vectors:
-                        for h in range(2):
-                            ptr = builder.bitcast(builder.gep(c_row, [const(8 * h)]), vptr)
-                            val = sums[2 * i + h]
-                            with builder.if_then(acc_v):
-                                val_old = builder.load(ptr, align=4)
-                                builder.store(builder.fadd(val_old, val), ptr, align=4)
-                            with builder.if_then(builder.not_(acc_v)):
-                                builder.store(val, ptr, align=4)
-                    with values:
-                        for j in range(NR):
-                            with builder.if_then(builder.icmp_signed("<", const(j), cols_v)):
-                                ptr = builder.gep(c_row, [const(j)])
-                                val = builder.extract_element(
-                                    sums[2 * i + j // 8], ir.Constant(i32, j % 8)
-                                )
-                                old = builder.select(
-                                    acc_v, builder.load(ptr, align=4), ir.Constant(f32, 0.0)
-                                )
-                                builder.store(builder.fadd(old, val), ptr, align=4)
+    def codegen(context, builder, signature, args):
+        _emit_block(builder, args, offsets=True)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -197,3 +223,33 @@ def gemm_packed(a, wp, c, c0, c1, accumulate=False):
                         min(NR, c1 - j0),
                         accumulate or k0 > 0,
                     )
+
+
+@njit(inline="always")
+def gemm_rows_at(a_addr, lda, koff, wp, c, rows):
+    """``c[i, :] = sum_k a[i * lda + koff[k]] * w[k, :]`` for ``i < rows``, ``wp = pack(w)``.
+
+    ``a_addr`` is the address of the first row's first value; ``koff`` (K,) int64 the
+    offsets, in floats, of a row's K values (a receptive field in a padded input);
+    ``c`` (>= rows, N) float32 with unit column stride. K is small (a first layer's
+    KH*KW*C_in), so there is no blocking of K.
+    """
+    k = koff.shape[0]
+    n = c.shape[1]
+    ldc = c.strides[0] // 4
+    c_addr, w_addr, k_addr = c.ctypes.data, wp.ctypes.data, koff.ctypes.data
+    for j0 in range(0, n, NR):
+        panel = w_addr + 4 * (j0 // NR) * k * NR
+        for m0 in range(0, rows, MR):
+            _block_product_at(
+                a_addr + 4 * m0 * lda,
+                lda,
+                k_addr,
+                panel,
+                c_addr + 4 * (m0 * ldc + j0),
+                ldc,
+                k,
+                min(MR, rows - m0),
+                min(NR, n - j0),
+                False,
+            )
