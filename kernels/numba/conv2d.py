@@ -73,8 +73,7 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from .epilogue import epilogue_rows, epilogue_tile
-from .gemm import gemm_packed, gemm_rows_at
+from .gemm import gemm_epilogue, gemm_rows_at
 
 
 @njit(inline="always")
@@ -130,9 +129,8 @@ def tile_bounds(i, nblocks, col_block, cout, tile_rows, rows):
 @njit(inline="always")
 def finish_tile(cols, wp, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act):
     """Output rows ``p0 .. p1``, channels ``c0 .. c1`` = epilogue(cols @ w[:, c0:c1]) for
-    the packed filter ``wp`` (``gemm.pack``)."""
-    gemm_packed(cols, wp, out[p0:p1], c0, c1)
-    epilogue_tile(out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
+    the packed filter ``wp`` (``gemm.pack``), the epilogue applied as the sums are stored."""
+    gemm_epilogue(cols, wp, out[p0:p1], c0, c1, bias, scale_w, scale_b, residual, p0, act)
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -250,10 +248,11 @@ def conv2d_few_channels(
                 dst[: pad_left * c] = 0.0
                 dst[pad_left * c : pad_left * c + copy] = xrows[b, iy, :copy]
                 dst[pad_left * c + copy :] = 0.0
-            p0 = (b * ho + oy0) * wo
             for oy in range(oy0, oy1):
                 a = pad[(oy - oy0) * stride :]
                 q = (b * ho + oy) * wo
-                gemm_rows_at(a.ctypes.data, stride * c, koff, wp, out[q : q + wo], wo)
-            epilogue_rows(out[p0 : (b * ho + oy1) * wo], bias, scale_w, scale_b, residual, p0, act)
+                gemm_rows_at(
+                    a.ctypes.data, stride * c, koff, wp, out[q : q + wo], wo,
+                    bias, scale_w, scale_b, residual, q, act,
+                )  # fmt: skip
     return out

@@ -1,0 +1,318 @@
+"""One block of the numba convs' matrix product, written in LLVM IR: ``c = epi(a @ b)``.
+
+Computes a block of ``MR = 6`` rows by ``NR = 16`` columns of a product: each output
+summed over K in its own lane of 12 vector registers (6 rows x two 8-float vectors),
+one broadcast of ``a[i, k]`` times one row of 16 filter values per step, then the conv's
+epilogue (bias, scale layer, residual, activation) before it is stored. ``gemm.py`` cuts
+whole products into such blocks. NumPy reference: ``cols @ w`` and the epilogue passes in
+the NumPy backend's conv2d.
+
+Why LLVM IR: numba's pipeline does not vectorise an accumulator block (``conv2d.py``: a
+register-blocked direct conv in plain numba was 4x slower than BLAS), so the loop is
+emitted here through ``llvmlite`` inside a numba ``@intrinsic``, with explicit ``<8 x
+float>`` vectors and ``llvm.fma``. LLVM maps them to the machine's vector unit (two
+AVX2 registers or halves of AVX-512 ones; NEON on ARM). A kernel that calls the
+intrinsic is compiled and cached by numba as any other.
+
+The epilogue: straight-line code for the (terms, activation) pairs the nets use
+(``_COMMON``), picked by one branch a block; other pairs branch per term. Its operations
+are the NumPy backend's in the same order, as separate multiplies and adds
+(LLVM fuses nothing it is not told to), so fused or not the outputs are the same bits.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .epilogue import LEAKY_ALPHA
+
+#: Rows of ``a`` a block takes (one broadcast each per step).
+MR = 6
+#: Filter columns a panel holds (two 8-float vectors).
+NR = 16
+BIAS, SCALE, RESIDUAL = 1, 2, 4
+
+
+def _maybe(builder, cond, value, make):
+    """``make(value)`` where ``cond`` holds at run time, else ``value`` (a branch + phi)."""
+    before = builder.block
+    with builder.if_then(cond):
+        changed = make(value)
+        then = builder.block
+    phi = builder.phi(value.type)
+    phi.add_incoming(changed, then)
+    phi.add_incoming(value, before)
+    return phi
+
+
+def _epilogue(builder, v, load, row_res, terms, act):
+    """``act((v + bias) * scale_w + scale_b + residual)`` on a vector or a value.
+
+    ``terms`` and ``act`` are Python ints (the code is made for that one combination, no
+    branches) or IR values (each term behind a branch on its bit). ``load(ptr)`` reads
+    the matching width at a float pointer, ``load.pointers`` the bias, scale_w and
+    scale_b at this store's columns, ``row_res`` this row's residual. As
+    ``epilogue.activate`` and the NumPy backend: separate multiplies and adds,
+    ``max``/``min`` as numba lowers them (so the results are the same bits).
+    """
+    l64 = ir.IntType(64)
+
+    def when(bit_or_code, is_act, value, make):
+        if isinstance(terms, int):
+            on = (act == bit_or_code) if is_act else bool(terms & bit_or_code)
+            return make(value) if on else value
+        test = (
+            builder.icmp_signed("==", act, ir.Constant(l64, bit_or_code))
+            if is_act
+            else builder.icmp_signed(
+                "!=", builder.and_(terms, ir.Constant(l64, bit_or_code)), ir.Constant(l64, 0)
+            )
+        )
+        return _maybe(builder, test, value, make)
+
+    bias_p, sw_p, sb_p = load.pointers
+    v = when(BIAS, False, v, lambda u: builder.fadd(u, load(bias_p)))
+    v = when(SCALE, False, v, lambda u: builder.fadd(builder.fmul(u, load(sw_p)), load(sb_p)))
+    v = when(RESIDUAL, False, v, lambda u: builder.fadd(u, load(row_res)))
+    zero, six = load.constant(0.0), load.constant(6.0)
+
+    def relu(u):  # max(u, 0): 0 where 0 > u, else u (u itself for -0.0 and NaN)
+        return builder.select(builder.fcmp_ordered(">", zero, u), zero, u)
+
+    def relu6(u):  # min(max(u, 0), 6)
+        r = relu(u)
+        return builder.select(builder.fcmp_ordered("<", six, r), six, r)
+
+    def leaky(u):  # face-api.js's relu(u - a*u) + a*u
+        a = builder.fmul(u, load.constant(float(LEAKY_ALPHA)))
+        return builder.fadd(relu(builder.fsub(u, a)), a)
+
+    for code, fn in ((1, relu), (2, relu6), (3, leaky)):
+        v = when(code, True, v, fn)
+    return v
+
+
+#: (terms, act) pairs the block store has straight-line code for (the nets' convs: bias
+#: and an activation; the recognition net's scale layer and shortcut); others branch.
+_COMMON = ((BIAS, 0), (BIAS, 1), (BIAS, 2), (BIAS, 3), (0, 1), (BIAS | SCALE, 0),
+           (BIAS | SCALE, 1), (BIAS | SCALE | RESIDUAL, 1))  # fmt: skip
+
+
+def _emit_block(builder, args, offsets):
+    """The IR of one block product (see :func:`block_product`); with ``offsets``, row
+    ``i``'s value ``k`` is read at ``a + i * lda + koff[k]`` instead of ``a + i * lda + k``."""
+    if offsets:
+        a_v, lda_v, koff_v, b_v, c_v, ldc_v, k_v, rows_v, cols_v, acc_v, *epi = args
+    else:
+        a_v, lda_v, b_v, c_v, ldc_v, k_v, rows_v, cols_v, acc_v, *epi = args
+    bias_v, sw_v, sb_v, res_v, ldr_v, terms_v, act_v = epi
+    f32, l64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
+    vec = ir.VectorType(f32, 8)
+    fptr, vptr = f32.as_pointer(), vec.as_pointer()
+    fma = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v8f32"
+    )
+
+    def const(v):
+        return ir.Constant(l64, v)
+
+    a_p, b_p, c_p = (builder.inttoptr(v, fptr) for v in (a_v, b_v, c_v))
+    bias_p, sw_p, sb_p, res_p = (builder.inttoptr(v, fptr) for v in (bias_v, sw_v, sb_v, res_v))
+    koff_p = builder.inttoptr(koff_v, l64.as_pointer()) if offsets else None
+    # row i of the block, or the last row where the block is short
+    last = builder.sub(rows_v, const(1))
+    a_rows = []
+    for i in range(MR):
+        r = builder.select(builder.icmp_signed("<", const(i), rows_v), const(i), last)
+        a_rows.append(builder.gep(a_p, [builder.mul(r, lda_v)]))
+    zero = ir.Constant(vec, [0.0] * 8)
+    undef = ir.Constant(vec, ir.Undefined)
+    splat = ir.Constant(ir.VectorType(i32, 8), [0] * 8)
+
+    # for k in range(K): acc[i][h] = fma(a[i, k], b[k, 8h:8h+8], acc[i][h])
+    entry = builder.block
+    loop = builder.append_basic_block("block.k")
+    done = builder.append_basic_block("block.done")
+    builder.cbranch(builder.icmp_signed(">", k_v, const(0)), loop, done)
+    builder.position_at_end(loop)
+    kk = builder.phi(l64)
+    acc = [builder.phi(vec) for _ in range(2 * MR)]
+    b_row = builder.gep(b_p, [builder.mul(kk, const(NR))])
+    b_half = [
+        builder.load(builder.bitcast(builder.gep(b_row, [const(8 * h)]), vptr), align=4)
+        for h in range(2)
+    ]
+    at = builder.load(builder.gep(koff_p, [kk]), align=8) if offsets else kk
+    new = []
+    for i in range(MR):
+        s = builder.load(builder.gep(a_rows[i], [at]), align=4)
+        s = builder.shuffle_vector(
+            builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat
+        )
+        new += [builder.call(fma, [s, b_half[h], acc[2 * i + h]]) for h in range(2)]
+    k_next = builder.add(kk, const(1))
+    kk.add_incoming(const(0), entry)
+    kk.add_incoming(k_next, loop)
+    for phi, v in zip(acc, new):
+        phi.add_incoming(zero, entry)
+        phi.add_incoming(v, loop)
+    builder.cbranch(builder.icmp_signed("<", k_next, k_v), loop, done)
+
+    # store the block, through the epilogue: whole 8-float vectors, or value by value in a
+    # short panel (whose terms may end before the panel does)
+    builder.position_at_end(done)
+    sums = []
+    for v in new:
+        phi = builder.phi(vec)
+        phi.add_incoming(zero, entry)
+        phi.add_incoming(v, loop)
+        sums.append(phi)
+    whole = builder.icmp_signed("==", cols_v, const(NR))
+
+    def add_old(ptr, val, load):  # c + sums when accumulating, else the sums as they are
+        return _maybe(builder, acc_v, val, lambda u: builder.fadd(load(ptr), u))
+
+    def store_vectors(terms, act):  # every row's two whole vectors, through the epilogue
+        for i in range(MR):
+            with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
+                c_row = builder.gep(c_p, [builder.mul(const(i), ldc_v)])
+                r_row = builder.gep(res_p, [builder.mul(const(i), ldr_v)])
+                for h in range(2):
+
+                    def at(p, h=h):
+                        return builder.bitcast(builder.gep(p, [const(8 * h)]), vptr)
+
+                    load = _Loader(builder, tuple(at(p) for p in (bias_p, sw_p, sb_p)), vec)
+                    val = add_old(at(c_row), sums[2 * i + h], load)
+                    if terms != 0 or act != 0:
+                        val = _epilogue(builder, val, load, at(r_row), terms, act)
+                    builder.store(val, at(c_row), align=4)
+
+    with builder.if_else(whole) as (vectors, values):
+        with vectors:
+            # one branch a block to code for its (terms, act); the rest branch per term
+            mode = builder.add(builder.mul(terms_v, const(4)), act_v)
+            after = builder.append_basic_block("store.done")
+            generic = builder.append_basic_block("store.generic")
+            switch = builder.switch(mode, generic)
+            for terms, act in ((0, 0),) + _COMMON:
+                case = builder.append_basic_block(f"store.{terms}.{act}")
+                switch.add_case(const(terms * 4 + act), case)
+                builder.position_at_end(case)
+                store_vectors(terms, act)
+                builder.branch(after)
+            builder.position_at_end(generic)
+            store_vectors(terms_v, act_v)
+            builder.branch(after)
+            builder.position_at_end(after)
+        with values:  # a short panel, value by value (terms may end before the panel)
+            for i in range(MR):
+                with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
+                    c_row = builder.gep(c_p, [builder.mul(const(i), ldc_v)])
+                    r_row = builder.gep(res_p, [builder.mul(const(i), ldr_v)])
+                    for j in range(NR):
+                        with builder.if_then(builder.icmp_signed("<", const(j), cols_v)):
+                            ptr = builder.gep(c_row, [const(j)])
+                            val = builder.extract_element(
+                                sums[2 * i + j // 8], ir.Constant(i32, j % 8)
+                            )
+                            pointers = tuple(
+                                builder.gep(p, [const(j)]) for p in (bias_p, sw_p, sb_p)
+                            )
+                            load = _Loader(builder, pointers, f32)
+                            val = add_old(ptr, val, load)
+                            val = _epilogue(
+                                builder, val, load, builder.gep(r_row, [const(j)]), terms_v, act_v
+                            )
+                            builder.store(val, ptr, align=4)
+
+
+class _Loader:
+    """Loads of one width (an 8-float vector or a float) for :func:`_epilogue`: the term
+    pointers at this store's columns, and constants of that width."""
+
+    def __init__(self, builder, pointers, ty):
+        self.builder, self.pointers, self.ty = builder, pointers, ty
+
+    def __call__(self, ptr):
+        return self.builder.load(ptr, align=4)
+
+    def constant(self, x):
+        if isinstance(self.ty, ir.VectorType):
+            return ir.Constant(self.ty, [x] * self.ty.count)
+        return ir.Constant(self.ty, x)
+
+
+_EPI_TYPES = (
+    types.uintp,
+    types.uintp,
+    types.uintp,
+    types.uintp,
+    types.int64,
+    types.int64,
+    types.int64,
+)
+
+
+@intrinsic
+def block_product(
+    typingctx, a, lda, b, c, ldc, k, rows, cols, accumulate, bias, sw, sb, res, ldr, terms, act
+):
+    """``c[i, j] = epi(acc * c[i, j] + sum_k a[i, k] * b[k, j])`` for ``i < rows <= 6``,
+    ``j < cols <= 16`` (``acc`` 1 with ``accumulate``, else 0).
+
+    ``a``, ``b``, ``c`` are data addresses; ``a`` has row stride ``lda``, ``c`` ``ldc``
+    (floats); ``b`` is one packed panel (K, 16). Rows past ``rows`` read the last row
+    (valid memory) and are not stored; columns past ``cols`` are not stored.
+    The epilogue: ``bias``, ``sw``, ``sb``, ``res`` the addresses of the bias, scale
+    and residual at this block's first column (and row), ``ldr`` the residual's row
+    stride, ``terms`` the bits of those present, ``act`` the activation code; ``epi`` is
+    the identity when ``terms`` and ``act`` are 0.
+    """
+    i64 = types.int64
+    sig = types.void(
+        types.uintp, i64, types.uintp, types.uintp, i64, i64, i64, i64, types.boolean, *_EPI_TYPES
+    )
+
+    def codegen(context, builder, signature, args):
+        _emit_block(builder, args, offsets=False)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def block_product_at(
+    typingctx,
+    a,
+    lda,
+    koff,
+    b,
+    c,
+    ldc,
+    k,
+    rows,
+    cols,
+    accumulate,
+    bias,
+    sw,
+    sb,
+    res,
+    ldr,
+    terms,
+    act,
+):
+    """As :func:`block_product`, with ``a[i, k]`` read at ``a + i * lda + koff[k]``
+    (``koff`` the address of K int64 offsets, in floats): a convolution's receptive
+    fields read where they lie in the (padded) input, with no im2col copy."""
+    i64, ptr = types.int64, types.uintp
+    sig = types.void(ptr, i64, ptr, ptr, ptr, i64, i64, i64, i64, types.boolean, *_EPI_TYPES)
+
+    def codegen(context, builder, signature, args):
+        _emit_block(builder, args, offsets=True)
+        return context.get_dummy_value()
+
+    return sig, codegen
