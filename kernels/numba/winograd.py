@@ -25,13 +25,15 @@ sums: 4e-7 to 6e-7 of the largest output on the recognition net's layer shapes (
 direct conv: 0), and descriptors within 3.4e-7 of face-api.js's over the 12 golden crops
 (2.1e-7 with the direct conv).
 
-Measured when the products were OpenBLAS's (2 cores, medians of 30, against the im2col +
-BLAS conv of ``conv2d.py``):
-(1, 37, 37, 32) -> 32 0.20 -> 0.17 ms; (1, 19, 19, 64) -> 64 0.17 -> 0.13 ms;
-(1, 5, 5, 256) -> 256 0.35 -> 0.24 ms; (8, 35, 35, 32) -> 32 1.50 -> 1.43 ms;
-(8, 4, 4, 256) -> 256 0.91 -> 0.80 ms. The gain is well short of 2.25x because the 16
-products are thin: K = C_in, N = C_out, and BLAS packs ``U[xi]`` again for each band;
-they run at 60-90 GFLOP/s a core against ~100 for the direct conv's K = 9 C_in.
+Measured with the products of ``gemm.py`` (whole recognition net, in one process, Winograd
+and the direct conv alternating, 10 rounds, median of each round's best): batch 1 5.94 ->
+5.86 ms, batch 8 28.18 -> 27.06 ms; bands of 16K or 256K floats instead of 64K: 5.92 /
+5.91 and 28.14 / 28.02. Small gains: the 16 products are thin (K = C_in, N = C_out),
+and the transforms cost most of what the 2.25x fewer multiplies save. When the products
+were OpenBLAS's, which packed ``U[xi]`` again for each band (2 cores, medians of 30,
+against the im2col + BLAS conv): (1, 37, 37, 32) -> 32 0.20 -> 0.17 ms; (1, 19, 19, 64) ->
+64 0.17 -> 0.13 ms; (1, 5, 5, 256) -> 256 0.35 -> 0.24 ms; (8, 35, 35, 32) -> 32 1.50 ->
+1.43 ms; (8, 4, 4, 256) -> 256 0.91 -> 0.80 ms.
 
 A conv with fewer output pixels than filters (the recognition net's 256-filter convs at
 batch 1 and 8) goes to the direct conv instead, split by blocks of channels: its time is
