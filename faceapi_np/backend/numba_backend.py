@@ -44,7 +44,7 @@ import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
 from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, separable, winograd  # noqa: E402
-from .numba_threads import launches, threads_for  # noqa: E402
+from .numba_threads import current_threads, launches, threads_for  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
 _EMPTY2 = np.zeros((0, 0), np.float32)
@@ -97,7 +97,7 @@ class NumbaBackend(KernelBackend):
         """See :meth:`Backend.conv2d`: tiles of im2col + packed product + fused epilogue,
         planned once per filter and input shape (``numba_plans.py``)."""
         x = self._f32(x)
-        key = ("conv", x.shape, int(stride), padding, act, self.winograd, numba.get_num_threads())
+        key = ("conv", x.shape, int(stride), padding, act, self.winograd, current_threads())
         same = (bias,) if scale is None else (bias, scale[0], scale[1])
 
         def make():
@@ -226,7 +226,7 @@ class NumbaBackend(KernelBackend):
             )
         x = self._f32(x)
         key = ("separable", x.shape, int(stride), padding, depthwise_act, input_act, act)
-        key += (numba.get_num_threads(),)
+        key += (current_threads(),)
         same = (depthwise_filter, bias) + tuple(depthwise_bn or ()) + tuple(scale or ())
 
         def make():

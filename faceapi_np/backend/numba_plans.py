@@ -27,8 +27,8 @@ class FilterCache:
 
     :meth:`get` returns ``make()`` made once per filter and ``key``; ``same`` are other
     arrays the value was made from (bias, scale), which must be the very same objects for
-    a hit. At most ``per_filter`` values are kept per filter, the least recently used
-    dropped first (an MTCNN pyramid meets a new input shape with every photo size).
+    a hit. At most ``per_filter`` values are kept per filter, the oldest dropped first
+    (an MTCNN pyramid meets a new input shape with every photo size).
     """
 
     def __init__(self, per_filter: int = 16):
@@ -38,14 +38,17 @@ class FilterCache:
 
     def get(self, w, key, make, same=()):
         """``make()`` for ``(w, key)``, made on the first call (see the class)."""
-        with self._lock:
-            entry = self._store.get(id(w))
-            if entry is not None and entry[0]() is w:
-                hit = entry[1].get(key)
-                if hit is not None and len(hit[0]) == len(same):
-                    if all(a is b for a, b in zip(hit[0], same)):
-                        entry[1].move_to_end(key)
-                        return hit[1]
+        # the lookup takes no lock (each dict operation is atomic); a hit is one that was
+        # made from the very same arrays
+        entry = self._store.get(id(w))
+        if entry is not None and entry[0]() is w:
+            hit = entry[1].get(key)
+            if hit is not None and len(hit[0]) == len(same):
+                for a, b in zip(hit[0], same):
+                    if a is not b:
+                        break
+                else:
+                    return hit[1]
         value = make()
         with self._lock:
             entry = self._store.get(id(w))

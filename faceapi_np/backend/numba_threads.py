@@ -15,11 +15,26 @@ import numba
 
 from .numba_tiling import SMALL_OP
 
+_count = None  # numba's C function behind get_num_threads, once its threads are up
+
+
+def current_threads() -> int:
+    """``numba.get_num_threads()``, without its per-call check that the threads are up
+    (~2 us of a ~10 us op at batch 1): after the first call, numba's own C function."""
+    global _count
+    if _count is None:
+        n = numba.get_num_threads()  # starts the threads if need be
+        from numba.np.ufunc import parallel
+
+        _count = getattr(parallel, "_get_num_threads", None) or numba.get_num_threads
+        return n
+    return _count()
+
 
 @contextlib.contextmanager
 def numba_threads(n: int):
     """numba kernels called from this thread use ``n`` threads (the count is per thread)."""
-    previous = numba.get_num_threads()
+    previous = current_threads()
     if n == previous:
         yield
         return
