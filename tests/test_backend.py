@@ -303,7 +303,21 @@ FUSED_CONV_CASES = [
 
 
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding", FUSED_CONV_CASES)
-@pytest.mark.parametrize("terms", ["bias+leaky", "bias+scale+residual+relu", "none"])
+@pytest.mark.parametrize(
+    "terms",
+    # every (terms, activation) pair the numba product's store has straight-line code for
+    # (block_ir._COMMON), and others that take its branching path
+    [
+        "bias+leaky",
+        "bias+scale+residual+relu",
+        "none",
+        "bias",
+        "bias+relu6",
+        "relu",
+        "bias+scale",
+        "residual+leaky",
+    ],
+)
 def test_fused_conv2d_matches_numpy(bk, x_shape, w_shape, stride, padding, terms):
     rng = np.random.default_rng(sum(x_shape) + sum(w_shape) + stride)
     cout = w_shape[3]
@@ -311,12 +325,15 @@ def test_fused_conv2d_matches_numpy(bk, x_shape, w_shape, stride, padding, terms
     w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[:3]))).astype(np.float32)
     ref = get_backend("numpy")
     shape = ref.conv2d(x, w, stride, padding).shape
+    parts = terms.split("+")
     kw = {}
-    if terms != "none":
+    if parts[-1] in ("relu", "relu6", "leaky"):
+        kw["act"] = parts[-1]
+    if "bias" in parts:
         kw["bias"] = rng.standard_normal(cout).astype(np.float32)
-        kw["act"] = terms.rsplit("+", 1)[1]
-    if "scale" in terms:
+    if "scale" in parts:
         kw["scale"] = tuple(rng.standard_normal(cout).astype(np.float32) for _ in range(2))
+    if "residual" in parts:
         kw["residual"] = rng.standard_normal(shape).astype(np.float32)
     want = ref.conv2d(x, w, stride, padding, **kw)
     on_bk = {
@@ -540,3 +557,32 @@ def test_numba_conv_plans_follow_their_terms_and_stay_bounded():
         got = nb.conv2d(xs, w, 2, "valid")
         np.testing.assert_allclose(got, ref.conv2d(xs, w, 2, "valid"), atol=1e-5)
     assert len(nb._plans._store[id(w)][1]) == nb._plans.per_filter
+
+
+@pytest.mark.parametrize("act", [None, "relu", "relu6", "leaky"])
+@pytest.mark.parametrize("w_shape", [(1, 1, 24, 40), (3, 3, 24, 7), (3, 3, 3, 16)])
+def test_numba_epilogue_in_the_store_equals_the_terms_applied_after(w_shape, act):
+    """The numba convs apply bias, scale, residual and activation to the product's sums as
+    they store them; that is the same float32 operations, in the same order, as applying
+    them to the plain conv's output afterwards: equal bit for bit."""
+    pytest.importorskip("numba")
+    from faceapi_np.activations import leaky_relu
+
+    nb = get_backend("numba")
+    rng = np.random.default_rng(sum(w_shape))
+    x = rng.standard_normal((2, 9, 10, w_shape[2])).astype(np.float32)
+    w = (rng.standard_normal(w_shape) / 5).astype(np.float32)
+    cout = w_shape[3]
+    bias, sw, sb = (rng.standard_normal(cout).astype(np.float32) for _ in range(3))
+    plain = nb.conv2d(x, w, 1, "same")
+    residual = rng.standard_normal(plain.shape).astype(np.float32)
+    want = ((plain + bias) * sw + sb) + residual
+    if act == "relu":
+        want = np.maximum(want, np.float32(0))
+    elif act == "relu6":
+        want = np.minimum(np.maximum(want, np.float32(0)), np.float32(6))
+    elif act == "leaky":
+        want = leaky_relu(want, np)
+    got = nb.conv2d(x, w, 1, "same", bias=bias, scale=(sw, sb), residual=residual, act=act)
+    assert got.dtype == want.dtype == np.float32
+    assert np.array_equal(got, want)
