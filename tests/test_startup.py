@@ -84,6 +84,28 @@ def test_kernels_cache_in_the_user_folder_not_the_package(tmp_path):
     assert not Path(out[0]).is_relative_to(PACKAGE.parent)
 
 
+def test_a_change_to_any_kernel_file_recompiles_every_kernel(tmp_path):
+    """A kernel inlines code of other kernel files (every conv has gemm.py's product), so
+    the compiled code of each is stamped with all their contents, not with its own file's
+    time and size alone: editing gemm.py must not leave conv2d.py's kernels stale."""
+    pytest.importorskip("numba")
+    code = (
+        "from faceapi_np.backend import numba_backend, numba_cache\n"
+        "from faceapi_np.kernels.numba import conv2d, gemm\n"
+        "impl = conv2d.conv2d._cache._impl\n"
+        "print(impl.locator.get_source_stamp() == numba_cache._sources_digest())\n"
+        "print(type(impl.locator).__name__)\n"
+    )
+    out = _python(code, {"FACEAPI_NP_CACHE": str(tmp_path)}).stdout.split()
+    assert out == ["True", "KernelCacheLocator"]
+    from faceapi_np.backend import numba_cache
+
+    digest = numba_cache._sources_digest()
+    names = {p.name for p in numba_cache.kernels_dir().glob("*.py")}
+    assert {"gemm.py", "block_ir.py", "conv2d.py", "epilogue.py"} <= names
+    assert len(digest) == 64
+
+
 def test_numba_cache_dir_of_the_user_is_respected(tmp_path):
     pytest.importorskip("numba")
     code = (

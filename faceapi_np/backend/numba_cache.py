@@ -13,6 +13,11 @@ Inside it, one folder per installed copy of the kernels (named as numba names it
 the source folder's name and a hash of its path), because numba keys its index by source
 file. numba already keys each entry by signature, CPU and numba version, and each file
 name by Python version, so one folder serves every machine and Python that share it.
+numba stamps an entry with its source file's time and size; our kernels inline code from
+the other kernel files (the matrix product of ``gemm.py`` and ``block_ir.py`` is in every
+conv), so here the stamp is a hash of every kernel file: a change to any of them
+recompiles them all. (numba's own folders, with ``NUMBA_CACHE_DIR`` or a cache folder that
+cannot be written, keep numba's per-file stamp.)
 
 Only faceapi_np's kernels are redirected (a cache locator that answers for files in the
 kernels folder alone), so the user's own numba functions cache where they always did.
@@ -26,6 +31,7 @@ then says so on stderr and compiles everything once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -85,6 +91,12 @@ def _locator_class():
         def get_cache_path(self):
             return self._cache_path
 
+        def get_source_stamp(self):
+            # numba's stamp is this one file's time and size; a kernel also inlines code
+            # of the other kernel files (gemm.py, block_ir.py, epilogue.py ...), so a
+            # change to any of them must recompile it: stamp every file's content
+            return _sources_digest()
+
         @classmethod
         def from_function(cls, py_func, py_file):
             if os.path.dirname(os.path.abspath(py_file)) != folder:
@@ -135,17 +147,23 @@ def _cpu() -> list:
         return [platform.machine(), platform.processor()]
 
 
+@functools.lru_cache(maxsize=1)
+def _sources_digest() -> str:
+    """A hash of every kernel source file (names and contents), made once per process."""
+    sources = hashlib.sha256()
+    for path in sorted(kernels_dir().glob("*.py")):
+        sources.update(path.name.encode() + b"\0" + path.read_bytes())
+    return sources.hexdigest()
+
+
 def _base_key() -> dict:
     """The part of the key known without importing numba: numba, Python, kernel sources."""
     from importlib.metadata import version
 
-    sources = hashlib.sha256()
-    for path in sorted(kernels_dir().glob("*.py")):
-        sources.update(path.name.encode() + b"\0" + path.read_bytes())
     return {
         "numba": version("numba"),
         "python": f"{sys.implementation.cache_tag}{getattr(sys, 'abiflags', '')}",
-        "kernels": sources.hexdigest(),
+        "kernels": _sources_digest(),
     }
 
 

@@ -32,16 +32,19 @@ FEW_CHANNELS = 4
 WINOGRAD_FLOATS = 64 * 1024
 #: Depthwise convs and pools below this many multiply-adds / reads run on one thread (as above).
 SMALL_OP = 1 << 16
+#: Output channels a panel of the packed filter holds (``kernels/numba/block_ir.py``'s
+#: ``NR``): a block of channels starts on a panel.
+PANEL = 16
 
 
 def channel_block(pixels: int, cout: int) -> int:
     """Output channels per tile: all of them, unless the conv has fewer output pixels than
-    filters; then SPLIT blocks (multiples of 16, one vector), so that the threads share
+    filters; then SPLIT blocks (multiples of :data:`PANEL`), so that the threads share
     the reading of the filter instead of each reading all of it (the recognition net's
     256-filter convs at batch 1, 4x4 maps: see kernels/numba/conv2d.py)."""
-    if pixels >= cout or cout < 2 * 16:
+    if pixels >= cout or cout < 2 * PANEL:
         return cout
-    return min(cout, -(-cout // (SPLIT * 16)) * 16)
+    return min(cout, -(-cout // (SPLIT * PANEL)) * PANEL)
 
 
 def tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int, threads: int):

@@ -31,8 +31,10 @@ from .epilogue import LEAKY_ALPHA
 
 #: Rows of ``a`` a block takes (one broadcast each per step).
 MR = 6
-#: Filter columns a panel holds (two 8-float vectors).
-NR = 16
+#: Floats a vector holds (LLVM splits a longer vector into the machine's registers).
+VW = 8
+#: Filter columns a panel holds (two vectors).
+NR = 2 * VW
 BIAS, SCALE, RESIDUAL = 1, 2, 4
 
 
@@ -110,10 +112,10 @@ def _emit_block(builder, args, offsets):
         a_v, lda_v, b_v, c_v, ldc_v, k_v, rows_v, cols_v, acc_v, *epi = args
     bias_v, sw_v, sb_v, res_v, ldr_v, terms_v, act_v = epi
     f32, l64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
-    vec = ir.VectorType(f32, 8)
+    vec = ir.VectorType(f32, VW)
     fptr, vptr = f32.as_pointer(), vec.as_pointer()
     fma = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v8f32"
+        builder.module, ir.FunctionType(vec, [vec, vec, vec]), f"llvm.fma.v{VW}f32"
     )
 
     def const(v):
@@ -128,9 +130,9 @@ def _emit_block(builder, args, offsets):
     for i in range(MR):
         r = builder.select(builder.icmp_signed("<", const(i), rows_v), const(i), last)
         a_rows.append(builder.gep(a_p, [builder.mul(r, lda_v)]))
-    zero = ir.Constant(vec, [0.0] * 8)
+    zero = ir.Constant(vec, [0.0] * VW)
     undef = ir.Constant(vec, ir.Undefined)
-    splat = ir.Constant(ir.VectorType(i32, 8), [0] * 8)
+    splat = ir.Constant(ir.VectorType(i32, VW), [0] * VW)
 
     # for k in range(K): acc[i][h] = fma(a[i, k], b[k, 8h:8h+8], acc[i][h])
     entry = builder.block
@@ -142,7 +144,7 @@ def _emit_block(builder, args, offsets):
     acc = [builder.phi(vec) for _ in range(2 * MR)]
     b_row = builder.gep(b_p, [builder.mul(kk, const(NR))])
     b_half = [
-        builder.load(builder.bitcast(builder.gep(b_row, [const(8 * h)]), vptr), align=4)
+        builder.load(builder.bitcast(builder.gep(b_row, [const(VW * h)]), vptr), align=4)
         for h in range(2)
     ]
     at = builder.load(builder.gep(koff_p, [kk]), align=8) if offsets else kk
@@ -183,7 +185,7 @@ def _emit_block(builder, args, offsets):
                 for h in range(2):
 
                     def at(p, h=h):
-                        return builder.bitcast(builder.gep(p, [const(8 * h)]), vptr)
+                        return builder.bitcast(builder.gep(p, [const(VW * h)]), vptr)
 
                     load = _Loader(builder, tuple(at(p) for p in (bias_p, sw_p, sb_p)), vec)
                     val = add_old(at(c_row), sums[2 * i + h], load)
@@ -217,7 +219,7 @@ def _emit_block(builder, args, offsets):
                         with builder.if_then(builder.icmp_signed("<", const(j), cols_v)):
                             ptr = builder.gep(c_row, [const(j)])
                             val = builder.extract_element(
-                                sums[2 * i + j // 8], ir.Constant(i32, j % 8)
+                                sums[2 * i + j // VW], ir.Constant(i32, j % VW)
                             )
                             pointers = tuple(
                                 builder.gep(p, [const(j)]) for p in (bias_p, sw_p, sb_p)
