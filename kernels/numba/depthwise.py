@@ -32,10 +32,10 @@ edges, ran scalar there, 0.66 ms against 0.35 ms (the general kernel: 0.23 ms; o
 A version of the interior in LLVM IR (as ``block_ir.py``; eight channels a vector, the
 nine weight vectors and the batch norm's kept in registers for a row, the batch norm and
 activation fused, the same bits out) gained nothing measurable: whole nets in separate
-processes, alternating, best of 15 (ms): SSD 40.4-40.9 against 40.8-41.7, Tiny Face
-Detector 4.02-4.17 against 4.11-4.15, FaceLandmark68Net at batch 8 6.62-6.91 against
-6.76-6.89. Alone the kernel is bound by memory, and in the fused separable conv the 1x1
-product's time dominates. Dropped.
+processes, alternating, best of 15, three rounds (ms): SSD 38.0-39.8 against 39.3-41.0,
+Tiny Face Detector 3.61-3.68 against 3.75-6.16, FaceLandmark68Net at batch 8 6.40-6.80
+against 6.63-7.92. Alone the kernel is bound by memory, and in the fused separable conv
+the 1x1 product's time dominates. Dropped.
 """
 
 from __future__ import annotations
