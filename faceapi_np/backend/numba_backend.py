@@ -47,7 +47,6 @@ from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, separable, 
 from .numba_threads import current_threads, launches, threads_for  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
-_EMPTY2 = np.zeros((0, 0), np.float32)
 
 
 class NumbaBackend(KernelBackend):

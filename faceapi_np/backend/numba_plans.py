@@ -28,7 +28,9 @@ class FilterCache:
     :meth:`get` returns ``make()`` made once per filter and ``key``; ``same`` are other
     arrays the value was made from (bias, scale), which must be the very same objects for
     a hit. At most ``per_filter`` values are kept per filter, the oldest dropped first
-    (an MTCNN pyramid meets a new input shape with every photo size).
+    (an MTCNN pyramid meets a new input shape with every photo size). Values are made
+    once: a filter changed in place afterwards is not seen (load new weights as new
+    arrays, as the loader does).
     """
 
     def __init__(self, per_filter: int = 16):
