@@ -297,7 +297,7 @@ FUSED_CONV_CASES = [
     ((2, 1, 1, 24), (3, 3, 24, 16), 1, "same"),  # only the middle tap reads the map
     ((1, 2, 1, 5), (3, 3, 5, 6), 2, "same"),  # a tap column only ever reads padding
     ((1, 9, 8, 2), (3, 3, 2, 7), 1, 1),  # few channels: read in a padded copy, no im2col
-    ((2, 7, 6, 3), (5, 5, 3, 4), 3, "same"),  # three row-parity planes
+    ((2, 7, 6, 3), (5, 5, 3, 4), 3, "same"),  # few channels, stride 3, a 5x5 window
     ((1, 3, 3, 16), (3, 3, 16, 80), 1, "same"),  # more filters than pixels: channel blocks
 ]
 
