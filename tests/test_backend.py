@@ -299,6 +299,8 @@ FUSED_CONV_CASES = [
     ((1, 9, 8, 2), (3, 3, 2, 7), 1, 1),  # few channels: read in a padded copy, no im2col
     ((2, 7, 6, 3), (5, 5, 3, 4), 3, "same"),  # few channels, stride 3, a 5x5 window
     ((1, 3, 3, 16), (3, 3, 16, 80), 1, "same"),  # more filters than pixels: channel blocks
+    ((2, 2, 3, 20), (3, 3, 20, 48), 1, "same"),  # 8-16 pixels: the product turned around
+    ((1, 4, 4, 24), (3, 3, 24, 40), 2, "valid"),  # 1 pixel, many filters: channel blocks
 ]
 
 

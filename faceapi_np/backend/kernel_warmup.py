@@ -30,6 +30,9 @@ def compile_kernels(bk) -> None:
     # a 3x3 stride-1 conv wide enough for the numba backend's Winograd kernel
     x16 = rng.standard_normal((1, 4, 4, 16)).astype(np.float32)
     bk.conv2d(x16, rng.standard_normal((3, 3, 16, 16)).astype(np.float32), 1, "same", act="relu")
+    # 8-16 output pixels against more filters: the numba backend's turned-around product
+    w48 = rng.standard_normal((3, 3, 16, 48)).astype(np.float32)
+    bk.conv2d(x16[:, :3], w48, 1, "same", bias=np.ones(48, np.float32), act="relu")
     # depthwise: with and without batch norm, with the ReLU fused into its reads
     dw = np.ones((3, 3, 3, 1), np.float32)
     bk.depthwise_conv2d(x, dw, 1, "same", bn=(x[0, 0, 0], x[0, 0, 1], x[0, 0, 2]), act="relu6")

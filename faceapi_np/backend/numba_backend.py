@@ -148,6 +148,25 @@ class NumbaBackend(KernelBackend):
 
             return run
 
+        if 8 <= m <= 16 and block < cout:
+            # 8-16 output pixels against many filters: the product turned around, each
+            # weight read once (conv2d_few_pixels; fewer pixels would leave most of its
+            # 16-wide panel empty)
+            wt = packed(("turned",), lambda a: np.ascontiguousarray(a.reshape(k, cout).T))
+            threads = min(threads, -(-cout // block))
+            size = 16 * (k + block)
+
+            def run(x, residual):
+                y = np.empty((m, cout), np.float32)
+                rows = numba_plans.residual_rows(f32, residual, cout)
+                conv_kernels.conv2d_few_pixels(
+                    x, wt, kh, kw, stride, pt, pl, ho, wo, block,
+                    self._scratch(threads, size), *terms, rows, code, y,
+                )  # fmt: skip
+                return y.reshape(n, ho, wo, cout)
+
+            return run
+
         if cin <= FEW_CHANNELS and not pointwise:
             # no im2col: each tile's input rows copied once with their padding, the
             # product reading each receptive field where it lies (taps' offsets: koff)

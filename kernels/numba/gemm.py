@@ -181,3 +181,21 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
                 terms,
                 act,
             )
+
+
+@njit(inline="always")
+def gemm_turned(wt, panel, ct, r0, r1):
+    """``ct[r - r0, :] = wt[r, :] @ panel`` for filter rows ``r0 .. r1``: the product
+    turned around for a conv with few output pixels (<= 16), where the filter (``wt``,
+    (C_out, K), its transpose packed once) is the operand read once, a row broadcast at a
+    time, and the pixels' receptive fields are the one panel ``panel`` (K, 16) kept in L2.
+    ``ct`` (>= r1 - r0, 16) float32 rows; no epilogue. K is not blocked: a block's sums
+    stay in registers for the whole of K."""
+    k = wt.shape[1]
+    ldw, ldc = wt.strides[0] // 4, ct.strides[0] // 4
+    w_addr, c_addr, p_addr = wt.ctypes.data, ct.ctypes.data, panel.ctypes.data
+    for m0 in range(r0, r1, MR):
+        block_product(
+            w_addr + 4 * m0 * ldw, ldw, p_addr, c_addr + 4 * (m0 - r0) * ldc, ldc, k,
+            min(MR, r1 - m0), NR, False, 0, 0, 0, 0, 0, 0, 0,
+        )  # fmt: skip
