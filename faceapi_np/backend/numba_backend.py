@@ -120,8 +120,11 @@ class NumbaBackend(KernelBackend):
         kh, kw, pt, pl = ky1 - ky0, kx1 - kx0, pt - ky0, pl - kx0
         k, m = kh * kw * cin, n * ho * wo
         pointwise = kh == kw == 1 and stride == 1 and (ho, wo) == (h, wd) and pt == pl == 0
-        terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout)
-        code, f32 = epilogue.ACT_CODES[act], self._f32
+        # bias, scale_w, scale_b, activation code; the output's shape
+        terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout) + (
+            epilogue.ACT_CODES[act],
+        )
+        out_shape = (n, ho, wo, cout)
 
         def packed(how, make):
             return self._packed.get(w, how + taps, lambda: make(w32[ky0:ky1, kx0:kx1]))
@@ -137,16 +140,16 @@ class NumbaBackend(KernelBackend):
             # least SPLIT bands when there are the rows for them
             band = row_tile(tile_rows, 16 * max(cin, cout) * ((wo + 1) // 2), WINOGRAD_FLOATS)
             threads = min(threads, -(-tile_rows // band))
-            sizes = 16 * band * ((wo + 1) // 2) * np.array([cin, cout])
-
-            def run(x, residual):
-                y = np.empty((m, cout), np.float32)
-                sv, sm = self._scratch(threads, sizes[0], 0), self._scratch(threads, sizes[1], 1)
-                rows = numba_plans.residual_rows(f32, residual, cout)
-                winograd.conv3x3(x, u, pt, pl, ho, wo, band, sv, sm, *terms, rows, code, y)
-                return y.reshape(n, ho, wo, cout)
-
-            return run
+            tiles_band = 16 * band * ((wo + 1) // 2)
+            args = (u, pt, pl, ho, wo, band)
+            return self._runner(
+                winograd.conv3x3,
+                args,
+                (tiles_band * cin, tiles_band * cout),
+                threads,
+                terms,
+                out_shape,
+            )
 
         if 8 <= m <= 16 and block < cout:
             # 8-16 output pixels against many filters: the product turned around, each
@@ -154,18 +157,10 @@ class NumbaBackend(KernelBackend):
             # 16-wide panel empty)
             wt = packed(("turned",), lambda a: np.ascontiguousarray(a.reshape(k, cout).T))
             threads = min(threads, -(-cout // block))
-            size = 16 * (k + block)
-
-            def run(x, residual):
-                y = np.empty((m, cout), np.float32)
-                rows = numba_plans.residual_rows(f32, residual, cout)
-                conv_kernels.conv2d_few_pixels(
-                    x, wt, kh, kw, stride, pt, pl, ho, wo, block,
-                    self._scratch(threads, size), *terms, rows, code, y,
-                )  # fmt: skip
-                return y.reshape(n, ho, wo, cout)
-
-            return run
+            args = (wt, kh, kw, stride, pt, pl, ho, wo, block)
+            return self._runner(
+                conv_kernels.conv2d_few_pixels, args, (16 * (k + block),), threads, terms, out_shape
+            )
 
         if cin <= FEW_CHANNELS and not pointwise:
             # no im2col: each tile's input rows copied once with their padding, the
@@ -177,32 +172,34 @@ class NumbaBackend(KernelBackend):
             tile = row_tile(ho, wo * cout + stride * wpad * cin, TILE_FLOATS)
             threads = min(threads, n * -(-ho // tile))
             size = ((tile - 1) * stride + kh) * wpad * cin
-
-            def run(x, residual):
-                y = np.empty((m, cout), np.float32)
-                rows = numba_plans.residual_rows(f32, residual, cout)
-                conv_kernels.conv2d_few_channels(
-                    x, wp, koff, kh, stride, pt, pl, ho, wo, tile,
-                    self._scratch(threads, size), *terms, rows, code, y,
-                )  # fmt: skip
-                return y.reshape(n, ho, wo, cout)
-
-            return run
+            args = (wp, koff, kh, stride, pt, pl, ho, wo, tile)
+            return self._runner(
+                conv_kernels.conv2d_few_channels, args, (size,), threads, terms, out_shape
+            )
 
         wp = packed(("matrix",), lambda a: gemm.pack(a.reshape(k, cout)))
         # tiles of whole output rows (and blocks of channels), as for every conv kernel;
         # thread t of the kernel takes tiles t, t + threads, ...
         tile, block, threads = tiles(n * ho, wo * (k + cout), wo * k * cout, m, cout, threads)
         size = 0 if pointwise else tile * wo * k
+        args = (wp, kh, kw, stride, pt, pl, ho, wo, tile, block)
+        return self._runner(conv_kernels.conv2d, args, (size,), threads, terms, out_shape)
+
+    def _runner(self, kernel, args, sizes, threads, terms, shape):
+        """run(x, residual): ``kernel(x, *args, *scratch, *terms, residual rows, y)``, with
+        one scratch buffer of ``sizes[i]`` floats a thread for each size, ``terms`` =
+        (bias, scale_w, scale_b, act code) and ``y`` (N*Ho*Wo, C_out) reshaped to
+        ``shape``."""
+        *epi, code = terms
+        cout = shape[3]
+        m = shape[0] * shape[1] * shape[2]
 
         def run(x, residual):
             y = np.empty((m, cout), np.float32)
-            rows = numba_plans.residual_rows(f32, residual, cout)
-            conv_kernels.conv2d(
-                x, wp, kh, kw, stride, pt, pl, ho, wo, tile, block,
-                self._scratch(threads, size), *terms, rows, code, y,
-            )  # fmt: skip
-            return y.reshape(n, ho, wo, cout)
+            scratch = [self._scratch(threads, size, slot) for slot, size in enumerate(sizes)]
+            rows = numba_plans.residual_rows(self._f32, residual, cout)
+            kernel(x, *args, *scratch, *epi, rows, code, y)
+            return y.reshape(shape)
 
         return run
 
@@ -269,22 +266,18 @@ class NumbaBackend(KernelBackend):
         pw32 = self._f32(pw)
         pwp = self._packed.get(pw, ("matrix",), lambda: gemm.pack(pw32.reshape(c, cout)))
         head = (dw3, stride, pt, pl, ho, wo, *bn, epilogue.ACT_CODES[dact], input_act == "relu")
-        terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout)
-        code, f32, m = epilogue.ACT_CODES[act], self._f32, n * ho * wo
+        terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout) + (
+            epilogue.ACT_CODES[act],
+        )
         # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
         # thread t of the kernel takes tiles t, t + threads, ... (others get no work)
-        tile, block, threads = tiles(n * ho, wo * (c + cout), wo * c * (cout + 9), m, cout, threads)
-        size = tile * wo * c
-
-        def run(x, residual):
-            y = np.empty((m, cout), np.float32)
-            rows = numba_plans.residual_rows(f32, residual, cout)
-            separable.separable3x3(
-                x, *head, pwp, tile, block, self._scratch(threads, size), *terms, rows, code, y
-            )
-            return y.reshape(n, ho, wo, cout)
-
-        return run
+        tile, block, threads = tiles(
+            n * ho, wo * (c + cout), wo * c * (cout + 9), n * ho * wo, cout, threads
+        )
+        args = (*head, pwp, tile, block)
+        return self._runner(
+            separable.separable3x3, args, (tile * wo * c,), threads, terms, (n, ho, wo, cout)
+        )
 
     @launches
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
