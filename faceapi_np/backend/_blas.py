@@ -13,8 +13,7 @@ NumPy code included, runs on one thread. Setting it only around each conv and gi
 back after was tried and dropped: the dense layers then ran on OpenBLAS's threads, whose
 spinning slowed the next forward pass (FaceLandmark68TinyNet at batch 1 2.5 -> 3.3 ms
 median over seven interleaved rounds, 2.4-2.5 again with the count held at one).
-Where the function is missing (another BLAS), :func:`can_pin` is False and the threading
-is left to that BLAS.
+Where the function is missing (another BLAS), the threading is left to that BLAS.
 """
 
 from __future__ import annotations
@@ -53,11 +52,6 @@ def _set_local():
     fn = lib.openblas_set_num_threads_local
     fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
     return fn
-
-
-def can_pin() -> bool:
-    """Whether BLAS can be made single-threaded (NumPy's OpenBLAS; the count is process-wide)."""
-    return _set_local() is not None
 
 
 def pin_this_thread() -> None:

@@ -86,8 +86,12 @@ def epilogue_terms(f32, bias, scale, cout):
     return (empty if bias is None else f32(bias)), sw, sb
 
 
+#: The residual rows of a conv without one (made once: run on every call).
+_NO_RESIDUAL = np.zeros((0, 0), np.float32)
+
+
 def residual_rows(f32, residual, cout):
     """The residual as (M, C_out) float32 rows, or an empty (0, 0) array if absent."""
     if residual is None:
-        return np.zeros((0, 0), np.float32)
+        return _NO_RESIDUAL
     return f32(residual).reshape(-1, cout)

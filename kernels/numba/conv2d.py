@@ -81,7 +81,7 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from .epilogue import activate
+from .epilogue import finish
 from .gemm import gemm_epilogue, gemm_rows_at, gemm_turned
 
 
@@ -288,7 +288,6 @@ def conv2d_few_pixels(
     m = n * ho * wo
     nblocks = (cout + col_block - 1) // col_block
     nthreads = scratch.shape[0]
-    has_bias, has_scale, has_res = bias.shape[0] > 0, scale_w.shape[0] > 0, residual.shape[0] > 0
     for t in prange(nthreads):
         panel = scratch[t, : k * 16].reshape(k, 16)
         ct = scratch[t, k * 16 : k * 16 + col_block * 16].reshape(col_block, 16)
@@ -302,12 +301,7 @@ def conv2d_few_pixels(
             gemm_turned(wt, panel, ct, c0, c1)
             for p in range(m):
                 for co in range(c0, c1):
-                    v = ct[co - c0, p]
-                    if has_bias:
-                        v = v + bias[co]
-                    if has_scale:
-                        v = v * scale_w[co] + scale_b[co]
-                    if has_res:
-                        v = v + residual[p, co]
-                    out[p, co] = activate(v, act)
+                    out[p, co] = finish(
+                        ct[co - c0, p], bias, scale_w, scale_b, residual, p, co, act
+                    )
     return out

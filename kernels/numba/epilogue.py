@@ -2,8 +2,9 @@
 
 The conv epilogue is ``y = act((y + bias) * scale_w + scale_b + residual)``; the convs
 apply it as their product's sums are stored (``block_ir.py``, in this order, as separate
-multiplies and adds), the Winograd kernel in its output transform and the depthwise
-kernel after its sums, through :func:`activate`. NumPy reference: ``NumpyBackend.conv2d``
+multiplies and adds), the Winograd kernel in its output transform and the few-pixel conv as
+they write their outputs (:func:`finish`), the depthwise kernel after its sums
+(:func:`activate`). NumPy reference: ``NumpyBackend.conv2d``
 in ``faceapi_np/backend/numpy_backend.py`` (one array operation a term). Activation
 codes: 0 none, 1 relu, 2 relu6, 3 leaky (face-api.js's ``relu(x - a*x) + a*x`` form,
 a = float32(0.1)).
@@ -36,3 +37,16 @@ def activate(v, act):
         a = v * LEAKY_ALPHA
         return max(v - a, np.float32(0.0)) + a
     return v
+
+
+@njit(inline="always")
+def finish(y, bias, scale_w, scale_b, residual, p, co, act):
+    """Output value ``y`` at row ``p``, channel ``co`` through the epilogue, term by term
+    in ``block_ir.py``'s order (zero-length arrays: term absent)."""
+    if bias.shape[0] > 0:
+        y = y + bias[co]
+    if scale_w.shape[0] > 0:
+        y = y * scale_w[co] + scale_b[co]
+    if residual.shape[0] > 0:
+        y = y + residual[p, co]
+    return activate(y, act)

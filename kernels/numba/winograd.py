@@ -53,7 +53,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .epilogue import activate
+from .epilogue import finish
 from .gemm import gemm_packed, pack
 
 #: G of F(2x2, 3x3): U = G g G^T turns a 3x3 filter into its 4x4 transformed tile.
@@ -111,18 +111,6 @@ def _input_tile(r0, r1, r2, r3, a, v, ti):
 
 
 @njit(inline="always")
-def _finish(y, bias, scale_w, scale_b, residual, p, co, act):
-    """One output value through the epilogue (zero-length arrays: term absent)."""
-    if bias.shape[0] > 0:
-        y = y + bias[co]
-    if scale_w.shape[0] > 0:
-        y = y * scale_w[co] + scale_b[co]
-    if residual.shape[0] > 0:
-        y = y + residual[p, co]
-    return activate(y, act)
-
-
-@njit(inline="always")
 def _output_tile(m, ti, p00, rows2, cols2, wo, bias, scale_w, scale_b, residual, act, out):
     """``A^T m A`` of tile ``ti`` (``A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]``) + epilogue, into
     the output rows from ``p00`` (its top-left pixel); ``rows2`` / ``cols2``: whether its
@@ -138,17 +126,17 @@ def _output_tile(m, ti, p00, rows2, cols2, wo, bias, scale_w, scale_b, residual,
         m0, m1, m2, m3 = m[3, ti, co], m[7, ti, co], m[11, ti, co], m[15, ti, co]
         s03, s13 = m0 + m1 + m2, m1 - m2 - m3
         # Y = s A
-        out[p00, co] = _finish(s00 + s01 + s02, bias, scale_w, scale_b, residual, p00, co, act)
+        out[p00, co] = finish(s00 + s01 + s02, bias, scale_w, scale_b, residual, p00, co, act)
         if cols2:
             y = s01 - s02 - s03
-            out[p00 + 1, co] = _finish(y, bias, scale_w, scale_b, residual, p00 + 1, co, act)
+            out[p00 + 1, co] = finish(y, bias, scale_w, scale_b, residual, p00 + 1, co, act)
         if rows2:
             p = p00 + wo
             y = s10 + s11 + s12
-            out[p, co] = _finish(y, bias, scale_w, scale_b, residual, p, co, act)
+            out[p, co] = finish(y, bias, scale_w, scale_b, residual, p, co, act)
             if cols2:
                 y = s11 - s12 - s13
-                out[p + 1, co] = _finish(y, bias, scale_w, scale_b, residual, p + 1, co, act)
+                out[p + 1, co] = finish(y, bias, scale_w, scale_b, residual, p + 1, co, act)
 
 
 @njit(parallel=True, nogil=True, cache=True)
