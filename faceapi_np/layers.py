@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import activations, ops
 from .activations import LEAKY_ALPHA
+from .backend.base import normalize_input
 from .tap import traced
 
 
@@ -44,6 +45,7 @@ def conv2d(
     scale=None,
     residual=None,
     act=None,
+    input_norm=None,
 ):
     """Convolution plus bias, with optional scale layer, residual and activation.
 
@@ -62,13 +64,25 @@ def conv2d(
     scale : (weights, biases) of shape (C_out,), optional
     residual : array, shape (N, H', W', C_out), optional
     act : None | "relu" | "relu6" | "leaky"
+    input_norm : (scale, offset, divisor), optional
+        The net's input normalisation (:func:`rgb_norm`, :func:`scale_norm`), applied to
+        ``x`` before the conv and its padding, as :func:`normalize` would: a net's first
+        conv takes it so that a backend can apply it while reading the pixels.
 
     Returns
     -------
     array, shape (N, H', W', C_out)
     """
     return bk.conv2d(
-        x, filters, stride, padding, bias=bias, scale=scale, residual=residual, act=act
+        x,
+        filters,
+        stride,
+        padding,
+        bias=bias,
+        scale=scale,
+        residual=residual,
+        act=act,
+        input_norm=input_norm,
     )
 
 
@@ -165,14 +179,24 @@ def scale_bias(x, weights, biases):
     return x * weights + biases
 
 
-def normalize_rgb(x, mean_rgb, divisor, bk):
-    """``(x - mean_rgb) / divisor`` on an RGB batch (face-api.js ``ops/normalize.ts``)."""
-    xp = bk.xp
-    # the mean repeated along a whole image row, (W, 3): NumPy then subtracts over long
-    # contiguous rows instead of looping over 3 channels at a time (the same values; a
-    # 416x416 batch 0.9 -> 0.2 ms)
-    row = xp.tile(xp.asarray(mean_rgb, dtype=xp.float32), (x.shape[-2], 1))
-    return (x - row) / xp.float32(divisor)
+def rgb_norm(mean_rgb, divisor):
+    """The ``input_norm`` of ``(x - mean_rgb) / divisor`` (face-api.js ``ops/normalize.ts``
+    then ``div``), for :func:`conv2d` or :func:`normalize`."""
+    return (1.0, 1.0, 1.0), tuple(float(m) for m in mean_rgb), (float(divisor),) * 3
+
+
+def scale_norm(scale, offset):
+    """The ``input_norm`` of ``x * scale - offset`` on all three channels (SSD's
+    ``x * 2/255 - 1``), for :func:`conv2d` or :func:`normalize`."""
+    return (float(scale),) * 3, (float(offset),) * 3, (1.0, 1.0, 1.0)
+
+
+def normalize(x, norm, bk):
+    """``(x * scale - offset) / divisor`` per channel, ``norm`` = (scale, offset, divisor)
+    as made by :func:`rgb_norm` or :func:`scale_norm`: a net's input normalisation on
+    its own. The nets hand it to their first conv instead (``input_norm=``), which
+    computes the same values as it reads the pixels."""
+    return normalize_input(x, norm, bk.xp)
 
 
 # --- activations ---------------------------------------------------------------------

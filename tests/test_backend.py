@@ -348,6 +348,46 @@ def test_fused_conv2d_matches_numpy(bk, x_shape, w_shape, stride, padding, terms
     np.testing.assert_allclose(bk.to_numpy(got), want, rtol=1e-5, atol=1e-5)
 
 
+def _norm_for(c, rng, kind):
+    """An input normalisation for c channels: face-api.js's two forms, random values."""
+    if kind == "mean":  # (x - mean) / 256
+        return (1.0,) * c, tuple(float(v) for v in rng.uniform(90, 130, c)), (256.0,) * c
+    return (0.007843137718737125,) * c, (1.0,) * c, (1.0,) * c  # x * 2/255 - 1
+
+
+@pytest.mark.parametrize(
+    "x_shape,w_shape,stride,padding",
+    [
+        ((1, 14, 13, 3), (3, 3, 3, 16), 1, "valid"),  # Tiny's first conv: normalised in its copy
+        ((2, 12, 12, 3), (3, 3, 3, 32), 2, "same"),  # SSD's, landmarks': the padding stays 0
+        ((1, 15, 16, 3), (7, 7, 3, 32), 2, "valid"),  # the recognition net's
+        ((1, 2, 3, 3), (3, 3, 3, 40), 1, "same"),  # 6 pixels, 40 filters: channel blocks
+        ((1, 9, 11, 8), (3, 3, 8, 16), 1, "same"),  # more channels: normalised first
+    ],
+)
+@pytest.mark.parametrize("kind", ["mean", "scale"])
+def test_conv2d_input_norm_equals_normalising_first(bk, x_shape, w_shape, stride, padding, kind):
+    """A conv given the input normalisation returns, bit for bit, what it returns on the
+    input normalised by ``layers.normalize`` (the nets' outputs do not move)."""
+    from faceapi_np import layers
+
+    rng = np.random.default_rng(sum(x_shape) + len(kind))
+    x = rng.integers(0, 256, x_shape).astype(np.float32)
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[:3]))).astype(np.float32)
+    b = rng.standard_normal(w_shape[3]).astype(np.float32)
+    norm = _norm_for(x_shape[3], rng, kind)
+    seen = layers.normalize(bk.asarray(x), norm, bk)
+    want = bk.to_numpy(bk.conv2d(seen, bk.asarray(w), stride, padding, bias=bk.asarray(b)))
+    got = bk.conv2d(
+        bk.asarray(x), bk.asarray(w), stride, padding, bias=bk.asarray(b), input_norm=norm
+    )
+    np.testing.assert_array_equal(bk.to_numpy(got), want)
+    ref = get_backend("numpy")
+    np.testing.assert_allclose(
+        want, ref.conv2d(x, w, stride, padding, bias=b, input_norm=norm), rtol=1e-5, atol=1e-5
+    )
+
+
 @pytest.mark.parametrize(
     "x_shape,cout,padding",
     [((2, 9, 11, 16), 24, "same"), ((1, 8, 7, 32), 16, "valid"), ((3, 5, 6, 16), 16, 1)],

@@ -324,20 +324,30 @@ def test_scale_bias(bk):
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
 
 
-def test_normalize_rgb(bk):
+def test_normalize_gives_face_api_js_float32_bits(bk):
+    """``rgb_norm``: ``(x - mean) / d``; ``scale_norm``: ``x * s - o``; each step one
+    float32 op, as face-api.js's tf ops compute them (the nets' inputs, bit for bit)."""
     rng = np.random.default_rng(8)
     x = rng.integers(0, 256, (2, 3, 5, 3)).astype(np.float32)
     mean_rgb = [122.782, 117.001, 104.298]  # the recognition net's channel means
-    got = bk.to_numpy(layers.normalize_rgb(bk.asarray(x), mean_rgb, 256, bk))
-    want = (x.astype(np.float64) - np.array(mean_rgb)) / 256.0
+    got = bk.to_numpy(layers.normalize(bk.asarray(x), layers.rgb_norm(mean_rgb, 256), bk))
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
+    want = (x - np.asarray(mean_rgb, np.float32)) / np.float32(256)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(got, (x.astype(np.float64) - mean_rgb) / 256, rtol=RTOL, atol=ATOL)
+    s = 0.007843137718737125
+    got = bk.to_numpy(layers.normalize(bk.asarray(x), layers.scale_norm(s, 1), bk))
+    np.testing.assert_array_equal(got, x * np.float32(s) - np.float32(1))
     one = bk.to_numpy(
-        layers.normalize_rgb(
-            bk.asarray(np.full((1, 1, 1, 3), 255, np.float32)), [255, 0, 127.5], 2, bk
+        layers.normalize(
+            bk.asarray(np.full((1, 1, 1, 3), 255, np.float32)),
+            layers.rgb_norm([255, 0, 127.5], 2),
+            bk,
         )
     )
     np.testing.assert_allclose(one.ravel(), [0.0, 127.5, 63.75], rtol=1e-7)
+    with pytest.raises(ValueError, match="3 values a step"):
+        layers.normalize(bk.asarray(x), ((1.0,), (0.0,), (1.0,)), bk)
 
 
 # --- activations ---------------------------------------------------------------------

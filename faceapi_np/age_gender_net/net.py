@@ -64,8 +64,10 @@ class AgeGenderNet(NeuralNetwork):
         bk = bk or get_backend()
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
-        out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = layers.conv(out, p.conv_in, bk, 2, "same", act="relu", name="entry_flow/conv_in")
+        norm = layers.rgb_norm(MEAN_RGB, INPUT_DIVISOR)  # applied as the first conv reads
+        out = layers.conv(
+            x, p.conv_in, bk, 2, "same", act="relu", input_norm=norm, name="entry_flow/conv_in"
+        )
         for i, block in enumerate(p.reduction_blocks):
             name = f"entry_flow/reduction_block_{i}"
             out = reduction_block(out, block, bk, activate_input=i > 0, name=name)

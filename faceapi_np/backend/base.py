@@ -4,6 +4,8 @@ A backend provides the array namespace ``xp`` and the hot layer ops, each with a
 epilogue so that a fast backend reads and writes an activation once:
 
 * ``conv2d``: convolution, then ``+ bias``, ``* scale_w + scale_b``, ``+ residual``, activation;
+  a net's first conv may also take the input normalisation (``input_norm``, see
+  :func:`normalize_input`), which a backend may apply as it reads the pixels;
 * ``depthwise_conv2d``: depthwise convolution, then batch norm ``(y - mean) * inv + offset``, activation;
 * ``separable_conv2d``: a depthwise conv then a 1x1 conv, each with its own fused terms
   (by default the two ops above, which a backend may fuse into one kernel);
@@ -18,6 +20,31 @@ every other backend is tested against.
 from __future__ import annotations
 
 from ..activations import ACT_CODES, LEAKY_ALPHA, activate  # noqa: F401  (kernels read them here)
+
+
+def normalize_input(x, norm, xp):
+    """``(x * scale - offset) / divisor`` per channel: a net's input normalisation.
+
+    ``norm`` is ``(scale, offset, divisor)``, three tuples of one float per channel of
+    ``x`` (N, H, W, C); ``None`` returns ``x``. The three steps are three float32 ops in
+    this order, each skipped where it is the identity (which leaves the bits as they
+    are), so that one form covers face-api.js's ``(x - mean) / 256`` and ``x * s - 1``,
+    and a kernel applying the same steps as it reads the pixels gives the same bits.
+    """
+    if norm is None:
+        return x
+    n, h, w, c = x.shape
+    if any(len(step) != c for step in norm):
+        raise ValueError(f"input_norm needs {c} values a step, one per channel: {norm}")
+    flat = x.reshape(n, h, w * c)  # one long row per image row: no 3-wide inner loops
+    scale, offset, divisor = (xp.tile(xp.asarray(v, dtype=xp.float32), w) for v in norm)
+    if any(v != 1.0 for v in norm[0]):
+        flat = flat * scale
+    if any(v != 0.0 for v in norm[1]):
+        flat = flat - offset
+    if any(v != 1.0 for v in norm[2]):
+        flat = flat / divisor
+    return flat.reshape(n, h, w, c)
 
 
 class Backend:
@@ -61,6 +88,7 @@ class Backend:
         scale=None,
         residual=None,
         act=None,
+        input_norm=None,
     ):
         """Convolution with a fused epilogue, TF semantics.
 
@@ -76,6 +104,10 @@ class Backend:
         scale : (weights, biases) pair of (C_out,) arrays or None
         residual : array (N, H', W', C_out) or None
         act : None | "relu" | "relu6" | "leaky"
+        input_norm : (scale, offset, divisor) or None
+            Normalisation of ``x`` before the conv and its zero padding
+            (:func:`normalize_input`), for a net's first layer: a kernel that copies its
+            input anyway applies it on the way instead of in a pass of its own.
 
         Returns
         -------
@@ -205,10 +237,12 @@ class KernelBackend(Backend):
         scale=None,
         residual=None,
         act=None,
+        input_norm=None,
     ):
         """See :meth:`Backend.conv2d`."""
         from .geometry import conv_geometry
 
+        x = normalize_input(x, input_norm, self.xp)
         x, w, stride = self._f32(x), self._f32(w), int(stride)
         n, h, wd, cin = x.shape
         kh, kw, _, cout = w.shape

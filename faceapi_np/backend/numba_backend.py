@@ -27,7 +27,7 @@ import threading
 import numpy as np
 
 from . import _blas, _memory, numba_cache, numba_plans
-from .base import Backend, KernelBackend
+from .base import Backend, KernelBackend, normalize_input
 from .numba_tiling import (
     FEW_CHANNELS,
     TILE_FLOATS,
@@ -92,19 +92,23 @@ class NumbaBackend(KernelBackend):
         scale=None,
         residual=None,
         act=None,
+        input_norm=None,
     ):
         """See :meth:`Backend.conv2d`: tiles of im2col + packed product + fused epilogue,
         planned once per filter and input shape (``numba_plans.py``)."""
         x = self._f32(x)
-        key = ("conv", x.shape, int(stride), padding, act, self.winograd, current_threads())
+        key = ("conv", x.shape, int(stride), padding, act, input_norm, self.winograd)
+        key += (current_threads(),)
         same = (bias,) if scale is None else (bias, scale[0], scale[1])
 
         def make():
-            return self._plan_conv(x.shape, w, int(stride), padding, bias, scale, act, key[-1])
+            return self._plan_conv(
+                x.shape, w, int(stride), padding, bias, scale, act, input_norm, key[-1]
+            )
 
         return self._plans.get(w, key, make, same)(x, residual)
 
-    def _plan_conv(self, shape, w, stride, padding, bias, scale, act, threads):
+    def _plan_conv(self, shape, w, stride, padding, bias, scale, act, norm, threads):
         """The run(x, residual) of one conv: which kernel, its packed filter and tiles."""
         from .geometry import conv_geometry, live_taps
 
@@ -159,7 +163,13 @@ class NumbaBackend(KernelBackend):
             threads = min(threads, -(-cout // block))
             args = (wt, kh, kw, stride, pt, pl, ho, wo, block)
             return self._runner(
-                conv_kernels.conv2d_few_pixels, args, (16 * (k + block),), threads, terms, out_shape
+                conv_kernels.conv2d_few_pixels,
+                args,
+                (16 * (k + block),),
+                threads,
+                terms,
+                out_shape,
+                norm,
             )
 
         if cin <= FEW_CHANNELS and not pointwise:
@@ -172,7 +182,12 @@ class NumbaBackend(KernelBackend):
             tile = row_tile(ho, wo * cout + stride * wpad * cin, TILE_FLOATS)
             threads = min(threads, n * -(-ho // tile))
             size = ((tile - 1) * stride + kh) * wpad * cin
-            args = (wp, koff, kh, stride, pt, pl, ho, wo, tile)
+            # the copy applies the normalisation: its three steps along a whole input row
+            # (no rows: none)
+            steps = np.zeros((0, wd * cin), np.float32)
+            if norm is not None:
+                steps = np.stack([np.tile(np.asarray(v, np.float32), wd) for v in norm])
+            args = (wp, koff, steps, kh, stride, pt, pl, ho, wo, tile)
             return self._runner(
                 conv_kernels.conv2d_few_channels, args, (size,), threads, terms, out_shape
             )
@@ -183,18 +198,20 @@ class NumbaBackend(KernelBackend):
         tile, block, threads = tiles(n * ho, wo * (k + cout), wo * k * cout, m, cout, threads)
         size = 0 if pointwise else tile * wo * k
         args = (wp, kh, kw, stride, pt, pl, ho, wo, tile, block)
-        return self._runner(conv_kernels.conv2d, args, (size,), threads, terms, out_shape)
+        return self._runner(conv_kernels.conv2d, args, (size,), threads, terms, out_shape, norm)
 
-    def _runner(self, kernel, args, sizes, threads, terms, shape):
+    def _runner(self, kernel, args, sizes, threads, terms, shape, norm=None):
         """run(x, residual): ``kernel(x, *args, *scratch, *terms, residual rows, y)``, with
         one scratch buffer of ``sizes[i]`` floats a thread for each size, ``terms`` =
         (bias, scale_w, scale_b, act code) and ``y`` (N*Ho*Wo, C_out) reshaped to
-        ``shape``."""
+        ``shape``; ``x`` normalised first by ``norm`` (a kernel that does not do it)."""
         *epi, code = terms
         cout = shape[3]
         m = shape[0] * shape[1] * shape[2]
 
         def run(x, residual):
+            if norm is not None:
+                x = self._f32(normalize_input(x, norm, np))
             y = np.empty((m, cout), np.float32)
             scratch = [self._scratch(threads, size, slot) for slot, size in enumerate(sizes)]
             rows = numba_plans.residual_rows(self._f32, residual, cout)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..activations import activate
 from ..ops import pad_to_square
-from .base import Backend
+from .base import Backend, normalize_input
 from .geometry import output_size, square_placement, window_pads
 
 
@@ -139,9 +139,10 @@ class NumpyBackend(Backend):
         scale=None,
         residual=None,
         act=None,
+        input_norm=None,
     ):
         """See :meth:`Backend.conv2d`."""
-        y = conv2d(x, w, stride, padding)
+        y = conv2d(normalize_input(x, input_norm, self.xp), w, stride, padding)
         if bias is not None:
             y = y + bias
         if scale is not None:

@@ -22,8 +22,10 @@ from ..tap import traced
 
 
 @traced(lambda a: f"dense block ({len(a['p'].convs) + 1} convs)")
-def dense_block(x, p, bk):
+def dense_block(x, p, bk, input_norm=None):
     """One dense block with 3 or 4 convs; returns (N, ceil(H/2), ceil(W/2), C_out).
+    ``input_norm``: the net's input normalisation, for a first block (its first conv is
+    a regular conv, which takes it as :func:`~faceapi_np.layers.conv2d` does).
 
     The running sum ``out1 + ... + outk`` is carried along and each separable conv adds
     its output to it in its fused epilogue (``residual=``); the ReLU of the sum, the next
@@ -32,8 +34,12 @@ def dense_block(x, p, bk):
     21.7 ms against 24.4 ms with a separate ReLU pass).
     """
     if isinstance(p.conv0, ConvParams):  # the first block starts with a regular conv
-        total = layers.conv2d(x, p.conv0.filters, p.conv0.bias, bk, 2, "same", act="relu")
+        total = layers.conv2d(
+            x, p.conv0.filters, p.conv0.bias, bk, 2, "same", act="relu", input_norm=input_norm
+        )
     else:
+        if input_norm is not None:
+            x = layers.normalize(x, input_norm, bk)
         total = layers.separable_conv(x, p.conv0, bk, 2, act="relu")
     last = len(p.convs) - 1
     for i, conv in enumerate(p.convs):

@@ -14,9 +14,11 @@ from .dense_block import dense_block
 
 def extract_features(x, blocks, bk):
     """(N, C) features of an (N, 112, 112, 3) batch of RGB values 0..255."""
-    out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
+    out = x
     for i, block in enumerate(blocks):
-        out = dense_block(out, block, bk, name=f"dense{i}")
+        # the first block's first conv normalises the pixels as it reads them
+        norm = layers.rgb_norm(MEAN_RGB, INPUT_DIVISOR) if i == 0 else None
+        out = dense_block(out, block, bk, input_norm=norm, name=f"dense{i}")
     # tf.avgPool over the whole 7x7 (tiny: 14x14) map: a global mean
     k = out.shape[1]
     out = layers.avg_pool(out, k, 2, bk, "valid", name="avg_pool")

@@ -48,8 +48,10 @@ class FaceRecognitionNet(NeuralNetwork):
         bk = bk or get_backend()
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
-        out = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = conv_layer(out, p.conv32_down, bk, stride=2, padding="valid", name="conv32_down")
+        norm = layers.rgb_norm(MEAN_RGB, INPUT_DIVISOR)  # applied as the first conv reads
+        out = conv_layer(
+            x, p.conv32_down, bk, stride=2, padding="valid", input_norm=norm, name="conv32_down"
+        )
         out = layers.max_pool(out, 3, 2, bk, "valid", name="max_pool")
         for (name, down), block in zip(RESIDUAL_BLOCKS, p.residuals):
             out = (residual_down if down else residual)(out, block, bk, name=name)

@@ -16,11 +16,17 @@ from ..tap import count_macs, traced
 @traced(
     "conv {p.conv.filters.shape[0]}x{p.conv.filters.shape[1]}/{stride} {padding} + scale + relu"
 )
-def conv_layer(x, p, bk, stride: int = 1, padding="same", relu: bool = True, residual=None):
-    """Conv + bias, scale layer, optional shortcut, optional ReLU (``convLayer`` in face-api.js)."""
+def conv_layer(
+    x, p, bk, stride: int = 1, padding="same", relu: bool = True, residual=None, input_norm=None
+):
+    """Conv + bias, scale layer, optional shortcut, optional ReLU (``convLayer`` in face-api.js);
+    ``input_norm`` as :func:`~faceapi_np.layers.conv2d`'s."""
     scale = (p.scale.weights, p.scale.biases)
     act = "relu" if relu else None
-    return layers.conv(x, p.conv, bk, stride, padding, scale=scale, residual=residual, act=act)
+    return layers.conv(
+        x, p.conv, bk, stride, padding, scale=scale, residual=residual, act=act,
+        input_norm=input_norm,
+    )  # fmt: skip
 
 
 @traced("residual (3x3, 3x3)")

@@ -6,7 +6,8 @@ net (the layer functions of ``layers.py``, the params the NumPy backend reads) a
 nodes, so the exported graph and the NumPy nets share one definition of every
 architecture. Each fused op becomes the ONNX ops it stands for:
 
-* ``conv2d``: ``Conv`` (bias as its third input), then ``Mul``/``Add`` for a scale layer,
+* ``conv2d``: the input normalisation of a first conv as ``Mul``/``Sub``/``Div``, ``Conv``
+  (bias as its third input), then ``Mul``/``Add`` for a scale layer,
   ``Add`` for a residual, and ``Relu`` / ``Clip(0, 6)`` / ``LeakyRelu(0.1)``;
 * ``depthwise_conv2d``: an optional input ``Relu``, ``Conv`` with ``group = C``, then the
   batch norm as ``y * inv + (offset - mean * inv)`` and the activation;
@@ -83,10 +84,28 @@ class GraphBackend(Backend):
     # --- the Backend contract ------------------------------------------------------------
 
     def conv2d(
-        self, x, w, stride=1, padding="same", bias=None, scale=None, residual=None, act=None
+        self,
+        x,
+        w,
+        stride=1,
+        padding="same",
+        bias=None,
+        scale=None,
+        residual=None,
+        act=None,
+        input_norm=None,
     ):
-        """See :meth:`Backend.conv2d`."""
+        """See :meth:`Backend.conv2d` (``input_norm`` as ``Mul``, ``Sub``, ``Div`` nodes before
+        the ``Conv``, each left out where it is the identity)."""
         x, g = self._nchw(x), self.graph
+        if input_norm is not None:
+            steps = [np.asarray(v, np.float32) for v in input_norm]
+            if (steps[0] != 1).any():
+                x = x * steps[0]
+            if (steps[1] != 0).any():
+                x = x - steps[1]
+            if (steps[2] != 1).any():
+                x = x / steps[2]
         w = np.asarray(w, np.float32)
         kh, kw, _, cout = w.shape
         weights = [

@@ -13,9 +13,12 @@ from .const import BN_EPS, CONV11_PAIR, STRIDE_2_PAIRS
 
 
 @traced("conv {p.filters.shape[0]}x{p.filters.shape[1]}/{stride} + offset + relu6")
-def pointwise_conv_layer(x, p, bk, stride: int):
-    """Conv ('same'), plus the folded batch-norm offset, then ReLU6 (``pointwiseConvLayer.ts``)."""
-    return layers.conv2d(x, p.filters, p.batch_norm_offset, bk, stride, "same", act="relu6")
+def pointwise_conv_layer(x, p, bk, stride: int, input_norm=None):
+    """Conv ('same'), plus the folded batch-norm offset, then ReLU6 (``pointwiseConvLayer.ts``);
+    ``input_norm`` as :func:`~faceapi_np.layers.conv2d`'s."""
+    return layers.conv2d(
+        x, p.filters, p.batch_norm_offset, bk, stride, "same", act="relu6", input_norm=input_norm
+    )
 
 
 def _batch_norm(p, bk):
@@ -58,12 +61,13 @@ def conv_pair(x, p, bk, stride: int, name: str):
     )
 
 
-def mobilenet_v1(x, params, bk):
+def mobilenet_v1(x, params, bk, input_norm=None):
     """Run the backbone.
 
     Parameters
     ----------
-    x : array, shape (N, 512, 512, 3), values in [-1, 1]
+    x : array, shape (N, 512, 512, 3), values in [-1, 1], or as ``input_norm`` (applied
+        by the first conv as it reads them) maps to [-1, 1]
     params : MobileNetV1Params
 
     Returns
@@ -72,7 +76,7 @@ def mobilenet_v1(x, params, bk):
     conv11 : array, shape (N, 32, 32, 512), the output of pair 11 (feeds box predictor 0)
     """
     out = pointwise_conv_layer(
-        x, params.conv_0, bk, 2, name="mobilenetv1/conv_0"
+        x, params.conv_0, bk, 2, input_norm=input_norm, name="mobilenetv1/conv_0"
     )  # (N, 256, 256, 32)
     conv11 = None
     for idx, p in enumerate(params.conv_pairs, start=1):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import layers
 from ..backend import Backend, get_backend
 from ..image import reshaped_size, to_batch
 from ..net import NeuralNetwork
@@ -54,8 +55,8 @@ class SsdMobilenetv1(NeuralNetwork):
         bk = bk or get_backend()
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
-        x = x * bk.xp.float32(INPUT_SCALE) - bk.xp.float32(1)  # 0..255 -> [-1, 1]
-        out, conv11 = mobilenet_v1(x, p.mobilenetv1, bk)
+        # 0..255 -> [-1, 1], applied as the first conv reads the pixels
+        out, conv11 = mobilenet_v1(x, p.mobilenetv1, bk, layers.scale_norm(INPUT_SCALE, 1))
         box_pred, class_pred = prediction_layer(out, conv11, p.prediction_layer, bk)
         boxes, scores = output_layer(box_pred, class_pred, p.output_layer, bk)
         record("output_layer/boxes", "decode boxes", boxes)

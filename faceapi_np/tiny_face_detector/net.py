@@ -91,8 +91,8 @@ class TinyFaceDetector(NeuralNetwork):
         bk = bk or get_backend()
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
-        x = layers.normalize_rgb(x, MEAN_RGB, INPUT_DIVISOR, bk)
-        out = layers.conv(x, p.conv0, bk, 1, "valid", act="leaky", name="conv0")
+        norm = layers.rgb_norm(MEAN_RGB, INPUT_DIVISOR)  # applied as conv0 reads the pixels
+        out = layers.conv(x, p.conv0, bk, 1, "valid", act="leaky", input_norm=norm, name="conv0")
         for i, conv in enumerate(p.separable_convs, start=1):
             out = layers.max_pool(out, 2, 2, bk, "same", name=f"conv{i}/max_pool")
             # tinyYolov2/depthwiseSeparableConv.ts: pad 1, separable 3x3 'valid', leaky ReLU

