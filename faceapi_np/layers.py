@@ -27,7 +27,8 @@ def _conv_op(kind: str, a: dict) -> str:
     for term in ("bias", "bn", "scale", "residual"):
         if a.get(term) is not None:
             text += f" + {term}"
-    return text + (f" + {a['act']}" if a.get("act") else "")
+    text += f" + {a['act']}" if a.get("act") else ""
+    return text + (f" + max pool {a['max_pool']}x{a['max_pool']}" if a.get("max_pool") else "")
 
 
 # --- convolutions -------------------------------------------------------------------
@@ -46,6 +47,7 @@ def conv2d(
     residual=None,
     act=None,
     input_norm=None,
+    max_pool=None,
 ):
     """Convolution plus bias, with optional scale layer, residual and activation.
 
@@ -68,10 +70,13 @@ def conv2d(
         The net's input normalisation (:func:`rgb_norm`, :func:`scale_norm`), applied to
         ``x`` before the conv and its padding, as :func:`normalize` would: a net's first
         conv takes it so that a backend can apply it while reading the pixels.
+    max_pool : int, optional
+        ``k``: then a k x k stride-k 'same' :func:`max_pool` of the result, which a
+        backend may do as it stores the result (Tiny Face Detector's convs and pools).
 
     Returns
     -------
-    array, shape (N, H', W', C_out)
+    array, shape (N, H', W', C_out), or (N, ceil(H'/k), ceil(W'/k), C_out) pooled
     """
     return bk.conv2d(
         x,
@@ -83,6 +88,7 @@ def conv2d(
         residual=residual,
         act=act,
         input_norm=input_norm,
+        max_pool=max_pool,
     )
 
 
@@ -122,6 +128,7 @@ def separable_conv2d(
     depthwise_act=None,
     residual=None,
     act=None,
+    max_pool=None,
 ):
     """Depthwise-separable convolution plus bias (optional input activation, residual, activation).
 
@@ -132,7 +139,7 @@ def separable_conv2d(
     ``depthwise_bn`` and ``depthwise_act`` (MobileNet's pairs) follow the depthwise conv,
     as ``bn`` and ``act`` of :func:`depthwise_conv2d`. The backend runs it as one op
     (:meth:`~faceapi_np.backend.base.Backend.separable_conv2d`), which the numba backend
-    computes without storing the depthwise output.
+    computes without storing the depthwise output. ``max_pool`` as :func:`conv2d`'s.
 
     Parameters
     ----------
@@ -152,6 +159,7 @@ def separable_conv2d(
         bias=bias,
         residual=residual,
         act=act,
+        max_pool=max_pool,
     )
 
 
@@ -291,7 +299,7 @@ def global_avg_pool(x, bk):
 def separable_conv(x, p, bk, stride: int = 1, padding="same", **fused):
     """:func:`separable_conv2d` with the filters and bias of a ``SeparableConvParams``.
 
-    ``fused`` passes ``input_act``, ``residual``, ``act`` and ``name`` through.
+    ``fused`` passes ``input_act``, ``residual``, ``act``, ``max_pool`` and ``name`` through.
     """
     return separable_conv2d(
         x, p.depthwise_filter, p.pointwise_filter, p.bias, bk, stride, padding, **fused

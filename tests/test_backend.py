@@ -358,11 +358,61 @@ def _norm_for(c, rng, kind):
 @pytest.mark.parametrize(
     "x_shape,w_shape,stride,padding",
     [
+        ((1, 18, 18, 3), (3, 3, 3, 16), 1, "valid"),  # Tiny's first conv, pooled as stored
+        ((2, 15, 13, 3), (3, 3, 3, 16), 1, "same"),  # odd maps: a last row and column alone
+        ((3, 9, 7, 3), (3, 3, 3, 8), 2, "same"),
+        ((1, 1, 1, 3), (3, 3, 3, 16), 1, "same"),  # one pixel
+        ((2, 9, 11, 8), (3, 3, 8, 16), 1, "same"),  # not a few-channel conv: pooled after
+        ((1, 7, 7, 16), (3, 3, 16, 16), 1, "same"),  # Winograd: pooled after
+    ],
+)
+def test_conv2d_max_pool_equals_pooling_after(bk, x_shape, w_shape, stride, padding):
+    """``conv2d(max_pool=2)`` returns, bit for bit, ``max_pool(conv2d(...), 2, 2, 'same')``."""
+    rng = np.random.default_rng(sum(x_shape) + w_shape[3])
+    x = bk.asarray(rng.standard_normal(x_shape).astype(np.float32))
+    w = bk.asarray(rng.standard_normal(w_shape).astype(np.float32))
+    b = bk.asarray(rng.standard_normal(w_shape[3]).astype(np.float32))
+    want = bk.max_pool(bk.conv2d(x, w, stride, padding, bias=b, act="leaky"), 2, 2, "same")
+    got = bk.conv2d(x, w, stride, padding, bias=b, act="leaky", max_pool=2)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(bk.to_numpy(got), bk.to_numpy(want))
+
+
+@pytest.mark.parametrize(
+    "x_shape,cout",
+    [
+        ((1, 21, 21, 16), 32),  # odd: the last pooled row and column from one output each
+        ((2, 13, 13, 8), 16),  # batch, odd rows: pooled tiles cross images
+        ((3, 7, 5, 16), 40),
+        ((1, 26, 26, 128), 256),  # several tiles, an even map
+        ((1, 5, 5, 64), 128),  # fewer pixels than filters: channel blocks, pooled after
+    ],
+)
+def test_separable_max_pool_equals_pooling_after(bk, x_shape, cout):
+    """``separable_conv2d(max_pool=2)``, as Tiny Face Detector calls it (pad 1, leaky
+    ReLU), returns bit for bit the pool of the separable conv's output."""
+    rng = np.random.default_rng(sum(x_shape) + cout)
+    c = x_shape[3]
+    x = bk.asarray(rng.standard_normal(x_shape).astype(np.float32))
+    dw = bk.asarray(rng.standard_normal((3, 3, c, 1)).astype(np.float32))
+    pw = bk.asarray((rng.standard_normal((1, 1, c, cout)) / np.sqrt(c)).astype(np.float32))
+    b = bk.asarray(rng.standard_normal(cout).astype(np.float32))
+    y = bk.separable_conv2d(x, dw, pw, 1, 1, bias=b, act="leaky")
+    want = bk.to_numpy(bk.max_pool(y, 2, 2, "same"))
+    got = bk.to_numpy(bk.separable_conv2d(x, dw, pw, 1, 1, bias=b, act="leaky", max_pool=2))
+    np.testing.assert_array_equal(got, want)
+    assert got.shape == (x_shape[0], -(-x_shape[1] // 2), -(-x_shape[2] // 2), cout)
+
+
+@pytest.mark.parametrize(
+    "x_shape,w_shape,stride,padding",
+    [
         ((1, 14, 13, 3), (3, 3, 3, 16), 1, "valid"),  # Tiny's first conv: normalised in its copy
         ((2, 12, 12, 3), (3, 3, 3, 32), 2, "same"),  # SSD's, landmarks': the padding stays 0
         ((1, 15, 16, 3), (7, 7, 3, 32), 2, "valid"),  # the recognition net's
         ((1, 2, 3, 3), (3, 3, 3, 40), 1, "same"),  # 6 pixels, 40 filters: channel blocks
         ((1, 9, 11, 8), (3, 3, 8, 16), 1, "same"),  # more channels: normalised first
+        ((1, 6, 7, 16), (3, 3, 16, 16), 1, "same"),  # Winograd: normalised first
     ],
 )
 @pytest.mark.parametrize("kind", ["mean", "scale"])

@@ -89,6 +89,7 @@ class Backend:
         residual=None,
         act=None,
         input_norm=None,
+        max_pool=None,
     ):
         """Convolution with a fused epilogue, TF semantics.
 
@@ -108,10 +109,14 @@ class Backend:
             Normalisation of ``x`` before the conv and its zero padding
             (:func:`normalize_input`), for a net's first layer: a kernel that copies its
             input anyway applies it on the way instead of in a pass of its own.
+        max_pool : int or None
+            ``k``: the result max-pooled over k x k windows at stride k, 'same' padding
+            (:meth:`max_pool`; Tiny Face Detector pools after its convs), which a backend
+            may do as it stores the result instead of in a pass of its own.
 
         Returns
         -------
-        array (N, H', W', C_out)
+        array (N, H', W', C_out), or the pooled (N, ceil(H'/k), ceil(W'/k), C_out)
         """
         raise NotImplementedError
 
@@ -141,6 +146,7 @@ class Backend:
         scale=None,
         residual=None,
         act=None,
+        max_pool=None,
     ):
         """A depthwise conv then a 1x1 conv, each with its fused terms (TF ``separableConv2d``).
 
@@ -157,7 +163,7 @@ class Backend:
         pointwise_filter : array (1, 1, C, C_out)
         depthwise_bn, depthwise_act, input_act : as ``bn``, ``act``, ``input_act`` of
             :meth:`depthwise_conv2d`
-        bias, scale, residual, act : as :meth:`conv2d`'s, for the 1x1 conv
+        bias, scale, residual, act, max_pool : as :meth:`conv2d`'s, for the 1x1 conv
 
         Returns
         -------
@@ -172,9 +178,10 @@ class Backend:
             act=depthwise_act,
             input_act=input_act,
         )
-        return self.conv2d(
+        y = self.conv2d(
             y, pointwise_filter, 1, "valid", bias=bias, scale=scale, residual=residual, act=act
         )
+        return y if max_pool is None else self.max_pool(y, max_pool, max_pool, "same")
 
     def max_pool(self, x, k: int, stride: int, padding="same"):
         """``k x k`` max pooling; padded cells never win (TF ``maxPool``)."""
@@ -238,6 +245,7 @@ class KernelBackend(Backend):
         residual=None,
         act=None,
         input_norm=None,
+        max_pool=None,
     ):
         """See :meth:`Backend.conv2d`."""
         from .geometry import conv_geometry
@@ -259,7 +267,8 @@ class KernelBackend(Backend):
             None if residual is None else self._f32(residual).reshape(-1, cout),
             act,
         )
-        return y.reshape(n, ho, wo, cout)
+        y = y.reshape(n, ho, wo, cout)
+        return y if max_pool is None else self.max_pool(y, max_pool, max_pool, "same")
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""

@@ -93,22 +93,23 @@ class NumbaBackend(KernelBackend):
         residual=None,
         act=None,
         input_norm=None,
+        max_pool=None,
     ):
         """See :meth:`Backend.conv2d`: tiles of im2col + packed product + fused epilogue,
         planned once per filter and input shape (``numba_plans.py``)."""
         x = self._f32(x)
-        key = ("conv", x.shape, int(stride), padding, act, input_norm, self.winograd)
+        key = ("conv", x.shape, int(stride), padding, act, input_norm, max_pool, self.winograd)
         key += (current_threads(),)
         same = (bias,) if scale is None else (bias, scale[0], scale[1])
 
         def make():
             return self._plan_conv(
-                x.shape, w, int(stride), padding, bias, scale, act, input_norm, key[-1]
+                x.shape, w, int(stride), padding, bias, scale, act, input_norm, max_pool, key[-1]
             )
 
         return self._plans.get(w, key, make, same)(x, residual)
 
-    def _plan_conv(self, shape, w, stride, padding, bias, scale, act, norm, threads):
+    def _plan_conv(self, shape, w, stride, padding, bias, scale, act, norm, pool, threads):
         """The run(x, residual) of one conv: which kernel, its packed filter and tiles."""
         from .geometry import conv_geometry, live_taps
 
@@ -153,6 +154,8 @@ class NumbaBackend(KernelBackend):
                 threads,
                 terms,
                 out_shape,
+                norm,
+                pool,
             )
 
         if 8 <= m <= 16 and block < cout:
@@ -170,6 +173,7 @@ class NumbaBackend(KernelBackend):
                 terms,
                 out_shape,
                 norm,
+                pool,
             )
 
         if cin <= FEW_CHANNELS and not pointwise:
@@ -179,17 +183,24 @@ class NumbaBackend(KernelBackend):
             wpad = (wo - 1) * stride + kw
             ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(cin), indexing="ij")
             koff = ((ky * wpad + kx) * cin + ci).reshape(-1).astype(np.int64)
-            tile = row_tile(ho, wo * cout + stride * wpad * cin, TILE_FLOATS)
+            # a 2x2 max pool after it is done as the rows are stored: tiles of row pairs
+            pooled = pool == 2
+            unit = 2 if pooled else 1
+            per_unit = unit * (wo * cout + stride * wpad * cin)
+            tile = unit * row_tile(-(-ho // unit), per_unit, TILE_FLOATS)
             threads = min(threads, n * -(-ho // tile))
             size = ((tile - 1) * stride + kh) * wpad * cin
+            if pooled:
+                out_shape, pool = (n, -(-ho // 2), -(-wo // 2), cout), None
             # the copy applies the normalisation: its three steps along a whole input row
             # (no rows: none)
             steps = np.zeros((0, wd * cin), np.float32)
             if norm is not None:
                 steps = np.stack([np.tile(np.asarray(v, np.float32), wd) for v in norm])
-            args = (wp, koff, steps, kh, stride, pt, pl, ho, wo, tile)
+            args = (wp, koff, steps, kh, stride, pt, pl, ho, wo, tile, pooled)
+            sizes = (size, 2 * wo * cout if pooled else 0)
             return self._runner(
-                conv_kernels.conv2d_few_channels, args, (size,), threads, terms, out_shape
+                conv_kernels.conv2d_few_channels, args, sizes, threads, terms, out_shape, None, pool
             )
 
         wp = packed(("matrix",), lambda a: gemm.pack(a.reshape(k, cout)))
@@ -198,13 +209,16 @@ class NumbaBackend(KernelBackend):
         tile, block, threads = tiles(n * ho, wo * (k + cout), wo * k * cout, m, cout, threads)
         size = 0 if pointwise else tile * wo * k
         args = (wp, kh, kw, stride, pt, pl, ho, wo, tile, block)
-        return self._runner(conv_kernels.conv2d, args, (size,), threads, terms, out_shape, norm)
+        return self._runner(
+            conv_kernels.conv2d, args, (size,), threads, terms, out_shape, norm, pool
+        )
 
-    def _runner(self, kernel, args, sizes, threads, terms, shape, norm=None):
+    def _runner(self, kernel, args, sizes, threads, terms, shape, norm=None, pool=None):
         """run(x, residual): ``kernel(x, *args, *scratch, *terms, residual rows, y)``, with
         one scratch buffer of ``sizes[i]`` floats a thread for each size, ``terms`` =
         (bias, scale_w, scale_b, act code) and ``y`` (N*Ho*Wo, C_out) reshaped to
-        ``shape``; ``x`` normalised first by ``norm`` (a kernel that does not do it)."""
+        ``shape``; ``x`` normalised first by ``norm`` and ``y`` max-pooled after by
+        ``pool`` (for a kernel that does not do it)."""
         *epi, code = terms
         cout = shape[3]
         m = shape[0] * shape[1] * shape[2]
@@ -216,7 +230,8 @@ class NumbaBackend(KernelBackend):
             scratch = [self._scratch(threads, size, slot) for slot, size in enumerate(sizes)]
             rows = numba_plans.residual_rows(self._f32, residual, cout)
             kernel(x, *args, *scratch, *epi, rows, code, y)
-            return y.reshape(shape)
+            y = y.reshape(shape)
+            return y if pool is None else self.max_pool(y, pool, pool, "same")
 
         return run
 
@@ -236,10 +251,12 @@ class NumbaBackend(KernelBackend):
         scale=None,
         residual=None,
         act=None,
+        max_pool=None,
     ):
         """See :meth:`Backend.separable_conv2d`: a 3x3 depthwise conv and the 1x1 conv after
         it as one kernel (``kernels/numba/separable.py``), planned once per filter and
-        input shape; other filters as two ops."""
+        input shape, a 2x2 max pool after it done as the tiles are stored; other filters
+        as two ops."""
         fused = tuple(depthwise_filter.shape[:2]) == (3, 3) and input_act in (None, "relu")
         if not fused:
             return super().separable_conv2d(
@@ -255,22 +272,23 @@ class NumbaBackend(KernelBackend):
                 scale=scale,
                 residual=residual,
                 act=act,
+                max_pool=max_pool,
             )
         x = self._f32(x)
         key = ("separable", x.shape, int(stride), padding, depthwise_act, input_act, act)
-        key += (current_threads(),)
+        key += (max_pool, current_threads())
         same = (depthwise_filter, bias) + tuple(depthwise_bn or ()) + tuple(scale or ())
 
         def make():
             return self._plan_separable(
                 x.shape, depthwise_filter, pointwise_filter, int(stride), padding,
-                depthwise_bn, depthwise_act, input_act, bias, scale, act, key[-1],
+                depthwise_bn, depthwise_act, input_act, bias, scale, act, max_pool, key[-1],
             )  # fmt: skip
 
         return self._plans.get(pointwise_filter, key, make, same)(x, residual)
 
     def _plan_separable(
-        self, shape, dw, pw, stride, padding, bn, dact, input_act, bias, scale, act, threads
+        self, shape, dw, pw, stride, padding, bn, dact, input_act, bias, scale, act, pool, threads
     ):
         """The run(x, residual) of one fused separable conv."""
         from .geometry import conv_geometry
@@ -287,14 +305,26 @@ class NumbaBackend(KernelBackend):
             epilogue.ACT_CODES[act],
         )
         # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
-        # thread t of the kernel takes tiles t, t + threads, ... (others get no work)
+        # thread t of the kernel takes tiles t, t + threads, ... (others get no work). A
+        # 2x2 max pool after it is done as the tiles are stored: tiles of pooled rows,
+        # each two output rows
+        pooled = pool == 2 and channel_block(n * ho * wo, cout) == cout  # (see separable3x3)
+        unit = 2 if pooled else 1
         tile, block, threads = tiles(
-            n * ho, wo * (c + cout), wo * c * (cout + 9), n * ho * wo, cout, threads
+            n * -(-ho // unit),
+            unit * wo * (c + cout),
+            unit * wo * c * (cout + 9),
+            n * ho * wo,
+            cout,
+            threads,
         )
-        args = (*head, pwp, tile, block)
-        return self._runner(
-            separable.separable3x3, args, (tile * wo * c,), threads, terms, (n, ho, wo, cout)
-        )
+        args = (*head, pwp, tile, block, pooled)
+        sizes = (unit * tile * wo * c, 2 * wo * cout if pooled else 0)
+        if pooled:
+            shape, pool = (n, -(-ho // 2), -(-wo // 2), cout), None
+        else:
+            shape = (n, ho, wo, cout)
+        return self._runner(separable.separable3x3, args, sizes, threads, terms, shape, None, pool)
 
     @launches
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):

@@ -140,6 +140,7 @@ class NumpyBackend(Backend):
         residual=None,
         act=None,
         input_norm=None,
+        max_pool=None,
     ):
         """See :meth:`Backend.conv2d`."""
         y = conv2d(normalize_input(x, input_norm, self.xp), w, stride, padding)
@@ -149,7 +150,8 @@ class NumpyBackend(Backend):
             y = y * scale[0] + scale[1]
         if residual is not None:
             y = y + residual
-        return activate(y, act, self.xp)
+        y = activate(y, act, self.xp)
+        return y if max_pool is None else self.max_pool(y, max_pool, max_pool, "same")
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""

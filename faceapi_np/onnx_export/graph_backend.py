@@ -8,7 +8,7 @@ architecture. Each fused op becomes the ONNX ops it stands for:
 
 * ``conv2d``: the input normalisation of a first conv as ``Mul``/``Sub``/``Div``, ``Conv``
   (bias as its third input), then ``Mul``/``Add`` for a scale layer,
-  ``Add`` for a residual, and ``Relu`` / ``Clip(0, 6)`` / ``LeakyRelu(0.1)``;
+  ``Add`` for a residual, ``Relu`` / ``Clip(0, 6)`` / ``LeakyRelu(0.1)``, and a ``MaxPool``;
 * ``depthwise_conv2d``: an optional input ``Relu``, ``Conv`` with ``group = C``, then the
   batch norm as ``y * inv + (offset - mean * inv)`` and the activation;
 * ``max_pool``, ``avg_pool``: ``MaxPool``, ``AveragePool`` (padded cells not counted),
@@ -94,6 +94,7 @@ class GraphBackend(Backend):
         residual=None,
         act=None,
         input_norm=None,
+        max_pool=None,
     ):
         """See :meth:`Backend.conv2d` (``input_norm`` as ``Mul``, ``Sub``, ``Div`` nodes before
         the ``Conv``, each left out where it is the identity)."""
@@ -118,7 +119,8 @@ class GraphBackend(Backend):
             y = y * np.asarray(scale[0], np.float32) + np.asarray(scale[1], np.float32)
         if residual is not None:
             y = y + residual
-        return self._activate(y, act)
+        y = self._activate(y, act)
+        return y if max_pool is None else self.max_pool(y, max_pool, max_pool, "same")
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""

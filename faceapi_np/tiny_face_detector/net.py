@@ -16,6 +16,7 @@ from ..image import reshaped_size, to_batch
 from ..net import NeuralNetwork
 from ..ops import nms, sigmoid
 from ..results import Box, FaceDetection
+from ..tap import is_recording
 from . import params as tiny_params
 from .const import (
     BOX_ANCHORS,
@@ -92,11 +93,22 @@ class TinyFaceDetector(NeuralNetwork):
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         norm = layers.rgb_norm(MEAN_RGB, INPUT_DIVISOR)  # applied as conv0 reads the pixels
-        out = layers.conv(x, p.conv0, bk, 1, "valid", act="leaky", input_norm=norm, name="conv0")
+        # the 2x2/2 max pool after a conv is done by the conv as it stores its output, but
+        # while a tap records they run as their own layers (each output kept and named);
+        # the same values either way
+        pool = None if is_recording() else 2
+        out = layers.conv(
+            x, p.conv0, bk, 1, "valid", act="leaky", input_norm=norm, max_pool=pool, name="conv0"
+        )
+        last = len(p.separable_convs)
         for i, conv in enumerate(p.separable_convs, start=1):
-            out = layers.max_pool(out, 2, 2, bk, "same", name=f"conv{i}/max_pool")
+            if pool is None:
+                out = layers.max_pool(out, 2, 2, bk, "same", name=f"conv{i}/max_pool")
             # tinyYolov2/depthwiseSeparableConv.ts: pad 1, separable 3x3 'valid', leaky ReLU
-            out = layers.separable_conv(out, conv, bk, 1, 1, act="leaky", name=f"conv{i}")
+            fused_pool = pool if i < last else None  # the last conv's pool is 2x2/1
+            out = layers.separable_conv(
+                out, conv, bk, 1, 1, act="leaky", max_pool=fused_pool, name=f"conv{i}"
+            )
         out = layers.max_pool(out, 2, 1, bk, "same", name="conv8/max_pool")
         return layers.conv(out, p.conv8, bk, 1, "valid", name="conv8")
 

@@ -71,6 +71,10 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
   (1, 3, 3, 256) one 0.17 -> 0.14 ms, the net's ops 4.21 -> 4.03 ms (two runs each).
   With 1-4 pixels most of its 16-wide panel is empty: 0.017 -> 0.033 ms for a 1-pixel
   conv, so those keep channel blocks.
+* tiles of ``tile_rows`` rows and a shorter last one (13 rows in tiles of 4: 4, 4, 4, 1)
+  against tiles of equal size, the longer ones taken from both ends (``tile_bounds``):
+  with 2 threads taking every other tile, a (1, 28, 28, 128) separable conv to 256
+  channels (4 tiles of 7, 7, 7, 5 rows: one thread 54% of the rows) 0.257 -> 0.245 ms.
 * the padded copy and tap offsets for every conv, not only few-channel ones (Winograd
   off): 0.92x the time for 32 channels ((8, 37, 37, 32) 3x3 1.58 -> 1.38 ms), 1.27x for
   64-128 ((8, 19, 19, 64) 1.20 -> 1.54 ms): with K = 9*C_in in the hundreds the tiled
@@ -83,6 +87,7 @@ from numba import njit, prange
 
 from .epilogue import finish
 from .gemm import gemm_epilogue, gemm_rows_at, gemm_turned
+from .pool import pool2x2_row
 
 
 @njit(inline="always")
@@ -127,12 +132,30 @@ def _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, r0):
 
 @njit(inline="always")
 def tile_bounds(i, nblocks, col_block, cout, tile_rows, rows):
-    """Tile ``i`` of a kernel tiled by ``tile_rows`` output rows by ``col_block`` channels:
-    (row tile, first row, end row, first channel, end channel)."""
+    """Tile ``i`` of a kernel tiled by at most ``tile_rows`` output rows by ``col_block``
+    channels: (row tile, first row, end row, first channel, end channel).
+
+    The ``ceil(rows / tile_rows)`` row tiles are of equal size to a row, the tiles one row
+    longer taken from both ends in turn (26 rows in 4 tiles: 7, 6, 6, 7), so that threads
+    taking every other tile get equal shares: with 2 threads, 4 tiles of 7, 7, 7, 5 rows
+    gave one thread 54% of the work, and 7, 6, 7, 6 still 54% of the rows. A row's values
+    do not depend on its tile.
+    """
     rt = i // nblocks
     c0 = (i % nblocks) * col_block
-    r0 = rt * tile_rows
-    return rt, r0, min(rows, r0 + tile_rows), c0, min(cout, c0 + col_block)
+    nrt = (rows + tile_rows - 1) // tile_rows
+    r0 = 0
+    for j in range(rt):
+        r0 += _tile_length(j, nrt, rows)
+    return rt, r0, r0 + _tile_length(rt, nrt, rows), c0, min(cout, c0 + col_block)
+
+
+@njit(inline="always")
+def _tile_length(j, nrt, rows):
+    """Rows of row tile ``j`` of ``nrt``: ``rows // nrt``, plus one for ``rows % nrt`` of
+    them, ranked 0, nrt - 1, 1, nrt - 2, ... (from both ends in turn)."""
+    rank = 2 * j if 2 * j < nrt else 2 * (nrt - 1 - j) + 1
+    return rows // nrt + (1 if rank < rows % nrt else 0)
 
 
 @njit(inline="always")
@@ -215,7 +238,9 @@ def conv2d_few_channels(
     ho,
     wo,
     tile_rows,
+    pooled,
     scratch,
+    tile_out,
     bias,
     scale_w,
     scale_b,
@@ -236,6 +261,11 @@ def conv2d_few_channels(
     rows are copied, in ``normalize_input``'s order (no rows: none). A net's first conv
     so reads its pixels once instead of after a normalising pass of its own (Tiny Face
     Detector's (1, 416, 416, 3) input: 0.3 ms, 8% of the net).
+
+    ``pooled``: ``out`` is (N*Hp*Wp, C_out), the 2x2 stride-2 'same' max pool of the
+    conv's output (Hp = ceil(Ho / 2)): each pair of output rows (``tile_rows`` even) goes
+    to the thread's ``tile_out`` (T, >= 2*Wo*C_out) and is pooled from there by
+    ``pool.pool2x2_row``, so the conv's output never goes to memory.
     """
     n, h, wd, c = x.shape
     kw = koff.shape[0] // (kh * c)
@@ -246,6 +276,8 @@ def conv2d_few_channels(
     nthreads = scratch.shape[0]
     xrows = x.reshape(n, h, wd * c)
     copy = min(wd, wpad - pad_left) * c  # values of an input row inside the copy
+    cout = out.shape[1]
+    hp, wp2 = (ho + 1) // 2, (wo + 1) // 2  # the pooled map
     for t in prange(nthreads):
         for i in range(t, ntiles, nthreads):
             b = i // per_image
@@ -267,13 +299,19 @@ def conv2d_few_channels(
                     for j in range(copy):
                         dst[pad_left * c + j] = (src[j] * norm[0, j] - norm[1, j]) / norm[2, j]
                 dst[pad_left * c + copy :] = 0.0
+            # pooled: each pair of output rows into the thread's pair buffer, then pooled
+            pair = tile_out[t, : (2 * wo if pooled else 0) * cout].reshape(-1, cout)
             for oy in range(oy0, oy1):
                 a = pad[(oy - oy0) * stride :]
                 q = (b * ho + oy) * wo
+                dst = pair[(oy - oy0) % 2 * wo :] if pooled else out[q:]
                 gemm_rows_at(
-                    a.ctypes.data, stride * c, koff, wp, out[q : q + wo], wo,
+                    a.ctypes.data, stride * c, koff, wp, dst[:wo], wo,
                     bias, scale_w, scale_b, residual, q, act,
                 )  # fmt: skip
+                if pooled and ((oy - oy0) % 2 == 1 or oy == ho - 1):
+                    p = (b * hp + oy // 2) * wp2  # the second row, or a last one alone
+                    pool2x2_row(pair[:wo], dst[:wo], 2, True, out[p : p + wp2])
     return out
 
 

@@ -52,6 +52,8 @@ from numba import njit, prange
 
 from .conv2d import finish_tile, tile_bounds
 from .depthwise import depthwise3x3_row
+from .gemm import gemm_epilogue
+from .pool import pool2x2_row
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -97,7 +99,9 @@ def separable3x3(
     pw,
     tile_rows,
     col_block,
+    pooled,
     scratch,
+    tile_out,
     bias,
     scale_w,
     scale_b,
@@ -111,9 +115,16 @@ def separable3x3(
     ``relu_input`` as ``depthwise.depthwise3x3``'s; ``pw`` the (C, C_out) 1x1 filter packed by ``gemm.pack``;
     ``col_block`` output channels a tile (as ``conv2d.conv2d``'s); ``scratch`` (T, >= tile_rows*Wo*C), ``bias``, ``scale_w``, ``scale_b``, ``residual``
     and ``act`` as ``conv2d.conv2d``'s.
+
+    ``pooled``: ``out`` is (N*Hp*Wp, C_out), the 2x2 stride-2 'same' max pool of the
+    separable conv's output (Hp = ceil(Ho / 2)), and ``tile_rows`` counts pooled rows: a
+    pooled row's one or two output rows go to the thread's ``tile_out`` (T, >= 2*Wo*C_out)
+    and are pooled from there (``pool.pool2x2_row``), so they never go to memory. A pooled
+    conv has no blocks of channels (``col_block`` = C_out).
     """
     n, h, wd, c = x.shape
-    rows = n * ho
+    hp, wp2 = (ho + 1) // 2, (wo + 1) // 2  # the pooled map
+    rows = n * hp if pooled else n * ho
     cout = out.shape[1]
     nblocks = (cout + col_block - 1) // col_block
     ntiles = (rows + tile_rows - 1) // tile_rows * nblocks
@@ -123,6 +134,10 @@ def separable3x3(
         done = -1  # the row tile whose depthwise rows are in this thread's scratch
         for i in range(t, ntiles, nthreads):
             rt, r0, r1, c0, c1 = tile_bounds(i, nblocks, col_block, cout, tile_rows, rows)
+            q0, q1 = r0, r1  # rows of out
+            if pooled:  # the output rows of pooled rows q0 .. q1 (a contiguous run)
+                r0 = (q0 // hp) * ho + 2 * (q0 % hp)
+                r1 = ((q1 - 1) // hp) * ho + min(2 * ((q1 - 1) % hp) + 2, ho)
             p0, p1 = r0 * wo, r1 * wo
             cols = scratch[t, : (p1 - p0) * c].reshape(p1 - p0, c)
             if rt != done:
@@ -144,5 +159,19 @@ def separable3x3(
                     cols,
                 )
                 done = rt
-            finish_tile(cols, pw, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
+            if not pooled:
+                finish_tile(cols, pw, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act)
+                continue
+            # each pooled row: its one or two output rows into the thread's pair buffer
+            # (in L1/L2), then pooled from there
+            pair = tile_out[t, : 2 * wo * cout].reshape(2 * wo, cout)
+            for q in range(q0, q1):
+                b, py = q // hp, q % hp
+                a = (b * ho + 2 * py - r0) * wo  # its first output row, in the tile
+                m = wo * min(2, ho - 2 * py)
+                gemm_epilogue(
+                    cols[a : a + m], pw, pair[:m], c0, c1, bias, scale_w, scale_b, residual,
+                    p0 + a, act,
+                )  # fmt: skip
+                pool2x2_row(pair[:wo], pair[m - wo : m], 2, True, out[q * wp2 : (q + 1) * wp2])
     return out
