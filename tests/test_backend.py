@@ -593,6 +593,33 @@ def test_numba_backend_keeps_freed_memory_for_the_next_pass(weights_dir):
     assert faults < 100
 
 
+@pytest.mark.parametrize("name", ["ssd", "tiny", "landmarks", "recognition", "age_gender"])
+def test_numba_plans_each_layer_once(weights_dir, name, monkeypatch):
+    """A second pass of a net plans nothing: every conv finds the plan of the first
+    pass (the terms a net passes are the same arrays on every pass). SSD's depthwise
+    batch norms, once made anew on every pass, had all 13 of its layers planned again."""
+    pytest.importorskip("numba")
+    from faceapi_np.bench import seeded_batch
+    from faceapi_np.nets import get_net
+
+    bk = get_backend("numba")
+    net = get_net(name)
+    net.load(weights_dir)
+    x = seeded_batch(1, net.default_input_size)
+    net.forward(x, bk)
+    planned = []
+    for method in ("_plan_conv", "_plan_separable"):
+        original = getattr(type(bk), method)
+
+        def counting(self, *args, _original=original, **kwargs):
+            planned.append(args[0])
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(bk), method, counting)
+    net.forward(x, bk)
+    assert planned == []
+
+
 def test_malloc_settings_of_the_user_are_left_alone():
     code = "from faceapi_np.backend import _memory; print(_memory.keep_freed_memory())"
     env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="1000000")

@@ -22,9 +22,21 @@ def pointwise_conv_layer(x, p, bk, stride: int, input_norm=None):
 
 
 def _batch_norm(p, bk):
-    """(mean, inv, offset) of a depthwise layer's batch norm."""
-    mean, var = p.batch_norm_mean, p.batch_norm_variance
-    return layers.batch_norm_params(mean, var, p.batch_norm_offset, p.batch_norm_scale, BN_EPS, bk)
+    """(mean, inv, offset) of a depthwise layer's batch norm, worked out once per params
+    object and array namespace, and kept on ``p``.
+
+    The same arrays on every pass: a backend may key work it does once per layer by
+    them (the numba backend's plans, ``numba_plans.py``), and new ones each pass made it
+    plan SSD's 13 separable convs again on every pass (~0.9 ms of ~40).
+    """
+    kept = p.__dict__.get("_folded_batch_norm")
+    if kept is None or kept[0] is not bk.xp:
+        mean, var = p.batch_norm_mean, p.batch_norm_variance
+        bn = layers.batch_norm_params(
+            mean, var, p.batch_norm_offset, p.batch_norm_scale, BN_EPS, bk
+        )
+        kept = p.__dict__["_folded_batch_norm"] = (bk.xp, bn)
+    return kept[1]
 
 
 @traced("depthwise 3x3/{stride} + bn + relu6")
