@@ -46,15 +46,20 @@ def _down_macs(a, out) -> int:
 
 @traced("residual down (3x3/2 valid, 3x3)", macs=_down_macs)
 def residual_down(x, p, bk):
-    """Downsampling block: strided 'valid' conv path plus average-pooled shortcut."""
+    """Downsampling block: strided 'valid' conv path plus average-pooled shortcut.
+
+    ``relu(out + shortcut)``, where the shortcut is the 2x2 average pool of ``x`` with as
+    many zero channels appended as it has (channels double). Where the two paths have
+    the same size, the sum and its ReLU are conv2's epilogue (as in :func:`residual`).
+    """
     xp = bk.xp
     out = conv_layer(x, p.conv1, bk, stride=2, padding="valid")
-    out = conv_layer(out, p.conv2, bk, relu=False)
     pooled = layers.avg_pool(x, 2, 2, bk, "valid")
-    if pooled.shape[1:3] != out.shape[1:3]:
-        # face-api.js appends one zero row, then one zero column (not a general pad)
-        out = xp.pad(out, ((0, 0), (0, 1), (0, 1), (0, 0)))
-    if pooled.shape[3] != out.shape[3]:
-        # the shortcut gets as many zero channels as it has (channels double)
+    if pooled.shape[3] != p.conv2.conv.filters.shape[3]:
         pooled = xp.concatenate([pooled, xp.zeros_like(pooled)], axis=3)
+    if out.shape[1:3] == pooled.shape[1:3]:
+        return conv_layer(out, p.conv2, bk, relu=True, residual=pooled)
+    out = conv_layer(out, p.conv2, bk, relu=False)
+    # face-api.js appends one zero row, then one zero column (not a general pad)
+    out = xp.pad(out, ((0, 0), (0, 1), (0, 1), (0, 0)))
     return layers.relu(pooled + out, bk)
