@@ -36,6 +36,13 @@ processes, alternating, best of 15, three rounds (ms): SSD 38.0-39.8 against 39.
 Tiny Face Detector 3.61-3.68 against 3.75-6.16, FaceLandmark68Net at batch 8 6.40-6.80
 against 6.63-7.92. Alone the kernel is bound by memory, and in the fused separable conv
 the 1x1 product's time dominates. Dropped.
+
+Alone on one core the interior runs at ~2.5 cycles an output value on the dense blocks'
+maps (56x56x32 to 7x7x256, in L2), against ~1 that its loads would allow. Two rewrites
+measured (one core, medians of 1000-2000 calls, same bits): four output pixels per
+channel loop, their taps' loads shared and four sums in flight (56x56x32 74 -> 92 us,
+14x14x128 15.7 -> 15.5 us: the FMA chain's latency is not what limits it); the rows as
+flat arrays indexed ``(ox + kx) * C + c`` (56x56x32 67 -> 446 us: no longer vectorised).
 """
 
 from __future__ import annotations

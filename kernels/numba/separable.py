@@ -43,6 +43,11 @@ Variants tried (one layer at a time, both cores, min of 20, interleaved):
   (256 KiB lost on the 1024-channel layer, 3.84 -> 4.71 ms, more BLAS calls each
   packing the filter again, as the product then did); kept conv2d's rule, so there is
   one tiling rule.
+
+A 2x2 stride-2 max pool after the conv (Tiny Face Detector's) is done by this kernel as
+it stores its rows (``pooled``): the tiles count pooled rows, and each pooled row's one
+or two output rows go through a small buffer in L1 into ``pool.pool2x2_row``. Figures
+and the variants that lost are in ``pool.py``.
 """
 
 from __future__ import annotations
