@@ -442,11 +442,15 @@ def test_conv2d_input_norm_equals_normalising_first(bk, x_shape, w_shape, stride
     "x_shape,cout,padding",
     [((2, 9, 11, 16), 24, "same"), ((1, 8, 7, 32), 16, "valid"), ((3, 5, 6, 16), 16, 1)],
 )
-def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding):
+def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding, monkeypatch):
     """3x3 stride-1 convs by F(2x2, 3x3): odd and even sizes, edge tiles, every epilogue term."""
     pytest.importorskip("numba")
+    from faceapi_np.backend import numba_backend
     from faceapi_np.backend.numba_backend import NumbaBackend
 
+    # small shapes, Winograd wherever it can run (the rule would leave them direct)
+    monkeypatch.setattr(numba_backend, "WINOGRAD_MIN_C", 16)
+    monkeypatch.setattr(numba_backend, "WINOGRAD_MIN_TILES", 1)
     rng = np.random.default_rng(sum(x_shape) + cout)
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = (rng.standard_normal((3, 3, x_shape[3], cout)) / 12).astype(np.float32)
@@ -467,6 +471,29 @@ def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding):
     assert len(nb._plans) == 1  # and so is the conv's plan
     del w
     assert len(nb._packed) == len(nb._plans) == 0  # both dropped with it
+
+
+@pytest.mark.parametrize(
+    "x_shape,winograd",
+    [
+        ((1, 35, 35, 32), False),  # the recognition net at batch 1: too few channels
+        ((1, 17, 17, 64), False),  # 81 tiles: its 16 products too short
+        ((8, 17, 17, 64), True),  # 648 tiles of 64 channels
+    ],
+)
+def test_numba_takes_winograd_where_it_pays(x_shape, winograd):
+    """Winograd F(2x2, 3x3) only for convs whose products it shortens enough to gain."""
+    pytest.importorskip("numba")
+    from faceapi_np.backend.numba_backend import NumbaBackend
+
+    c = x_shape[3]
+    x = np.ones(x_shape, np.float32)
+    w = np.full((3, 3, c, c), 0.01, np.float32)
+    nb = NumbaBackend()
+    y = nb.conv2d(x, w, 1, "same")
+    assert ((w, ("winograd", 0, 3, 0, 3)) in nb._packed) is winograd
+    # an interior output: nine taps of c ones times 0.01
+    assert y[0, 4, 4, 0] == pytest.approx(9 * c * 0.01, rel=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,11 @@ def compile_kernels(bk) -> None:
     bk.conv2d(y, np.ones((1, 1, 4, 4), np.float32), 1, "valid", residual=y, act="leaky")
     for act in (None, "relu"):
         bk.conv2d(x, w, 1, 1, act=act)
-    # a 3x3 stride-1 conv wide enough for the numba backend's Winograd kernel
+    # a 3x3 stride-1 conv with the channels and the tiles for the numba backend's Winograd
+    # kernel (numba_tiling.WINOGRAD_MIN_C, WINOGRAD_MIN_TILES)
+    x64 = rng.standard_normal((1, 46, 46, 64)).astype(np.float32)
+    bk.conv2d(x64, rng.standard_normal((3, 3, 64, 64)).astype(np.float32), 1, "same", act="relu")
     x16 = rng.standard_normal((1, 4, 4, 16)).astype(np.float32)
-    bk.conv2d(x16, rng.standard_normal((3, 3, 16, 16)).astype(np.float32), 1, "same", act="relu")
     # 8-16 output pixels against more filters: the numba backend's turned-around product
     w48 = rng.standard_normal((3, 3, 16, 48)).astype(np.float32)
     bk.conv2d(x16[:, :3], w48, 1, "same", bias=np.ones(48, np.float32), act="relu")

@@ -7,8 +7,8 @@ cache, multiplied by the filter (``gemm.py``: a register-blocked product against
 filter packed once, kept with the weights), and finished by the fused epilogue (bias,
 scale, residual, activation) while it is still in cache. Which kernel a conv gets:
 
-* 3x3 stride 1, >= 16 channels, at least as many output pixels as filters: Winograd
-  F(2x2, 3x3) (``winograd.py``);
+* 3x3 stride 1, >= 64 channels, >= 512 2x2 output tiles, at least as many output pixels
+  as filters: Winograd F(2x2, 3x3) (``winograd.py``);
 * an input with <= 4 channels (first layers): no im2col, the receptive fields read in a
   padded copy of the input (``conv2d.py``);
 * otherwise im2col tiles, or none for a 1x1 conv (``conv2d.py``); with fewer output
@@ -33,6 +33,7 @@ from .numba_tiling import (
     TILE_FLOATS,
     WINOGRAD_FLOATS,
     WINOGRAD_MIN_C,
+    WINOGRAD_MIN_TILES,
     channel_block,
     row_tile,
     tiles,
@@ -134,10 +135,12 @@ class NumbaBackend(KernelBackend):
         def packed(how, make):
             return self._packed.get(w, how + taps, lambda: make(w32[ky0:ky1, kx0:kx1]))
 
-        # Winograd where the products are the work; where the filter outweighs the pixels,
-        # reading it is the work, and its transform is 16/9 of its size
+        # Winograd where the products are the work and long enough (numba_tiling); where
+        # the filter outweighs the pixels, reading it is the work, and its transform is
+        # 16/9 of its size
         block = channel_block(m, cout)
         winograd_ok = self.winograd and block == cout and min(cin, cout) >= WINOGRAD_MIN_C
+        winograd_ok = winograd_ok and n * -(-ho // 2) * -(-wo // 2) >= WINOGRAD_MIN_TILES
         if winograd_ok and kh == kw == 3 and stride == 1:
             u = packed(("winograd",), winograd.packed_filter)
             tile_rows = n * ((ho + 1) // 2)

@@ -20,9 +20,15 @@ MIN_TILE_MACS = 1 << 18
 #: number of threads (``index --jobs N`` gives each process a share of the cores, and its
 #: results equal a serial run's bit for bit).
 SPLIT = 4
-#: 3x3 stride-1 convs with at least this many input and output channels use Winograd's
-#: F(2x2, 3x3) (fewer channels: the products are too thin to gain from 2.25x fewer of them).
-WINOGRAD_MIN_C = 16
+#: 3x3 stride-1 convs with at least this many input and output channels, and ...
+WINOGRAD_MIN_C = 64
+#: ... at least this many 2x2 output tiles (over the batch), use Winograd's F(2x2, 3x3):
+#: below either, its 16 products are too short (K = C_in, M = tiles) to gain from 2.25x
+#: fewer multiply-adds. Against the direct conv (2 cores, in one process alternating,
+#: medians of 200-600 calls, us): (1, 35, 35, 32) 153 / 137 (324 tiles), (1, 17, 17, 64)
+#: 133 / 126 (81 tiles), (8, 8, 8, 128) 903 / 757 (128 tiles), (8, 35, 35, 32) 1079 /
+#: 1104, (8, 17, 17, 64) 743 / 868 (648 tiles).
+WINOGRAD_MIN_TILES = 512
 #: Convs of inputs with at most this many channels (every net's first layer) read their
 #: receptive fields in a padded copy of the input, with no im2col (``conv2d_few_channels``).
 FEW_CHANNELS = 4

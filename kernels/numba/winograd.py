@@ -35,6 +35,14 @@ against the im2col + BLAS conv): (1, 37, 37, 32) -> 32 0.20 -> 0.17 ms; (1, 19, 
 64 0.17 -> 0.13 ms; (1, 5, 5, 256) -> 256 0.35 -> 0.24 ms; (8, 35, 35, 32) -> 32 1.50 ->
 1.43 ms; (8, 4, 4, 256) -> 256 0.91 -> 0.80 ms.
 
+Per layer, against the direct conv with the packed products and its epilogue in the
+store (2 cores, in one process alternating, medians of 200-600 calls, us): (1, 35, 35,
+32) 153 / 137, (1, 17, 17, 64) 133 / 126, (8, 8, 8, 128) 903 / 757, (8, 35, 35, 32)
+1079 / 1104, (8, 17, 17, 64) 743 / 868: it gains only with 64 channels or more and 512
+tiles or more (``numba_tiling.WINOGRAD_MIN_C``, ``WINOGRAD_MIN_TILES``). With that rule
+against the former one (16 channels, any tiles), the recognition net 4.86 -> 4.71 ms at
+batch 1 and 27.1 -> 26.6 ms at batch 8 (in one process alternating, medians of 80-300).
+
 A conv with fewer output pixels than filters (the recognition net's 256-filter convs at
 batch 1 and 8) goes to the direct conv instead, split by blocks of channels: its time is
 reading the filter, and ``U`` is 16/9 of the filter's size. A minimum of 8 tiles (on top
