@@ -181,11 +181,15 @@ class Backend:
         y = self.conv2d(
             y, pointwise_filter, 1, "valid", bias=bias, scale=scale, residual=residual, act=act
         )
-        return y if max_pool is None else self.max_pool(y, max_pool, max_pool, "same")
+        return self._pooled(y, max_pool)
 
     def max_pool(self, x, k: int, stride: int, padding="same"):
         """``k x k`` max pooling; padded cells never win (TF ``maxPool``)."""
         raise NotImplementedError
+
+    def _pooled(self, y, max_pool):
+        """``y`` max-pooled as a conv's ``max_pool=k`` asks (k x k / k 'same'; None: ``y``)."""
+        return y if max_pool is None else self.max_pool(y, max_pool, max_pool, "same")
 
     def avg_pool(self, x, k: int, stride: int, padding="valid"):
         """``k x k`` average pooling; with 'same', padded cells are not counted (TF ``avgPool``)."""
@@ -268,7 +272,7 @@ class KernelBackend(Backend):
             act,
         )
         y = y.reshape(n, ho, wo, cout)
-        return y if max_pool is None else self.max_pool(y, max_pool, max_pool, "same")
+        return self._pooled(y, max_pool)
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""

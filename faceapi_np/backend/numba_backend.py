@@ -50,6 +50,12 @@ from .numba_threads import current_threads, launches, threads_for  # noqa: E402
 _EMPTY = np.zeros(0, np.float32)
 
 
+def _pooled_shape(shape):
+    """The shape of a 2x2 / 2 'same' max pool of an (N, H, W, C) output, pooled in-kernel."""
+    n, h, w, c = shape
+    return n, -(-h // 2), -(-w // 2), c
+
+
 class NumbaBackend(KernelBackend):
     """CPU backend running numba kernels (float32, host memory)."""
 
@@ -194,7 +200,7 @@ class NumbaBackend(KernelBackend):
             threads = min(threads, n * -(-ho // tile))
             size = ((tile - 1) * stride + kh) * wpad * cin
             if pooled:
-                out_shape, pool = (n, -(-ho // 2), -(-wo // 2), cout), None
+                out_shape, pool = _pooled_shape(out_shape), None
             # the copy applies the normalisation: its three steps along a whole input row
             # (no rows: none)
             steps = np.zeros((0, wd * cin), np.float32)
@@ -233,8 +239,7 @@ class NumbaBackend(KernelBackend):
             scratch = [self._scratch(threads, size, slot) for slot, size in enumerate(sizes)]
             rows = numba_plans.residual_rows(self._f32, residual, cout)
             kernel(x, *args, *scratch, *epi, rows, code, y)
-            y = y.reshape(shape)
-            return y if pool is None else self.max_pool(y, pool, pool, "same")
+            return self._pooled(y.reshape(shape), pool)
 
         return run
 
@@ -323,10 +328,9 @@ class NumbaBackend(KernelBackend):
         )
         args = (*head, pwp, tile, block, pooled)
         sizes = (unit * tile * wo * c, 2 * wo * cout if pooled else 0)
+        shape = (n, ho, wo, cout)
         if pooled:
-            shape, pool = (n, -(-ho // 2), -(-wo // 2), cout), None
-        else:
-            shape = (n, ho, wo, cout)
+            shape, pool = _pooled_shape(shape), None
         return self._runner(separable.separable3x3, args, sizes, threads, terms, shape, None, pool)
 
     @launches

@@ -120,7 +120,7 @@ class GraphBackend(Backend):
         if residual is not None:
             y = y + residual
         y = self._activate(y, act)
-        return y if max_pool is None else self.max_pool(y, max_pool, max_pool, "same")
+        return self._pooled(y, max_pool)
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""
