@@ -49,15 +49,19 @@ class OpTimer:
     """Wraps a backend's op methods to add up the time spent in each.
 
     An op that calls other ops (a separable conv run as its depthwise and 1x1 convs)
-    counts as itself only, so the totals never count a moment twice.
+    counts as itself only, so the totals never count a moment twice. The nets run
+    eagerly meanwhile: a replayed forward pass (``backend/forward_plan.py``) calls no ops.
     """
 
     def __init__(self, bk):
         self.bk, self.totals = bk, {}
         self._orig = {op: getattr(bk, op) for op in OPS}
         self._depth = 0
+        self._planned = getattr(bk, "plan_forward", None)
 
     def __enter__(self):
+        if self._planned is not None:
+            self.bk.plan_forward = False
         for op, fn in self._orig.items():
 
             def timed(*a, _fn=fn, _op=op, **k):
@@ -77,6 +81,8 @@ class OpTimer:
     def __exit__(self, *exc):
         for op in OPS:
             delattr(self.bk, op)  # back to the class's methods
+        if self._planned is not None:
+            self.bk.plan_forward = self._planned
 
 
 def _time(fn, repeat: int) -> dict:

@@ -286,14 +286,13 @@ def fully_connected(x, weights, bias, bk):
     weights : array, shape (D_in, D_out)
     bias : array, shape (D_out,) or None
     """
-    out = x @ weights
-    return out if bias is None else out + bias
+    return bk.dense(x, weights, bias)
 
 
 @traced("mean over H, W")
 def global_avg_pool(x, bk):
     """Mean over the spatial axes: (N, H, W, C) -> (N, C) (TF ``tf.mean(x, [1, 2])``)."""
-    return x.mean(axis=(1, 2))
+    return bk.spatial_mean(x)
 
 
 def separable_conv(x, p, bk, stride: int = 1, padding="same", **fused):

@@ -12,8 +12,10 @@ pass runs (see :mod:`faceapi_np.tap`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,9 +25,9 @@ from .backend import Backend, get_backend
 from .errors import InputError, WeightsError
 from .loader import load_weight_map
 from .params import ParamReader, iter_params, map_params
-from .tap import LayerRow, Tap, count_macs, recording
+from .tap import LayerRow, Tap, count_macs, is_recording, recording
 
-__all__ = ["LayerRow", "NeuralNetwork", "Summary", "Tap", "count_macs"]
+__all__ = ["LayerRow", "NeuralNetwork", "Summary", "Tap", "count_macs", "planned"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,42 @@ class Summary:
         )
 
 
+#: Input shapes a net keeps a recorded forward pass for (the least recently used go).
+PLANS_PER_NET = 4
+_SEEN, _EAGER = "seen once", "not replayable"
+
+
+def planned(forward):
+    """Decorate a net's ``forward(self, batch, bk)`` whose kernels are the same for the
+    same input shape: on a backend that records forward passes (``bk.plan_forward``:
+    numba, see :mod:`faceapi_np.backend.forward_plan`), the second call with a shape
+    records the pass as a plan and later calls replay it. A tapped pass (``summary``,
+    ``activations``) runs eagerly, as does a pass that cannot be replayed."""
+
+    @functools.wraps(forward)
+    def run(self, batch, bk: Backend | None = None):
+        bk = bk or get_backend()
+        if not getattr(bk, "plan_forward", False) or is_recording():
+            return forward(self, batch, bk)
+        x = self._check_batch(batch, bk)
+        key = (forward.__qualname__, bk.name, x.shape, bk.plan_key())
+        plans = self.__dict__.setdefault("_forward_plans", OrderedDict())
+        plan = plans.get(key)
+        if plan is None or plan is _EAGER:  # the first pass with this shape runs as is
+            if plan is None:
+                self._keep_plan(key, _SEEN)
+            return forward(self, x, bk)
+        if plan is _SEEN:
+            result, plan = bk.record(lambda inp: forward(self, inp, bk), x)
+            self._keep_plan(key, _EAGER if plan is None else plan)
+            return result
+        plans.move_to_end(key)
+        result = plan(x)
+        return forward(self, x, bk) if result is None else result  # None: busy elsewhere
+
+    return run
+
+
 class NeuralNetwork:
     """Base of every net: weights, params on each backend, forward, summary, activations.
 
@@ -133,7 +171,16 @@ class NeuralNetwork:
             # face-api.js disposes these too (e.g. SSD's int32 graph constants)
             log.debug("%s: unused weights %s", self.model_name, self.unused_weights)
         self._on_backend = {}
+        self._forward_plans = OrderedDict()  # recorded forward passes (see planned)
         return self
+
+    def _keep_plan(self, key, plan) -> None:
+        """Keep ``plan`` (or a state) for ``key``, dropping the least recently used."""
+        plans = self.__dict__.setdefault("_forward_plans", OrderedDict())
+        plans[key] = plan
+        plans.move_to_end(key)
+        while len(plans) > PLANS_PER_NET:
+            plans.popitem(last=False)
 
     def extract_params(self, reader: ParamReader):
         """Build this net's param tree from ``reader`` (face-api.js ``extractParamsFromWeigthMap``)."""

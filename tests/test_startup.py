@@ -157,7 +157,7 @@ def test_read_only_package_folder(tmp_path):
         "assert faceapi_np.__file__.startswith(sys.argv[1])\n"
         "from faceapi_np.backend import numba_backend, numba_cache\n"
         "from faceapi_np.kernels.numba import pool\n"
-        "pool.pool2d(np.ones((1, 4, 4, 2), np.float32), 2, 2, 0, 0, 2, 2, True)\n"
+        "pool.pool2d(np.ones((1, 4, 4, 2), np.float32), 2, 2, 0, 0, 2, 2, True, np.empty((1, 2, 2, 2), np.float32))\n"
         "print(numba_cache.compiled_dir())\n"
     )
     try:

@@ -15,7 +15,7 @@ import numpy as np
 from .. import layers
 from ..backend import Backend, get_backend
 from ..image import to_batch
-from ..net import NeuralNetwork
+from ..net import NeuralNetwork, planned
 from ..tap import traced
 from . import params as age_gender_params
 from .const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
@@ -53,6 +53,7 @@ class AgeGenderNet(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return age_gender_params.extract_params(reader)
 
+    @planned
     def forward(self, batch, bk: Backend | None = None):
         """Raw outputs for a batch of face crops (N, 112, 112, 3), float32 RGB 0..255.
 

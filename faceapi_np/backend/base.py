@@ -20,6 +20,7 @@ every other backend is tested against.
 from __future__ import annotations
 
 from ..activations import ACT_CODES, LEAKY_ALPHA, activate  # noqa: F401  (kernels read them here)
+from ..errors import InputError
 
 
 def normalize_input(x, norm, xp):
@@ -194,6 +195,26 @@ class Backend:
     def avg_pool(self, x, k: int, stride: int, padding="valid"):
         """``k x k`` average pooling; with 'same', padded cells are not counted (TF ``avgPool``)."""
         raise NotImplementedError
+
+    def dense(self, x, weights, bias=None):
+        """Dense layer ``x @ weights (+ bias)`` on (N, D_in) rows (TF ``matMul``, ``add``)."""
+        y = x @ weights
+        return y if bias is None else y + bias
+
+    def spatial_mean(self, x):
+        """Mean over the spatial axes, (N, H, W, C) -> (N, C) (TF ``mean(x, [1, 2])``)."""
+        return x.mean(axis=(1, 2))
+
+    def pad(self, x, pads):
+        """``x`` with zeros around it: ``pads`` is (before, after) for each axis."""
+        return self.xp.pad(x, pads)
+
+    def add(self, a, b, act=None):
+        """``a + b``, then ``act`` (None or ``"relu"``) (TF ``add``, ``relu``)."""
+        if act not in (None, "relu"):
+            raise InputError(f"add: act must be None or 'relu', not {act!r}")
+        y = a + b
+        return y if act is None else self.xp.maximum(y, 0)
 
     def resize_to_square(self, image, size: int, center: bool = False):
         """One image (H, W, 3) padded to a square and resized to (size, size, 3), float32.

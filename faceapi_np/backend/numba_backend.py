@@ -15,7 +15,9 @@ scale, residual, activation) while it is still in cache. Which kernel a conv get
   pixels than filters the tiles are blocks of channels;
 * a 3x3 depthwise conv and the 1x1 conv after it: one kernel (``separable.py``).
 
-Kernels are compiled on first use and cached on disk (``cache=True``). Results equal the
+Every kernel is launched through ``_launch`` with its output buffer, so that a net's
+forward pass can be recorded once and replayed as its launches alone
+(``forward_plan.py``). Kernels are compiled on first use and cached on disk (``cache=True``). Results equal the
 NumPy backend's to float32 rounding (tests hold them to 1e-5 relative).
 """
 
@@ -28,6 +30,7 @@ import numpy as np
 
 from . import _blas, _memory, numba_cache, numba_plans
 from .base import Backend, KernelBackend, normalize_input
+from .forward_plan import PlannedLaunches
 from .numba_tiling import (
     FEW_CHANNELS,
     TILE_FLOATS,
@@ -56,7 +59,7 @@ def _pooled_shape(shape):
     return n, -(-h // 2), -(-w // 2), c
 
 
-class NumbaBackend(KernelBackend):
+class NumbaBackend(PlannedLaunches, KernelBackend):
     """CPU backend running numba kernels (float32, host memory)."""
 
     name = "numba"
@@ -73,20 +76,22 @@ class NumbaBackend(KernelBackend):
         self._plans = numba_plans.FilterCache()
         self._launch_lock = None  # set by create() where the threading layer needs one
         self.winograd = os.environ.get("FACEAPI_NP_WINOGRAD", "1") != "0"
+        # nets replay their recorded forward passes (forward_plan.py)
+        self.plan_forward = os.environ.get("FACEAPI_NP_PLANS", "1") != "0"
 
-    def _scratch(self, threads: int, size: int, slot: int = 0) -> np.ndarray:
-        """This calling thread's (threads, >= size) scratch buffers number ``slot``: one row
-        per kernel thread, so that they never share one. Grown, never shrunk, and kept
-        with rows for numba's whole thread count (ops alternate between 1 and 2 threads)."""
-        bufs = getattr(self._local, "scratch", None)
-        if bufs is None:
-            bufs = self._local.scratch = {}
-        buf = bufs.get(slot)
-        if buf is None or buf.shape[0] < threads or buf.shape[1] < size:
-            rows = max(threads, numba.get_num_threads(), 0 if buf is None else buf.shape[0])
-            cols = max(size, 1, 0 if buf is None else buf.shape[1])
-            buf = bufs[slot] = np.empty((rows, cols), np.float32)
-        return buf[:threads]
+    @staticmethod
+    def _threads_now() -> int:
+        """The kernel thread count now (per calling thread)."""
+        return current_threads()
+
+    @staticmethod
+    def _set_threads(n: int) -> None:
+        """Set the kernel thread count (per calling thread)."""
+        numba.set_num_threads(n)
+
+    def plan_key(self) -> tuple:
+        """What a recorded forward pass depends on besides the net and the input shape."""
+        return current_threads(), self.winograd
 
     @launches
     def conv2d(
@@ -238,7 +243,7 @@ class NumbaBackend(KernelBackend):
             y = np.empty((m, cout), np.float32)
             scratch = [self._scratch(threads, size, slot) for slot, size in enumerate(sizes)]
             rows = numba_plans.residual_rows(self._f32, residual, cout)
-            kernel(x, *args, *scratch, *epi, rows, code, y)
+            self._launch(kernel, (x, *args, *scratch, *epi, rows, code, y), (x, residual), y)
             return self._pooled(y.reshape(shape), pool)
 
         return run
@@ -337,33 +342,25 @@ class NumbaBackend(KernelBackend):
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):
         mean, inv, offset = (_EMPTY, _EMPTY, _EMPTY) if bn is None else bn
         kernel = depthwise.depthwise3x3 if w.shape[:2] == (3, 3) else depthwise.depthwise_conv2d
+        out = np.empty((x.shape[0], ho, wo, x.shape[3]), np.float32)
+        code = epilogue.ACT_CODES[act]
+        args = (x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, code, relu_input, out)
         with threads_for(x.shape[0] * ho * wo * x.shape[3] * w.shape[0] * w.shape[1]):
-            return kernel(
-                x,
-                w,
-                stride,
-                pad_top,
-                pad_left,
-                ho,
-                wo,
-                mean,
-                inv,
-                offset,
-                epilogue.ACT_CODES[act],
-                relu_input,
-            )
+            return self._launch(kernel, args, (x,), out)
 
     @launches
     def _pool(self, x, k, stride, pad_top, pad_left, ho, wo, is_max):
+        out = np.empty((x.shape[0], ho, wo, x.shape[3]), np.float32)
         if k == 2 and pad_top == pad_left == 0:
             # no window clipped when the last one ends inside the input (always true for max,
             # which the clamped reads of pool2x2 cannot change)
             inside = (ho - 1) * stride + 2 <= x.shape[1] and (wo - 1) * stride + 2 <= x.shape[2]
             if is_max or inside:
                 with threads_for(x.size):
-                    return pool.pool2x2(x, stride, ho, wo, is_max)
+                    return self._launch(pool.pool2x2, (x, stride, ho, wo, is_max, out), (x,), out)
+        args = (x, k, stride, pad_top, pad_left, ho, wo, is_max, out)
         with threads_for(x.size * k * k // (stride * stride)):
-            return pool.pool2d(x, k, stride, pad_top, pad_left, ho, wo, is_max)
+            return self._launch(pool.pool2d, args, (x,), out)
 
     @launches
     def _resize(self, image, size, side, off_y, off_x):

@@ -15,7 +15,7 @@ from ..backend import Backend, get_backend
 from ..face_feature_extractor.const import INPUT_SIZE
 from ..face_feature_extractor.extractor import extract_features
 from ..image import to_batch
-from ..net import NeuralNetwork
+from ..net import NeuralNetwork, planned
 from . import params as processor_params
 
 
@@ -36,6 +36,7 @@ class FaceProcessor(NeuralNetwork):
             reader, self.num_blocks, self.convs_per_block, self.num_outputs
         )
 
+    @planned
     def forward(self, batch, bk: Backend | None = None):
         """Raw outputs (N, num_outputs) for a batch of face crops.
 

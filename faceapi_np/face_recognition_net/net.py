@@ -13,7 +13,7 @@ import numpy as np
 from .. import layers
 from ..backend import Backend, get_backend
 from ..image import to_batch
-from ..net import NeuralNetwork
+from ..net import NeuralNetwork, planned
 from . import params as recognition_params
 from .const import INPUT_DIVISOR, INPUT_SIZE, MEAN_RGB
 from .params import RESIDUAL_BLOCKS
@@ -33,6 +33,7 @@ class FaceRecognitionNet(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return recognition_params.extract_params(reader)
 
+    @planned
     def forward(self, batch, bk: Backend | None = None):
         """Descriptors for a batch of face crops.
 

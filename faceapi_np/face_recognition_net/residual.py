@@ -52,14 +52,14 @@ def residual_down(x, p, bk):
     many zero channels appended as it has (channels double). Where the two paths have
     the same size, the sum and its ReLU are conv2's epilogue (as in :func:`residual`).
     """
-    xp = bk.xp
     out = conv_layer(x, p.conv1, bk, stride=2, padding="valid")
     pooled = layers.avg_pool(x, 2, 2, bk, "valid")
-    if pooled.shape[3] != p.conv2.conv.filters.shape[3]:
-        pooled = xp.concatenate([pooled, xp.zeros_like(pooled)], axis=3)
+    extra = p.conv2.conv.filters.shape[3] - pooled.shape[3]
+    if extra:  # as many zero channels as it has
+        pooled = bk.pad(pooled, ((0, 0), (0, 0), (0, 0), (0, extra)))
     if out.shape[1:3] == pooled.shape[1:3]:
         return conv_layer(out, p.conv2, bk, relu=True, residual=pooled)
     out = conv_layer(out, p.conv2, bk, relu=False)
     # face-api.js appends one zero row, then one zero column (not a general pad)
-    out = xp.pad(out, ((0, 0), (0, 1), (0, 1), (0, 0)))
-    return layers.relu(pooled + out, bk)
+    out = bk.pad(out, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    return bk.add(pooled, out, act="relu")

@@ -13,7 +13,7 @@ import numpy as np
 from .. import layers
 from ..backend import Backend, get_backend
 from ..image import reshaped_size, to_batch
-from ..net import NeuralNetwork
+from ..net import NeuralNetwork, planned
 from ..ops import nms, sigmoid
 from ..results import Box, FaceDetection
 from ..tap import is_recording
@@ -78,6 +78,7 @@ class TinyFaceDetector(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return tiny_params.extract_params(reader)
 
+    @planned
     def forward(self, batch, bk: Backend | None = None):
         """Raw output grid for a batch.
 

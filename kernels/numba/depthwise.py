@@ -132,10 +132,11 @@ def depthwise3x3_row(
 
 
 @njit(parallel=True, cache=True, fastmath={"contract"})
-def depthwise3x3(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input):
+def depthwise3x3(
+    x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input, out
+):  # fmt: skip
     """As :func:`depthwise_conv2d` for a 3x3 filter ``w`` (3, 3, C)."""
     n, h, wd, c = x.shape
-    out = np.empty((n, ho, wo, c), dtype=np.float32)
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
     for row in prange(n * ho):
         b = row // ho
@@ -148,13 +149,15 @@ def depthwise3x3(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act
 
 
 @njit(parallel=True, cache=True)
-def depthwise_conv2d(x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input):
-    """x (N, H, W, C), w (KH, KW, C); zero-length ``mean`` means no batch norm; with
-    ``relu_input`` each input value goes through a ReLU as it is read."""
+def depthwise_conv2d(
+    x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input, out
+):  # fmt: skip
+    """``out`` (N, Ho, Wo, C) = the depthwise conv of x (N, H, W, C) by w (KH, KW, C);
+    returns ``out``. Zero-length ``mean`` means no batch norm; with ``relu_input`` each
+    input value goes through a ReLU as it is read."""
     n, h, wd, c = x.shape
     kh, kw = w.shape[0], w.shape[1]
     has_bn = mean.shape[0] > 0
-    out = np.empty((n, ho, wo, c), dtype=np.float32)
     for row in prange(n * ho):
         b = row // ho
         oy = row % ho

@@ -1,0 +1,276 @@
+"""Planned execution: a forward pass recorded once as its kernel launches, then replayed.
+
+Why: at batch 1 a face net's layers take 20-150 us each, and the Python around each
+kernel (the layer function, the tap, the backend op finding its kernel plan, packed
+filter, tiles and scratch buffers, the output's allocation) costs 6-10 us a layer on
+top. A net whose kernels, for one input shape, are the same calls on the same buffers
+every time need not pay it: a :class:`ForwardPlan` keeps the calls and their
+arguments, and a pass is the loop over them (~1.5 us a kernel, numba's own dispatch).
+
+How (``record``): the net's forward pass runs once as usual on a copy of its input in a
+buffer the plan owns, with a :class:`Recording` set on the calling thread. Every launch
+of the backend (``PlannedLaunches._launch``) is appended as a step, ``(function, its
+arguments, numba's thread count)``, and its output buffer is noted as made by the plan;
+scratch buffers come from the recording, so the plan owns them too. An array a step
+reads must be the plan's input or (a view of) an earlier step's output: one made by
+code that launched nothing (NumPy in a layer) would not be made again by a replay, so
+it ends the recording, as does an output the plan did not make, and the net keeps
+running as before. The plan is then replayed once on the same input and kept only if
+it gives the recorded pass's outputs bit for bit. Ops that are not kernels (a dense
+layer's BLAS product, a mean, a pad, an add) are launched as NumPy steps that write
+into their output buffer (``out=``), so the same NumPy calls give the same bits.
+
+A replay copies the batch into the input buffer, calls the steps in order and returns
+copies of the outputs (the buffers are reused by the next replay). One thread replays a
+plan at a time; another that finds it busy runs the net eagerly. Outputs whose lives do
+not overlap share a buffer (``Recording.shared_buffers``), as the eager pass reuses the
+memory it frees, and every step uses the same scratch buffer of each kind.
+
+Measured on the 2-core machine, in one process, the eager pass and the replay
+alternating (10 rounds of medians, ms): FaceLandmark68Net at batch 1 1.057 -> 0.881 and
+1.413 -> 1.241 (two runs), FaceLandmark68TinyNet 0.604 -> 0.526 and 0.605 -> 0.523,
+FaceRecognitionNet 4.79 -> 4.31 and 4.25 -> 3.87, Tiny Face Detector 4.49 -> 4.33. At
+batch 8 the Python is a small part: FaceLandmark68Net 0.96-1.00x, FaceRecognitionNet
+0.97-0.98x, FaceLandmark68TinyNet 1.00-1.04x (within this machine's noise). Before the
+scratch buffers were taken at their grown sizes, each step that needed a larger one got
+its own, and FaceLandmark68TinyNet at batch 8 lost 4-7%.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (``a`` itself, or the base of a view)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+class Recording:
+    """The kernel launches of one forward pass, as they happen (see the module)."""
+
+    def __init__(self, x: np.ndarray, scratch: dict):
+        self.x = x
+        self.steps: list[tuple] = []
+        self.scratch = scratch  # the plan's scratch buffers, by slot
+        self.problem: str | None = None  # why the pass cannot be replayed, if it cannot
+        self.writes: list[np.ndarray] = []  # the root array each step writes
+        self._made = {id(x): x}  # root arrays the plan makes (kept alive: ids stay unique)
+
+    def made(self, a) -> bool:
+        """Whether ``a`` is the plan's input or a step's output (or a view of one)."""
+        return isinstance(a, np.ndarray) and id(_root(a)) in self._made
+
+    def add(self, fn, args: tuple, reads, out: np.ndarray, threads: int) -> None:
+        """Append the launch ``fn(*args)``, which reads ``reads`` and writes ``out``."""
+        for a in reads:
+            if a is not None and not self.made(a) and self.problem is None:
+                name = getattr(fn, "__name__", repr(fn))
+                self.problem = f"{name} reads an array that no recorded launch made"
+        root = _root(out)
+        if id(root) in self._made and self.problem is None:
+            self.problem = "a launch writes into an array made before it"
+        self.steps.append((fn, args, threads))
+        self.writes.append(root)
+        self._made[id(root)] = root
+
+    def shared_buffers(self, outputs):
+        """The steps and ``outputs`` rewritten so that outputs whose lives do not overlap
+        share one buffer (as the eager pass's freed memory is reused): each step's
+        output takes a free buffer of its size, one no later step reads; the input and
+        the pass's outputs keep theirs."""
+        last = {}  # id(root) -> the last step that touches it
+        for i, (_, args, _) in enumerate(self.steps):
+            for a in args:
+                if isinstance(a, np.ndarray) and id(_root(a)) in self._made:
+                    last[id(_root(a))] = i
+        for a in (self.x, *outputs):
+            last[id(_root(a))] = len(self.steps)  # never given to another
+        home, free, ends = {}, {}, {}  # root id -> buffer; free buffers by size; step -> roots
+        for i, root in enumerate(self.writes):
+            for r in ends.pop(i - 1, ()):  # roots last touched by the step before
+                free.setdefault((home[id(r)].nbytes, home[id(r)].shape), []).append(home[id(r)])
+            spare = free.get((root.nbytes, root.shape))
+            home[id(root)] = spare.pop() if spare else root
+            ends.setdefault(last.get(id(root), i), []).append(root)
+
+        def moved(a):
+            if not isinstance(a, np.ndarray) or id(_root(a)) not in home:
+                return a
+            root, buf = _root(a), home[id(_root(a))]
+            if buf is root:
+                return a
+            offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+            return np.ndarray(a.shape, a.dtype, buf, offset, a.strides)
+
+        steps = [(fn, tuple(moved(a) for a in args), n) for fn, args, n in self.steps]
+        return steps, tuple(moved(o) for o in outputs)
+
+
+class ForwardPlan:
+    """A recorded forward pass: ``plan(batch)`` replays its launches on ``batch``.
+
+    Returns the outputs (an array, or a tuple as the net returns) as fresh arrays, or
+    None when another thread is replaying this plan (run the net eagerly then).
+    ``threads`` is the backend's (get, set) of its kernel thread count.
+    """
+
+    def __init__(self, x, steps, outputs, as_tuple: bool, threads):
+        self.x = x
+        self._steps = steps
+        self._outputs = outputs
+        self._as_tuple = as_tuple
+        self._get_threads, self._set_threads = threads
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """The number of launches a replay makes."""
+        return len(self._steps)
+
+    def __call__(self, batch):
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            np.copyto(self.x, batch)
+            start = now = self._get_threads()
+            try:
+                for fn, args, n in self._steps:
+                    if n != now:  # a small op that the eager pass ran on one thread
+                        self._set_threads(n)
+                        now = n
+                    fn(*args)
+            finally:
+                if now != start:
+                    self._set_threads(start)
+            out = tuple(o.copy() for o in self._outputs)
+        finally:
+            self._lock.release()
+        return out if self._as_tuple else out[0]
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+# NumPy steps: each writes its whole output into ``out`` (so a replay recomputes it)
+def _dense_into(x, w, b, out):
+    np.matmul(x, w, out=out)
+    if b is not None:
+        np.add(out, b, out=out)
+
+
+def _mean_into(x, out):
+    np.mean(x, axis=(1, 2), out=out)
+
+
+def _pad_into(x, inside, out):
+    out.fill(0)  # (its buffer may be another step's before it)
+    out[inside] = x
+
+
+def _add_into(a, b, relu, out):
+    np.add(a, b, out=out)
+    if relu:
+        np.maximum(out, 0, out=out)
+
+
+class PlannedLaunches:
+    """Mixin for a host kernel backend: launches that a :class:`Recording` can capture.
+
+    The backend calls every kernel through :meth:`_launch` with its output buffer, takes
+    its scratch buffers from :meth:`_scratch`, and defines ``_local`` (a
+    ``threading.local``), ``_threads_now()`` and ``_set_threads(n)``.
+    """
+
+    def _launch(self, fn, args: tuple, reads, out: np.ndarray) -> np.ndarray:
+        """``fn(*args)``, which writes ``out`` (returned); recorded while recording."""
+        rec = getattr(self._local, "recording", None)
+        if rec is not None:
+            rec.add(fn, args, reads, out, self._threads_now())
+        fn(*args)
+        return out
+
+    def _scratch(self, threads: int, size: int, slot: int = 0) -> np.ndarray:
+        """This calling thread's (threads, >= size) scratch buffers number ``slot``: one row
+        per kernel thread, so that they never share one; a recording's own while it
+        records. Grown, never shrunk, and kept with rows for the thread count (ops
+        alternate between 1 and 2 threads)."""
+        rec = getattr(self._local, "recording", None)
+        if rec is not None:
+            bufs = rec.scratch
+        else:
+            bufs = getattr(self._local, "scratch", None)
+            if bufs is None:
+                bufs = self._local.scratch = {}
+        buf = bufs.get(slot)
+        if buf is None or buf.shape[0] < threads or buf.shape[1] < size:
+            rows = max(threads, self._threads_now(), 0 if buf is None else buf.shape[0])
+            cols = max(size, 1, 0 if buf is None else buf.shape[1])
+            buf = bufs[slot] = np.empty((rows, cols), np.float32)
+        return buf[:threads]
+
+    def record(self, forward, batch):
+        """Run ``forward(x)`` on a copy ``x`` of ``batch``, recording it as a plan.
+
+        Returns ``(outputs, plan)``: the pass's outputs, and a :class:`ForwardPlan` that
+        replays it, or None where the pass cannot be replayed (see the module).
+        """
+        x = np.array(batch, dtype=np.float32, order="C", copy=True)
+        # scratch buffers of the sizes the calling thread's have grown to, so that every
+        # step uses the same one of each (in cache), as the eager pass does
+        grown = getattr(self._local, "scratch", {})
+        rec = self._local.recording = Recording(x, {k: np.empty_like(v) for k, v in grown.items()})
+        try:
+            result = forward(x)
+        finally:
+            self._local.recording = None
+        as_tuple = isinstance(result, tuple)
+        outputs = result if as_tuple else (result,)
+        problem = rec.problem
+        if problem is None and not all(rec.made(o) for o in outputs):
+            problem = "an output that no recorded launch made"
+        if problem is not None:
+            log.debug("forward pass not planned: %s", problem)
+            return result, None
+        expected = tuple(o.copy() for o in outputs)  # a replay overwrites the outputs
+        steps, outputs = rec.shared_buffers(outputs)
+        plan = ForwardPlan(x, steps, outputs, as_tuple, (self._threads_now, self._set_threads))
+        again = plan(batch)
+        again = again if as_tuple else (again,)
+        if not all(_same_bits(a, b) for a, b in zip(again, expected)):
+            log.debug("forward pass not planned: its replay differs from the pass")
+            plan = None
+        return (expected if as_tuple else expected[0]), plan
+
+    # the ops that are not kernels, as NumPy steps into their output buffers (the
+    # NumPy backend's expressions, so the same bits)
+    def dense(self, x, weights, bias=None):
+        """See :meth:`Backend.dense`."""
+        out = np.empty((x.shape[0], weights.shape[1]), np.float32)
+        return self._launch(_dense_into, (x, weights, bias, out), (x,), out)
+
+    def spatial_mean(self, x):
+        """See :meth:`Backend.spatial_mean`."""
+        out = np.empty((x.shape[0], x.shape[3]), np.float32)
+        return self._launch(_mean_into, (x, out), (x,), out)
+
+    def pad(self, x, pads):
+        """See :meth:`Backend.pad`."""
+        shape = tuple(d + before + after for d, (before, after) in zip(x.shape, pads))
+        out = np.empty(shape, np.float32)
+        inside = tuple(slice(before, before + d) for d, (before, _) in zip(x.shape, pads))
+        return self._launch(_pad_into, (x, inside, out), (x,), out)
+
+    def add(self, a, b, act=None):
+        """See :meth:`Backend.add`."""
+        if act not in (None, "relu"):
+            return super().add(a, b, act)  # which says what is wrong
+        out = np.empty(np.broadcast_shapes(a.shape, b.shape), np.float32)
+        return self._launch(_add_into, (a, b, act == "relu", out), (a, b), out)
