@@ -7,15 +7,28 @@ each input row once per output row and writing each output once. NumPy reference
 shifted slices, then the batch norm and activation as further passes) and
 ``depthwise_conv2d_naive``.
 
-Design: parallel over (image, output row); channels innermost, so the multiply-adds
-vectorise over C (NHWC). Every depthwise filter in the nets is 3x3, which gets its own
-kernel, ``depthwise3x3``: the three input rows of an output row are picked once (a row of
-zeros stands in for one above or below the image), and each interior output pixel is one
-expression of nine products per channel, summed in the reference's (ky, kx) order and
-written once; only the first and last columns, where a tap may fall outside, take the
-branchy path. The batch norm and activation follow per pixel while it is in L1. Other
-filter sizes go through the general ``depthwise_conv2d`` (an accumulator row, bounds
-checks per tap).
+Design: channels innermost, so the multiply-adds vectorise over C (NHWC). Every
+depthwise filter in the nets is 3x3, which gets its own kernel, ``depthwise3x3``, in
+runs of consecutive output rows, a row at a time (``depthwise3x3_row``, shared with the
+fused separable conv). Where C is a multiple of 8 and the stride 1 or 2 (every layer of
+the nets), the row's sums are ``depthwise_ir.py``'s: the three input rows repacked in
+padded channel blocks (kept in a ring of three, as the next output row reads two of
+them again), then nine weight vectors in registers per block of channels and four
+pixels summed at once. Otherwise the numba loop: the three input rows picked once (a
+row of zeros stands in for one above or below the image), each interior output pixel
+one expression of nine products per channel, summed in (ky, kx) order and written once;
+the first and last columns, where a tap may fall outside, take the branchy path. The
+batch norm and activation follow, a pass over the row while it is in L1. Other filter
+sizes go through the general ``depthwise_conv2d`` (an accumulator row, bounds checks
+per tap).
+
+The IR rows against the numba loop, the kernel alone (2 cores, medians of 200, two
+rounds, us): (8, 56, 56, 32) with the input ReLU 162-182 against 284-479, (8, 28, 28,
+64) 100-105 against 166-226, (1, 56, 56, 32) 33-39 against 45-77, (8, 14, 14, 128)
+60-68 against 77-100; on one core 1.1-1.45 cycles an output value against 2.0-3.1.
+The same values, but at the edges of a padded conv, where the padded taps now add
+zeros to the sum in the interior's order (the numba loop sums an edge pixel's taps in
+another order): over 8 test shapes, |difference| <= 2.4e-7 of the largest output.
 
 Variants tried (one core, CPU time, min of 30): SSD's first layer (1, 256, 256, 32),
 stride 1, batch norm + ReLU6: NumPy shifted slices + separate passes ~110 ms for all 13
@@ -29,20 +42,14 @@ with the branch inside, SSD's last layer (1, 16, 16, 1024), where 2 of 16 column
 edges, ran scalar there, 0.66 ms against 0.35 ms (the general kernel: 0.23 ms; over all
 13 SSD layers the 3x3 kernel takes 8.3 ms against 10.9 ms).
 
-A version of the interior in LLVM IR (as ``block_ir.py``; eight channels a vector, the
-nine weight vectors and the batch norm's kept in registers for a row, the batch norm and
-activation fused, the same bits out) gained nothing measurable: whole nets in separate
-processes, alternating, best of 15, three rounds (ms): SSD 38.0-39.8 against 39.3-41.0,
-Tiny Face Detector 3.61-3.68 against 3.75-6.16, FaceLandmark68Net at batch 8 6.40-6.80
-against 6.63-7.92. Alone the kernel is bound by memory, and in the fused separable conv
-the 1x1 product's time dominates. Dropped.
-
-Alone on one core the interior runs at ~2.5 cycles an output value on the dense blocks'
-maps (56x56x32 to 7x7x256, in L2), against ~1 that its loads would allow. Two rewrites
-measured (one core, medians of 1000-2000 calls, same bits): four output pixels per
-channel loop, their taps' loads shared and four sums in flight (56x56x32 74 -> 92 us,
-14x14x128 15.7 -> 15.5 us: the FMA chain's latency is not what limits it); the rows as
-flat arrays indexed ``(ox + kx) * C + c`` (56x56x32 67 -> 446 us: no longer vectorised).
+Earlier attempts at the interior, before the layout change: a version in LLVM IR
+reading the rows where they lie (eight channels a vector, the nine weight vectors and
+the batch norm's in registers for a row, one pixel at a time) gained nothing measurable
+in whole nets (SSD 38.0-39.8 against 39.3-41.0 ms, separate processes); numba rewrites
+with four output pixels per channel loop (56x56x32 74 -> 92 us) or the rows as flat
+arrays indexed ``(ox + kx) * C + c`` (67 -> 446 us: no longer vectorised) lost. What
+held them back was the numba loop over the row's pixels around the interior, and
+run-time tap offsets (see ``depthwise_ir.py``).
 """
 
 from __future__ import annotations
@@ -50,6 +57,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .depthwise_ir import (
+    VW,
+    block_row,
+    interior_s1,
+    interior_s1_relu,
+    interior_s2,
+    interior_s2_relu,
+)
 from .epilogue import activate
 
 
@@ -59,15 +74,50 @@ def _read(v, relu):
     return max(v, np.float32(0.0)) if relu else v
 
 
+#: Output rows a thread of ``depthwise3x3`` takes at a time (their input rows repacked
+#: once each, but the run's first two).
+RUN = 8
+
+
+@njit(inline="always")
+def row_ring(x):
+    """A ring of three input rows of ``x`` repacked for ``depthwise3x3_row``: (buffer,
+    held), room for padding of up to 2 each side (more runs the numba loop)."""
+    return np.empty(3 * (x.shape[2] + 4) * x.shape[3], np.float32), np.full(3, -1, np.int64)
+
+
+@njit(inline="always")
+def _blocked_row(x, b, iy, wp, pad, blocked, held):
+    """The address of input row ``iy`` of image ``b`` as padded channel blocks (C/VW, Wp,
+    VW) (``depthwise_ir.block_row``; zeros outside the image), in ring slot ``iy % 3``
+    of ``blocked``: repacked there unless ``held`` says it already is (an output row
+    shares two input rows with the next)."""
+    h, c = x.shape[1], x.shape[3]
+    slot = ((iy % 3) + 3) % 3
+    key = b * (1 << 32) + iy + (1 << 31)
+    size = wp * c
+    dst = blocked[slot * size : (slot + 1) * size]
+    if held[slot] != key:
+        held[slot] = key
+        if 0 <= iy < h:
+            block_row(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
+        else:
+            dst[:] = 0.0
+    return dst.ctypes.data
+
+
 @njit(inline="always")
 def depthwise3x3_row(
-    x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row, o
-):
+    x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row,
+    blocked, held, o,
+):  # fmt: skip
     """Output row ``oy`` of image ``b`` of the 3x3 depthwise conv into ``o`` (Wo, C).
 
     The body of :func:`depthwise3x3`, shared with the fused separable conv
     (``separable.py``), which writes the row into its tile buffer instead; arguments as
-    :func:`depthwise_conv2d`'s, ``zero_row`` a (W, C) row of zeros.
+    :func:`depthwise_conv2d`'s, ``zero_row`` a (W, C) row of zeros; ``blocked`` (>= 3*W*C)
+    and ``held`` (3,) int64, -1 at first, the caller's ring of input rows repacked in
+    channel blocks for ``depthwise_ir.py``, kept from one row of a run to the next.
     """
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     wo = o.shape[0]
@@ -77,56 +127,80 @@ def depthwise3x3_row(
     r0 = x[b, iy] if 0 <= iy < h else zero_row
     r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
     r2 = x[b, iy + 2] if 0 <= iy + 2 < h else zero_row
-    for ox in range(wo):
-        a = ox * stride - pad_left
-        if a >= 0 and a + 2 < wd:  # all nine taps inside: one expression per channel
+    # every pixel by depthwise_ir.py where the channels fill its vectors: the input rows
+    # repacked in padded channel blocks, kept while the next output rows read them
+    wp = max(wd + pad_left, (wo - 1) * stride + 3)
+    ir = c % VW == 0 and stride <= 2 and blocked.shape[0] >= 3 * wp * c
+    ir = ir and o.strides[1] == 4 and w.strides[2] == 4 and w.strides[1] == 4 * c
+    ir = ir and w.strides[0] == 12 * c and x.strides[3] == 4 and x.strides[2] == 4 * c
+    if ir:
+        a0 = _blocked_row(x, b, iy, wp, pad_left, blocked, held)
+        a1 = _blocked_row(x, b, iy + 1, wp, pad_left, blocked, held)
+        a2 = _blocked_row(x, b, iy + 2, wp, pad_left, blocked, held)
+        args = (a0, a1, a2, wp, w.ctypes.data, o.ctypes.data, o.strides[0] // 4, c, 0, wo)
+        if stride == 1:
             if relu_input:
-                for ci in range(c):
-                    o[ox, ci] = (
-                        max(r0[a, ci], z) * w[0, 0, ci]
-                        + max(r0[a + 1, ci], z) * w[0, 1, ci]
-                        + max(r0[a + 2, ci], z) * w[0, 2, ci]
-                        + max(r1[a, ci], z) * w[1, 0, ci]
-                        + max(r1[a + 1, ci], z) * w[1, 1, ci]
-                        + max(r1[a + 2, ci], z) * w[1, 2, ci]
-                        + max(r2[a, ci], z) * w[2, 0, ci]
-                        + max(r2[a + 1, ci], z) * w[2, 1, ci]
-                        + max(r2[a + 2, ci], z) * w[2, 2, ci]
-                    )
+                interior_s1_relu(*args)
             else:
-                for ci in range(c):
-                    o[ox, ci] = (
-                        r0[a, ci] * w[0, 0, ci]
-                        + r0[a + 1, ci] * w[0, 1, ci]
-                        + r0[a + 2, ci] * w[0, 2, ci]
-                        + r1[a, ci] * w[1, 0, ci]
-                        + r1[a + 1, ci] * w[1, 1, ci]
-                        + r1[a + 2, ci] * w[1, 2, ci]
-                        + r2[a, ci] * w[2, 0, ci]
-                        + r2[a + 1, ci] * w[2, 1, ci]
-                        + r2[a + 2, ci] * w[2, 2, ci]
-                    )
-        else:  # first / last column: skip the taps outside
-            for ci in range(c):
-                o[ox, ci] = 0.0
-            for kx in range(3):
-                ix = a + kx
-                if ix < 0 or ix >= wd:
-                    continue
-                if relu_input:  # branch outside the channel loop, so that it vectorises
+                interior_s1(*args)
+        elif relu_input:
+            interior_s2_relu(*args)
+        else:
+            interior_s2(*args)
+    if not ir:  # the numba loop: each pixel a vector loop over its channels
+        for ox in range(wo):
+            a = ox * stride - pad_left
+            if a >= 0 and a + 2 < wd:  # all nine taps inside: one expression per channel
+                if relu_input:
                     for ci in range(c):
-                        o[ox, ci] += (
-                            max(r0[ix, ci], z) * w[0, kx, ci] + max(r1[ix, ci], z) * w[1, kx, ci]
-                        ) + max(r2[ix, ci], z) * w[2, kx, ci]
+                        o[ox, ci] = (
+                            max(r0[a, ci], z) * w[0, 0, ci]
+                            + max(r0[a + 1, ci], z) * w[0, 1, ci]
+                            + max(r0[a + 2, ci], z) * w[0, 2, ci]
+                            + max(r1[a, ci], z) * w[1, 0, ci]
+                            + max(r1[a + 1, ci], z) * w[1, 1, ci]
+                            + max(r1[a + 2, ci], z) * w[1, 2, ci]
+                            + max(r2[a, ci], z) * w[2, 0, ci]
+                            + max(r2[a + 1, ci], z) * w[2, 1, ci]
+                            + max(r2[a + 2, ci], z) * w[2, 2, ci]
+                        )
                 else:
                     for ci in range(c):
-                        o[ox, ci] += (r0[ix, ci] * w[0, kx, ci] + r1[ix, ci] * w[1, kx, ci]) + r2[
-                            ix, ci
-                        ] * w[2, kx, ci]
-        if has_bn:
+                        o[ox, ci] = (
+                            r0[a, ci] * w[0, 0, ci]
+                            + r0[a + 1, ci] * w[0, 1, ci]
+                            + r0[a + 2, ci] * w[0, 2, ci]
+                            + r1[a, ci] * w[1, 0, ci]
+                            + r1[a + 1, ci] * w[1, 1, ci]
+                            + r1[a + 2, ci] * w[1, 2, ci]
+                            + r2[a, ci] * w[2, 0, ci]
+                            + r2[a + 1, ci] * w[2, 1, ci]
+                            + r2[a + 2, ci] * w[2, 2, ci]
+                        )
+            else:  # first / last column: skip the taps outside
+                for ci in range(c):
+                    o[ox, ci] = 0.0
+                for kx in range(3):
+                    ix = a + kx
+                    if ix < 0 or ix >= wd:
+                        continue
+                    if relu_input:  # branch outside the channel loop, so that it vectorises
+                        for ci in range(c):
+                            o[ox, ci] += (
+                                max(r0[ix, ci], z) * w[0, kx, ci]
+                                + max(r1[ix, ci], z) * w[1, kx, ci]
+                            ) + max(r2[ix, ci], z) * w[2, kx, ci]
+                    else:
+                        for ci in range(c):
+                            o[ox, ci] += (
+                                r0[ix, ci] * w[0, kx, ci] + r1[ix, ci] * w[1, kx, ci]
+                            ) + r2[ix, ci] * w[2, kx, ci]
+    if has_bn:  # the batch norm and activation, over the row while it is in L1
+        for ox in range(wo):
             for ci in range(c):
                 o[ox, ci] = activate((o[ox, ci] - mean[ci]) * inv[ci] + offset[ci], act)
-        elif act != 0:
+    elif act != 0:
+        for ox in range(wo):
             for ci in range(c):
                 o[ox, ci] = activate(o[ox, ci], act)
 
@@ -135,16 +209,20 @@ def depthwise3x3_row(
 def depthwise3x3(
     x, w, stride, pad_top, pad_left, ho, wo, mean, inv, offset, act, relu_input, out
 ):  # fmt: skip
-    """As :func:`depthwise_conv2d` for a 3x3 filter ``w`` (3, 3, C)."""
+    """As :func:`depthwise_conv2d` for a 3x3 filter ``w`` (3, 3, C), in runs of
+    ``RUN`` consecutive output rows (which share input rows)."""
     n, h, wd, c = x.shape
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
-    for row in prange(n * ho):
-        b = row // ho
-        oy = row % ho
-        o = out[b, oy]
-        depthwise3x3_row(
-            x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row, o
-        )
+    rows = n * ho
+    for run in prange((rows + RUN - 1) // RUN):
+        blocked, held = row_ring(x)
+        for row in range(run * RUN, min(rows, (run + 1) * RUN)):
+            b = row // ho
+            oy = row % ho
+            depthwise3x3_row(
+                x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input,
+                zero_row, blocked, held, out[b, oy],
+            )  # fmt: skip
     return out
 
 

@@ -56,7 +56,7 @@ import numpy as np
 from numba import njit, prange
 
 from .conv2d import finish_tile, tile_bounds
-from .depthwise import depthwise3x3_row
+from .depthwise import depthwise3x3_row, row_ring
 from .gemm import gemm_epilogue
 from .pool import pool2x2_row
 
@@ -67,24 +67,13 @@ def _depthwise_rows(
 ):
     """Depthwise output rows ``r0 .. r1`` (of N*Ho) into ``cols`` ((r1 - r0) * Wo, C)."""
     wo = cols.shape[0] // (r1 - r0)
+    blocked, held = row_ring(x)
     for row in range(r0, r1):
         j = (row - r0) * wo
         depthwise3x3_row(
-            x,
-            w,
-            row // ho,
-            row % ho,
-            stride,
-            pad_top,
-            pad_left,
-            mean,
-            inv,
-            offset,
-            act,
-            relu_input,
-            zero_row,
-            cols[j : j + wo],
-        )
+            x, w, row // ho, row % ho, stride, pad_top, pad_left, mean, inv, offset, act,
+            relu_input, zero_row, blocked, held, cols[j : j + wo],
+        )  # fmt: skip
 
 
 @njit(parallel=True, nogil=True, cache=True)

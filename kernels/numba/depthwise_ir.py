@@ -1,0 +1,237 @@
+"""A 3x3 depthwise conv's output row, written in LLVM IR: its sums, from input rows
+repacked in padded channel blocks.
+
+Computes ``o[ox, c] = sum_{ky, kx} relu?(row_ky[ox*stride + kx, c]) * w[ky, kx, c]`` for
+the output pixels ``lo <= ox < hi`` of one row, where ``row_ky`` are the three input
+rows as :func:`block_row` lays them out: (C/VW, Wp, VW), channel block by channel block,
+with the conv's zero padding written in as columns, so that every pixel, edges too, is
+the same nine loads. Each sum is one multiply then eight fused multiply-adds, the order
+in which LLVM contracts the numba loop of ``depthwise.depthwise3x3_row`` (the same bits
+for every pixel whose taps are all inside; at an edge the padded taps add zeros, where
+the numba loop skips them, which can move the last bit). The batch norm and activation
+stay in that function, a pass over the row while it is in L1.
+
+Design: a block of ``VW`` channels keeps its nine weight vectors in registers for the
+whole row, and ``PX`` = 4 pixels are summed at once, four independent chains of
+multiply-adds in flight. In the blocked layout each tap of a pixel is at a constant
+offset from one running position, so a loop of four pixels needs one address register
+for the input and one for the output (``stride`` is a compile-time constant: one
+function per stride). numba does not vectorise this shape of loop, so it is emitted
+through ``llvmlite`` inside numba ``@intrinsic``s, as ``block_ir.py`` does.
+
+Variants (one core, 8 x 56x56x32 with the input ReLU, cycles an output value): the
+numba loop 2.2-3.1; this interior reading the rows where they lie, each tap at a
+run-time offset: 2.7-3.0 (LLVM made one pointer per tap and pixel and kept them on the
+stack); from the blocked rows 0.66-0.72 alone, plus 0.37 for the repacking; the whole
+row 1.1-1.45, once the numba loop over the row's pixels (still run, to skip them) was
+taken out of the way.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+#: Floats a vector holds.
+VW = 8
+#: Output pixels summed at once (independent multiply-add chains).
+PX = 4
+
+
+def _emit(builder, args, relu: bool, stride: int):
+    p0_v, p1_v, p2_v, wd_v, w_v, o_v, ldo_v, c_v, lo_v, hi_v = args
+    f32, l64 = ir.FloatType(), ir.IntType(64)
+    vec = ir.VectorType(f32, VW)
+    fptr, vptr = f32.as_pointer(), vec.as_pointer()
+    fma = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vec, [vec, vec, vec]), f"llvm.fma.v{VW}f32"
+    )
+    zero = ir.Constant(vec, [0.0] * VW)
+
+    def const(v):
+        return ir.Constant(l64, v)
+
+    rows = [builder.inttoptr(v, fptr) for v in (p0_v, p1_v, p2_v)]
+    w_p, o_p = builder.inttoptr(w_v, fptr), builder.inttoptr(o_v, fptr)
+
+    def load(p, offset):
+        return builder.load(builder.bitcast(builder.gep(p, [offset]), vptr), align=4)
+
+    def pixel(pos, p, weights):
+        """The sum of the ``p``-th pixel from ``pos``: its taps lie at constant offsets."""
+        acc = None
+        # taps in the order LLVM contracts numba's ``x0*w0 + x1*w1 + ... + x8*w8``:
+        # fma(x0, w0, x1*w1), then each next tap's fma onto the sum
+        for k in (1, 0, 2, 3, 4, 5, 6, 7, 8):
+            ky, kx = divmod(k, 3)
+            x = load(rows[ky], builder.add(pos, const((p * stride + kx) * VW)))
+            if relu:  # max(x, 0) as numba lowers it: 0 where 0 > x, else x
+                x = builder.select(builder.fcmp_ordered(">", zero, x), zero, x)
+            w = weights[k]
+            acc = builder.fmul(x, w) if acc is None else builder.call(fma, [x, w, acc])
+        return acc
+
+    def store(at, value):
+        builder.store(value, builder.bitcast(builder.gep(o_p, [at]), vptr), align=4)
+
+    outs = [builder.mul(const(p), ldo_v) for p in range(PX)]
+    first_in = builder.mul(builder.mul(lo_v, const(stride)), const(VW))
+    first_out = builder.mul(lo_v, ldo_v)
+    block_in = builder.mul(wd_v, const(VW))  # floats of one channel block of a row
+
+    # for cb in range(0, c, VW): the block's nine weight vectors, then the row's pixels
+    entry = builder.block
+    blocks = builder.append_basic_block("dw.block")
+    done = builder.append_basic_block("dw.done")
+    ok = builder.and_(builder.icmp_signed(">", c_v, const(0)), builder.icmp_signed("<", lo_v, hi_v))
+    builder.cbranch(ok, blocks, done)
+    builder.position_at_end(blocks)
+    cb = builder.phi(l64)
+    cb.add_incoming(const(0), entry)
+    weights = [load(w_p, builder.add(builder.mul(const(k), c_v), cb)) for k in range(9)]
+    in0 = builder.add(first_in, builder.mul(builder.udiv(cb, const(VW)), block_in))
+    out0 = builder.add(first_out, cb)
+    block_entry = builder.block
+
+    # PX pixels at a time while they last
+    quads = builder.append_basic_block("dw.quads")
+    after_quads = builder.append_basic_block("dw.after_quads")
+    enough = builder.icmp_signed("<=", builder.add(lo_v, const(PX)), hi_v)
+    builder.cbranch(enough, quads, after_quads)
+    builder.position_at_end(quads)
+    ox, pos, opos = builder.phi(l64), builder.phi(l64), builder.phi(l64)
+    for phi, v in ((ox, lo_v), (pos, in0), (opos, out0)):
+        phi.add_incoming(v, block_entry)
+    sums = [pixel(pos, p, weights) for p in range(PX)]
+    for p, value in enumerate(sums):
+        store(builder.add(opos, outs[p]), value)
+    ox_next = builder.add(ox, const(PX))
+    pos_next = builder.add(pos, const(PX * stride * VW))
+    opos_next = builder.add(opos, outs[PX - 1])
+    opos_next = builder.add(opos_next, ldo_v)
+    for phi, v in ((ox, ox_next), (pos, pos_next), (opos, opos_next)):
+        phi.add_incoming(v, quads)
+    more = builder.icmp_signed("<=", builder.add(ox_next, const(PX)), hi_v)
+    builder.cbranch(more, quads, after_quads)
+
+    # the rest, one pixel at a time
+    builder.position_at_end(after_quads)
+    starts = [builder.phi(l64) for _ in range(3)]
+    for phi, a, b in zip(starts, (lo_v, in0, out0), (ox_next, pos_next, opos_next)):
+        phi.add_incoming(a, block_entry)
+        phi.add_incoming(b, quads)
+    singles = builder.append_basic_block("dw.singles")
+    block_end = builder.append_basic_block("dw.block_end")
+    builder.cbranch(builder.icmp_signed("<", starts[0], hi_v), singles, block_end)
+    builder.position_at_end(singles)
+    one, pos1, opos1 = (builder.phi(l64) for _ in range(3))
+    for phi, v in zip((one, pos1, opos1), starts):
+        phi.add_incoming(v, after_quads)
+    store(opos1, pixel(pos1, 0, weights))
+    nexts = (
+        builder.add(one, const(1)),
+        builder.add(pos1, const(stride * VW)),
+        builder.add(opos1, ldo_v),
+    )
+    for phi, v in zip((one, pos1, opos1), nexts):
+        phi.add_incoming(v, singles)
+    builder.cbranch(builder.icmp_signed("<", nexts[0], hi_v), singles, block_end)
+
+    builder.position_at_end(block_end)
+    cb_next = builder.add(cb, const(VW))
+    cb.add_incoming(cb_next, block_end)
+    builder.cbranch(builder.icmp_signed("<", cb_next, c_v), blocks, done)
+    builder.position_at_end(done)
+
+
+def _interior(relu: bool, stride: int):
+    i64, ptr = types.int64, types.uintp
+
+    def typer(typingctx, p0, p1, p2, wd, w, o, ldo, c, lo, hi):
+        sig = types.void(ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, i64)
+
+        def codegen(context, builder, signature, args):
+            _emit(builder, args, relu, stride)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    typer.__name__ = f"depthwise3x3_interior_s{stride}" + ("_relu" if relu else "")
+    typer.__doc__ = """Sums of output pixels ``lo .. hi`` of one row (see the module):
+    ``p0``-``p2`` the addresses of the three input rows in padded channel blocks
+    (:func:`block_row`; output pixel ``ox`` reads columns ``ox * stride + kx``), ``wd``
+    their padded width, ``w`` the filter's address, ``o`` the output row's (pixel
+    stride ``ldo`` floats), ``c`` channels."""
+    return intrinsic(typer)
+
+
+#: The interior sums by stride (1, 2), reading the input as it is / through a ReLU.
+interior_s1 = _interior(False, 1)
+interior_s1_relu = _interior(True, 1)
+interior_s2 = _interior(False, 2)
+interior_s2_relu = _interior(True, 2)
+
+
+@intrinsic
+def block_row(typingctx, src, dst, wd, c, wp, pad):
+    """Copy the row at ``src`` (W, C) into ``dst`` as padded channel blocks (C/VW, Wp,
+    VW): input column ``x`` at column ``pad + x``, zeros in the columns before and after,
+    the layout the interior sums read (each tap of a block at a constant offset, and
+    no pixel at an edge). ``c`` a multiple of ``VW``; addresses of float32 data."""
+    i64, ptr = types.int64, types.uintp
+    sig = types.void(ptr, ptr, i64, i64, i64, i64)
+
+    def codegen(context, builder, signature, args):
+        src_v, dst_v, wd_v, c_v, wp_v, pad_v = args
+        f32, l64 = ir.FloatType(), ir.IntType(64)
+        vec = ir.VectorType(f32, VW)
+        vptr = vec.as_pointer()
+        src_p, dst_p = (builder.inttoptr(v, f32.as_pointer()) for v in (src_v, dst_v))
+
+        def const(v):
+            return ir.Constant(l64, v)
+
+        def loop(name, start, stop, step, body):
+            """``for i in range(start, stop, step): body(i)`` (start < stop)."""
+            before = builder.block
+            block = builder.append_basic_block(name)
+            after = builder.append_basic_block(name + ".after")
+            builder.cbranch(builder.icmp_signed("<", start, stop), block, after)
+            builder.position_at_end(block)
+            i = builder.phi(l64)
+            i.add_incoming(start, before)
+            body(i)
+            i_next = builder.add(i, step)
+            i.add_incoming(i_next, builder.block)
+            builder.cbranch(builder.icmp_signed("<", i_next, stop), block, after)
+            builder.position_at_end(after)
+
+        block_floats = builder.mul(wp_v, const(VW))  # one channel block of the row
+
+        def column(col, value_at):  # column ``col`` of every block: value_at(channel)
+            def each(k):  # k: the block's first channel
+                at = builder.add(builder.mul(builder.udiv(k, const(VW)), block_floats), col)
+                builder.store(value_at(k), builder.bitcast(builder.gep(dst_p, [at]), vptr))
+
+            loop("block_row.blocks", const(0), c_v, const(VW), each)
+
+        zero = ir.Constant(vec, [0.0] * VW)
+        end = builder.add(pad_v, wd_v)
+
+        def copied(px):
+            def value_at(k):
+                at = builder.add(builder.mul(px, c_v), k)
+                return builder.load(builder.bitcast(builder.gep(src_p, [at]), vptr), align=4)
+
+            column(builder.mul(builder.add(px, pad_v), const(VW)), value_at)
+
+        loop("block_row.left", const(0), pad_v, const(1),
+             lambda col: column(builder.mul(col, const(VW)), lambda k: zero))  # fmt: skip
+        loop("block_row.pixels", const(0), wd_v, const(1), copied)
+        loop("block_row.right", end, wp_v, const(1),
+             lambda col: column(builder.mul(col, const(VW)), lambda k: zero))  # fmt: skip
+        return context.get_dummy_value()
+
+    return sig, codegen
