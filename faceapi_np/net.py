@@ -117,7 +117,10 @@ def planned(forward):
             result, plan = bk.record(lambda inp: forward(self, inp, bk), x)
             self._keep_plan(key, _EAGER if plan is None else plan)
             return result
-        plans.move_to_end(key)
+        try:
+            plans.move_to_end(key)
+        except KeyError:  # dropped by another thread meanwhile: this call still has it
+            pass
         result = plan(x)
         return forward(self, x, bk) if result is None else result  # None: busy elsewhere
 

@@ -17,8 +17,9 @@ scale, residual, activation) while it is still in cache. Which kernel a conv get
 
 Every kernel is launched through ``_launch`` with its output buffer, so that a net's
 forward pass can be recorded once and replayed as its launches alone
-(``forward_plan.py``). Kernels are compiled on first use and cached on disk (``cache=True``). Results equal the
-NumPy backend's to float32 rounding (tests hold them to 1e-5 relative).
+(``forward_plan.py``). Kernels are compiled on first use and cached on disk
+(``cache=True``). Results equal the NumPy backend's to float32 rounding (tests hold
+them to 1e-5 relative).
 """
 
 from __future__ import annotations
