@@ -39,6 +39,12 @@ A first version that branched on each term for every vector cost more than the s
 pass at K = 16 (0.11 ms); one branch a block to straight-line code per (terms,
 activation) pair is what ``block_ir.py`` does now.
 
+Blocks of ``MC = 96`` rows: with 256 (so that a conv tile's rows are one block and a
+large filter, SSD's 1 MB ones, is streamed once a tile instead of three times) every
+net was slower, whole nets in separate processes alternating, four rounds (ms): SSD
+41.1-48.5 against 43.4-51.1, FaceLandmark68TinyNet at batch 8 3.63-3.94 against
+4.75-4.95, the recognition net at batch 8 26.2-32.7 against 29.3-40.6.
+
 Rounding: each output is summed over K in order, in one float32 accumulator with fused
 multiply-adds, in blocks of ``KC``; results differ from ``np.matmul``'s by a few ulps of
 the partial sums, as two BLAS builds do (for K <= 256 they equal OpenBLAS's bit for bit
