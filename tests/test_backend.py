@@ -23,7 +23,7 @@ from faceapi_np.backend import (
     get_backend,
     set_backend,
 )
-from faceapi_np.errors import BackendError, FaceApiError
+from faceapi_np.errors import BackendError, FaceApiError, InputError
 
 
 @pytest.fixture(autouse=True)
@@ -732,3 +732,11 @@ def test_numba_epilogue_in_the_store_equals_the_terms_applied_after(w_shape, act
     got = nb.conv2d(x, w, 1, "same", bias=bias, scale=(sw, sb), residual=residual, act=act)
     assert got.dtype == want.dtype == np.float32
     assert np.array_equal(got, want)
+
+
+def test_a_filter_that_does_not_fit_the_input_says_so(bk):
+    x = np.ones((1, 6, 6, 8), np.float32)
+    with pytest.raises(InputError, match=r"filter of shape \(3, 3, 4, 16\) does not fit"):
+        bk.conv2d(x, np.ones((3, 3, 4, 16), np.float32))
+    with pytest.raises(InputError, match="does not fit an input of shape"):
+        bk.separable_conv2d(x, np.ones((3, 3, 8, 1), np.float32), np.ones((1, 1, 5, 4), np.float32))

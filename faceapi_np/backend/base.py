@@ -273,8 +273,9 @@ class KernelBackend(Backend):
         max_pool=None,
     ):
         """See :meth:`Backend.conv2d`."""
-        from .geometry import conv_geometry
+        from .geometry import check_filter, conv_geometry
 
+        check_filter(x.shape, w.shape)
         x = normalize_input(x, input_norm, self.xp)
         x, w, stride = self._f32(x), self._f32(w), int(stride)
         n, h, wd, cin = x.shape

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
+
+
+def check_filter(x_shape, w_shape, op: str = "conv2d") -> None:
+    """An :class:`~faceapi_np.errors.InputError` unless filter ``w_shape`` (KH, KW, C_in,
+    ...) reads the channels of an (N, H, W, C_in) input ``x_shape``."""
+    if len(x_shape) != 4 or len(w_shape) != 4 or w_shape[2] != x_shape[3]:
+        raise InputError(
+            f"{op}: a filter of shape {tuple(w_shape)} does not fit an input of shape "
+            f"{tuple(x_shape)} (expected (N, H, W, C) and (KH, KW, C, ...) with the same C)"
+        )
+
 
 def same_pads(size: int, k: int, stride: int) -> tuple[int, int]:
     """TF 'SAME' padding (before, after) along one axis.

@@ -124,8 +124,9 @@ class NumbaBackend(PlannedLaunches, KernelBackend):
 
     def _plan_conv(self, shape, w, stride, padding, bias, scale, act, norm, pool, threads):
         """The run(x, residual) of one conv: which kernel, its packed filter and tiles."""
-        from .geometry import conv_geometry, live_taps
+        from .geometry import check_filter, conv_geometry, live_taps
 
+        check_filter(shape, w.shape)
         w32 = self._f32(w)
         n, h, wd, cin = shape
         kh, kw, _, cout = w32.shape
@@ -305,7 +306,10 @@ class NumbaBackend(PlannedLaunches, KernelBackend):
         self, shape, dw, pw, stride, padding, bn, dact, input_act, bias, scale, act, pool, threads
     ):
         """The run(x, residual) of one fused separable conv."""
-        from .geometry import conv_geometry
+        from .geometry import check_filter, conv_geometry
+
+        check_filter(shape, dw.shape, "separable_conv2d")
+        check_filter(shape, pw.shape, "separable_conv2d")
 
         n, h, wd, c = shape
         cout = pw.shape[3]

@@ -14,7 +14,7 @@ import numpy as np
 from ..activations import activate
 from ..ops import pad_to_square
 from .base import Backend, normalize_input
-from .geometry import output_size, square_placement, window_pads
+from .geometry import check_filter, output_size, square_placement, window_pads
 
 
 def _pad(x, pads, value=0.0):
@@ -143,6 +143,7 @@ class NumpyBackend(Backend):
         max_pool=None,
     ):
         """See :meth:`Backend.conv2d`."""
+        check_filter(x.shape, w.shape)
         y = conv2d(normalize_input(x, input_norm, self.xp), w, stride, padding)
         if bias is not None:
             y = y + bias
