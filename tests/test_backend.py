@@ -301,6 +301,11 @@ FUSED_CONV_CASES = [
     ((1, 3, 3, 16), (3, 3, 16, 80), 1, "same"),  # more filters than pixels: channel blocks
     ((2, 2, 3, 20), (3, 3, 20, 48), 1, "same"),  # 8-16 pixels: the product turned around
     ((1, 4, 4, 24), (3, 3, 24, 40), 2, "valid"),  # 1 pixel, many filters: channel blocks
+    # stride 1, 32+ channels on rows of 32+ pixels: a product per filter row over
+    # padded input rows
+    ((1, 6, 34, 32), (3, 3, 32, 12), 1, "valid"),
+    ((2, 5, 33, 36), (5, 5, 36, 20), 1, 2),
+    ((1, 4, 32, 40), (3, 1, 40, 16), 1, "same"),
 ]
 
 

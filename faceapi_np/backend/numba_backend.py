@@ -34,6 +34,7 @@ from .base import Backend, KernelBackend, normalize_input
 from .forward_plan import PlannedLaunches
 from .numba_tiling import (
     FEW_CHANNELS,
+    ROWS_MIN_WIDTH,
     TILE_FLOATS,
     WINOGRAD_FLOATS,
     WINOGRAD_MIN_C,
@@ -49,6 +50,7 @@ import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
 from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, separable, winograd  # noqa: E402
+from ..kernels.numba.conv_rows import conv2d_rows  # noqa: E402
 from .numba_threads import current_threads, launches, threads_for  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
@@ -163,15 +165,9 @@ class NumbaBackend(PlannedLaunches, KernelBackend):
             threads = min(threads, -(-tile_rows // band))
             tiles_band = 16 * band * ((wo + 1) // 2)
             args = (u, pt, pl, ho, wo, band)
+            sizes = (tiles_band * cin, tiles_band * cout)
             return self._runner(
-                winograd.conv3x3,
-                args,
-                (tiles_band * cin, tiles_band * cout),
-                threads,
-                terms,
-                out_shape,
-                norm,
-                pool,
+                winograd.conv3x3, args, sizes, threads, terms, out_shape, norm, pool
             )
 
         if 8 <= m <= 16 and block < cout:
@@ -181,16 +177,20 @@ class NumbaBackend(PlannedLaunches, KernelBackend):
             wt = packed(("turned",), lambda a: np.ascontiguousarray(a.reshape(k, cout).T))
             threads = min(threads, -(-cout // block))
             args = (wt, kh, kw, stride, pt, pl, ho, wo, block)
-            return self._runner(
-                conv_kernels.conv2d_few_pixels,
-                args,
-                (16 * (k + block),),
-                threads,
-                terms,
-                out_shape,
-                norm,
-                pool,
-            )
+            kernel, sizes = conv_kernels.conv2d_few_pixels, (16 * (k + block),)
+            return self._runner(kernel, args, sizes, threads, terms, out_shape, norm, pool)
+
+        if stride == 1 and kh > 1 and min(cin, wo) >= ROWS_MIN_WIDTH and block == cout:
+            # one product per filter row over padded input rows, no im2col (conv_rows.py)
+            def by_rows(a):
+                return np.stack([gemm.pack(r.reshape(kw * cin, cout)) for r in a])
+
+            wps, wpad = packed(("rows",), by_rows), wo + kw - 1
+            tile = row_tile(ho, wo * cout + wpad * cin, TILE_FLOATS)
+            threads = min(threads, n * -(-ho // tile))
+            sizes = ((tile + kh - 1) * wpad * cin,)
+            args = (wps, pt, pl, ho, wo, tile)
+            return self._runner(conv2d_rows, args, sizes, threads, terms, out_shape, norm, pool)
 
         if cin <= FEW_CHANNELS and not pointwise:
             # no im2col: each tile's input rows copied once with their padding, the

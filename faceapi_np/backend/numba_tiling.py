@@ -32,6 +32,11 @@ WINOGRAD_MIN_TILES = 512
 #: Convs of inputs with at most this many channels (every net's first layer) read their
 #: receptive fields in a padded copy of the input, with no im2col (``conv2d_few_channels``).
 FEW_CHANNELS = 4
+#: Stride-1 convs of at least this many channels on maps at least this wide take one
+#: product per filter row over padded input rows (``conv_rows.py``). In one process,
+#: alternating: (1, 35, 35, 32) 3x3 140 -> 123 us, (8, 35, 35, 32) 1125 -> 922 us, but
+#: (1, 17, 17, 64) 128 -> 134 us (shorter rows, fewer of them a tile).
+ROWS_MIN_WIDTH = 32
 #: Each of a Winograd band's two buffers (transformed inputs, products) is kept under this
 #: many floats (256 KiB: both stay in L2; 1M-float bands were slower on the 32-channel
 #: layers, the transformed filter being re-read for fewer, larger products).

@@ -230,6 +230,29 @@ def conv2d(
     return out
 
 
+@njit(inline="always")
+def padded_rows(xrows, b, iy0, left, copy, norm, pad):
+    """Input rows ``iy0 ..`` of image ``b`` (``xrows`` (N, H, W*C)) into the rows of
+    ``pad`` with their zero padding: ``left`` zeros, the row's first ``copy`` values
+    (through the normalisation ``norm`` (3, W*C), if it has rows), zeros to the end; rows
+    above or below the image all zeros."""
+    h = xrows.shape[1]
+    for r in range(pad.shape[0]):
+        iy = iy0 + r
+        dst = pad[r]
+        if iy < 0 or iy >= h:
+            dst[:] = 0.0
+            continue
+        dst[:left] = 0.0
+        if norm.shape[0] == 0:
+            dst[left : left + copy] = xrows[b, iy, :copy]
+        else:
+            src = xrows[b, iy]
+            for j in range(copy):
+                dst[left + j] = (src[j] * norm[0, j] - norm[1, j]) / norm[2, j]
+        dst[left + copy :] = 0.0
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def conv2d_few_channels(
     x,
@@ -290,20 +313,7 @@ def conv2d_few_channels(
             oy1 = min(ho, oy0 + tile_rows)
             nrows = (oy1 - oy0 - 1) * stride + kh
             pad = scratch[t, : nrows * row].reshape(nrows, row)
-            for r in range(nrows):
-                iy = oy0 * stride - pad_top + r
-                dst = pad[r]
-                if iy < 0 or iy >= h:
-                    dst[:] = 0.0
-                    continue
-                dst[: pad_left * c] = 0.0
-                if norm.shape[0] == 0:
-                    dst[pad_left * c : pad_left * c + copy] = xrows[b, iy, :copy]
-                else:
-                    src = xrows[b, iy]
-                    for j in range(copy):
-                        dst[pad_left * c + j] = (src[j] * norm[0, j] - norm[1, j]) / norm[2, j]
-                dst[pad_left * c + copy :] = 0.0
+            padded_rows(xrows, b, oy0 * stride - pad_top, pad_left * c, copy, norm, pad)
             # pooled: each pair of output rows into the thread's pair buffer, then pooled
             pair = tile_out[t, : (2 * wo if pooled else 0) * cout].reshape(-1, cout)
             for oy in range(oy0, oy1):

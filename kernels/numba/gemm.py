@@ -111,15 +111,44 @@ def gemm_epilogue(a, wp, c, c0, c1, bias, scale_w, scale_b, residual, row0, act)
 
 
 @njit(inline="always")
+def gemm_window(
+    a_addr, lda, m, k, wp, c, accumulate, final, bias, scale_w, scale_b, residual, row0, act
+):
+    """``c[:m] (+)= a @ w`` for ``wp = pack(w)`` (``+=`` with ``accumulate``), the epilogue
+    (as :func:`gemm_epilogue`'s) applied when ``final``; ``a`` (m, k) given by its address
+    and row stride ``lda`` (floats), so its rows may overlap: the windows of a padded
+    input row that a conv's filter row reads for consecutive output pixels."""
+    terms = _terms(bias, scale_w, residual) if final else 0
+    ldr = residual.strides[0] // 4
+    _blocked_at(
+        a_addr, lda, m, k, wp, c, 0, c.shape[1], accumulate,
+        bias.ctypes.data, scale_w.ctypes.data, scale_b.ctypes.data,
+        residual.ctypes.data + 4 * row0 * ldr if terms & RESIDUAL else 0,
+        ldr, terms, act if final else 0,
+    )  # fmt: skip
+
+
+@njit(inline="always")
 def _blocked(a, wp, c, c0, c1, accumulate, bias, scale_w, scale_b, residual, ldr, terms, act):
+    """:func:`_blocked_at` for an array ``a`` (rows may be strided)."""
+    m, k = a.shape
+    _blocked_at(
+        a.ctypes.data, a.strides[0] // 4, m, k, wp, c, c0, c1, accumulate,
+        bias, scale_w, scale_b, residual, ldr, terms, act,
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def _blocked_at(
+    a_addr, lda, m, k, wp, c, c0, c1, accumulate, bias, scale_w, scale_b, residual, ldr, terms, act
+):  # fmt: skip
     """The blocking of :func:`gemm_packed`: ``MC`` rows by ``KC`` of K at a time (their
     ``a`` stays in L2), each panel's ``KC`` rows (16 KiB, in L1) taken against every block
     of 6 rows in turn; the epilogue terms (addresses) only with the last block of K."""
-    m, k = a.shape
     if m == 0 or c1 <= c0:
         return
-    lda, ldc = a.strides[0] // 4, c.strides[0] // 4
-    a_addr, c_addr, w_addr = a.ctypes.data, c.ctypes.data, wp.ctypes.data
+    ldc = c.strides[0] // 4
+    c_addr, w_addr = c.ctypes.data, wp.ctypes.data
     for mc in range(0, m, MC):
         mc1 = min(m, mc + MC)
         for k0 in range(0, k, KC):
