@@ -63,11 +63,13 @@ from .pool import pool2x2_row
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def _depthwise_rows(
-    x, w, stride, pad_top, pad_left, ho, mean, inv, offset, act, relu_input, zero_row, r0, r1, cols
-):
-    """Depthwise output rows ``r0 .. r1`` (of N*Ho) into ``cols`` ((r1 - r0) * Wo, C)."""
+    x, w, stride, pad_top, pad_left, ho, mean, inv, offset, act, relu_input, zero_row,
+    blocked, held, r0, r1, cols,
+):  # fmt: skip
+    """Depthwise output rows ``r0 .. r1`` (of N*Ho) into ``cols`` ((r1 - r0) * Wo, C);
+    ``blocked``, ``held`` the thread's ring of repacked input rows (``depthwise.row_ring``,
+    kept from tile to tile: it is keyed by image and row)."""
     wo = cols.shape[0] // (r1 - r0)
-    blocked, held = row_ring(x)
     for row in range(r0, r1):
         j = (row - r0) * wo
         depthwise3x3_row(
@@ -126,6 +128,7 @@ def separable3x3(
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
     for t in prange(nthreads):
         done = -1  # the row tile whose depthwise rows are in this thread's scratch
+        blocked, held = row_ring(x)
         for i in range(t, ntiles, nthreads):
             rt, r0, r1, c0, c1 = tile_bounds(i, nblocks, col_block, cout, tile_rows, rows)
             q0, q1 = r0, r1  # rows of out
@@ -148,6 +151,8 @@ def separable3x3(
                     depthwise_act,
                     relu_input,
                     zero_row,
+                    blocked,
+                    held,
                     r0,
                     r1,
                     cols,
