@@ -450,12 +450,12 @@ def test_conv2d_input_norm_equals_normalising_first(bk, x_shape, w_shape, stride
 def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding, monkeypatch):
     """3x3 stride-1 convs by F(2x2, 3x3): odd and even sizes, edge tiles, every epilogue term."""
     pytest.importorskip("numba")
-    from faceapi_np.backend import numba_backend
+    from faceapi_np.backend import numba_tiling
     from faceapi_np.backend.numba_backend import NumbaBackend
 
     # small shapes, Winograd wherever it can run (the rule would leave them direct)
-    monkeypatch.setattr(numba_backend, "WINOGRAD_MIN_C", 16)
-    monkeypatch.setattr(numba_backend, "WINOGRAD_MIN_TILES", 1)
+    monkeypatch.setattr(numba_tiling, "WINOGRAD_MIN_C", 16)
+    monkeypatch.setattr(numba_tiling, "WINOGRAD_MIN_TILES", 1)
     rng = np.random.default_rng(sum(x_shape) + cout)
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = (rng.standard_normal((3, 3, x_shape[3], cout)) / 12).astype(np.float32)
@@ -481,13 +481,16 @@ def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding, monk
 @pytest.mark.parametrize(
     "x_shape,winograd",
     [
-        ((1, 35, 35, 32), False),  # the recognition net at batch 1: too few channels
-        ((1, 17, 17, 64), False),  # 81 tiles: its 16 products too short
+        ((1, 35, 35, 32), True),  # the recognition net at batch 1: 324 tiles
         ((8, 17, 17, 64), True),  # 648 tiles of 64 channels
+        ((1, 8, 8, 128), False),  # fewer pixels than filters: split by channels instead
+        ((1, 6, 6, 16), False),  # 9 tiles: its 16 products too short
+        ((1, 17, 17, 20), False),  # channels not in whole vectors of the transforms
     ],
 )
 def test_numba_takes_winograd_where_it_pays(x_shape, winograd):
-    """Winograd F(2x2, 3x3) only for convs whose products it shortens enough to gain."""
+    """Winograd F(2x2, 3x3) only for convs whose products it shortens enough to gain,
+    with channels in whole vectors of its transforms."""
     pytest.importorskip("numba")
     from faceapi_np.backend.numba_backend import NumbaBackend
 

@@ -37,10 +37,9 @@ from .numba_tiling import (
     ROWS_MIN_WIDTH,
     TILE_FLOATS,
     WINOGRAD_FLOATS,
-    WINOGRAD_MIN_C,
-    WINOGRAD_MIN_TILES,
     channel_block,
     row_tile,
+    takes_winograd,
     tiles,
 )
 
@@ -154,9 +153,8 @@ class NumbaBackend(PlannedLaunches, KernelBackend):
         # the filter outweighs the pixels, reading it is the work, and its transform is
         # 16/9 of its size
         block = channel_block(m, cout)
-        winograd_ok = self.winograd and block == cout and min(cin, cout) >= WINOGRAD_MIN_C
-        winograd_ok = winograd_ok and n * -(-ho // 2) * -(-wo // 2) >= WINOGRAD_MIN_TILES
-        if winograd_ok and kh == kw == 3 and stride == 1:
+        winograd_ok = self.winograd and block == cout and kh == kw == 3 and stride == 1
+        if winograd_ok and takes_winograd(n * -(-ho // 2) * -(-wo // 2), cin, cout):
             u = packed(("winograd",), winograd.packed_filter)
             tile_rows = n * ((ho + 1) // 2)
             # bands of tile rows whose transformed tiles fit the scratch budget, and at

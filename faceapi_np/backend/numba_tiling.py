@@ -21,14 +21,16 @@ MIN_TILE_MACS = 1 << 18
 #: results equal a serial run's bit for bit).
 SPLIT = 4
 #: 3x3 stride-1 convs with at least this many input and output channels, and ...
-WINOGRAD_MIN_C = 64
-#: ... at least this many 2x2 output tiles (over the batch), use Winograd's F(2x2, 3x3):
-#: below either, its 16 products are too short (K = C_in, M = tiles) to gain from 2.25x
-#: fewer multiply-adds. Against the direct conv (2 cores, in one process alternating,
-#: medians of 200-600 calls, us): (1, 35, 35, 32) 153 / 137 (324 tiles), (1, 17, 17, 64)
-#: 133 / 126 (81 tiles), (8, 8, 8, 128) 903 / 757 (128 tiles), (8, 35, 35, 32) 1079 /
-#: 1104, (8, 17, 17, 64) 743 / 868 (648 tiles).
-WINOGRAD_MIN_TILES = 512
+WINOGRAD_MIN_C = 16
+#: ... at least this many 2x2 output tiles (over the batch), use Winograd's F(2x2, 3x3).
+#: With its transforms vectorised (``winograd_ir.py``) it is ahead of the direct conv
+#: from 16 channels and 16 tiles (2 cores, medians of 100 calls, ms, Winograd / direct):
+#: (8, 35, 35, 32) 0.64 / 1.03, (8, 17, 17, 64) 0.55 / 0.96, (8, 8, 8, 128) 0.55 / 0.94,
+#: (1, 35, 35, 32) 0.097 / 0.146, (1, 17, 17, 64) 0.095 / 0.151, (1, 8, 8, 64) 0.030 /
+#: 0.035, (1, 35, 35, 16) 0.038 / 0.051; with 9 tiles, (1, 6, 6, 64), 0.028 / 0.032 on
+#: two cores but the same on one. (With the transforms in plain numba loops, it gained
+#: only from 64 channels and 512 tiles.)
+WINOGRAD_MIN_TILES = 16
 #: Convs of inputs with at most this many channels (every net's first layer) read their
 #: receptive fields in a padded copy of the input, with no im2col (``conv2d_few_channels``).
 FEW_CHANNELS = 4
@@ -37,6 +39,8 @@ FEW_CHANNELS = 4
 #: alternating: (1, 35, 35, 32) 3x3 140 -> 123 us, (8, 35, 35, 32) 1125 -> 922 us, but
 #: (1, 17, 17, 64) 128 -> 134 us (shorter rows, fewer of them a tile).
 ROWS_MIN_WIDTH = 32
+#: Channels the Winograd transforms take at once (``winograd_ir.VW``).
+WINOGRAD_VECTOR = 8
 #: Each of a Winograd band's two buffers (transformed inputs, products) is kept under this
 #: many floats (256 KiB: both stay in L2; 1M-float bands were slower on the 32-channel
 #: layers, the transformed filter being re-read for fewer, larger products).
@@ -79,6 +83,15 @@ def tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int, thr
     tile = min(max(by_cache, by_work), by_split) if by_work < rows else rows
     ntiles = -(-rows // tile) * -(-cout // block)
     return tile, block, min(threads, ntiles)
+
+
+def takes_winograd(tiles: int, cin: int, cout: int) -> bool:
+    """Whether a 3x3 stride-1 conv of ``tiles`` 2x2 output tiles (over the batch) runs by
+    Winograd's F(2x2, 3x3): enough channels and tiles for its products to gain
+    (:data:`WINOGRAD_MIN_C`, :data:`WINOGRAD_MIN_TILES`), and channels in whole vectors
+    of its transforms (``kernels/numba/winograd_ir.py``)."""
+    whole = cin % WINOGRAD_VECTOR == 0 and cout % WINOGRAD_VECTOR == 0
+    return whole and min(cin, cout) >= WINOGRAD_MIN_C and tiles >= WINOGRAD_MIN_TILES
 
 
 def row_tile(rows: int, row_floats: int, budget: int) -> int:

@@ -15,7 +15,7 @@ AVX2 registers or halves of AVX-512 ones; NEON on ARM). A kernel that calls the
 intrinsic is compiled and cached by numba as any other.
 
 The epilogue: straight-line code for the (terms, activation) pairs the nets use
-(``_COMMON``), picked by one branch a block; other pairs branch per term. Its operations
+(``COMMON_EPILOGUES``), picked by one branch a block; other pairs branch per term. Its operations
 are the NumPy backend's in the same order, as separate multiplies and adds
 (LLVM fuses nothing it is not told to), so fused or not the outputs are the same bits.
 """
@@ -50,7 +50,7 @@ def _maybe(builder, cond, value, make):
     return phi
 
 
-def _epilogue(builder, v, load, row_res, terms, act):
+def emit_epilogue(builder, v, load, row_res, terms, act):
     """``act((v + bias) * scale_w + scale_b + residual)`` on a vector or a value.
 
     ``terms`` and ``act`` are Python ints (the code is made for that one combination, no
@@ -99,8 +99,29 @@ def _epilogue(builder, v, load, row_res, terms, act):
 
 #: (terms, act) pairs the block store has straight-line code for (the nets' convs: bias
 #: and an activation; the recognition net's scale layer and shortcut); others branch.
-_COMMON = ((BIAS, 0), (BIAS, 1), (BIAS, 2), (BIAS, 3), (0, 1), (BIAS | SCALE, 0),
+COMMON_EPILOGUES = ((BIAS, 0), (BIAS, 1), (BIAS, 2), (BIAS, 3), (0, 1), (BIAS | SCALE, 0),
            (BIAS | SCALE, 1), (BIAS | SCALE | RESIDUAL, 1))  # fmt: skip
+
+
+def emit_by_epilogue(builder, terms_v, act_v, emit, name):
+    """``emit(terms, act)`` once for each pair of :data:`COMMON_EPILOGUES` (and none), with
+    Python ints, and once with the IR values ``terms_v``, ``act_v`` (branching per term)
+    for the others; one switch on the run-time pair picks the code."""
+    l64 = ir.IntType(64)
+    mode = builder.add(builder.mul(terms_v, ir.Constant(l64, 4)), act_v)
+    after = builder.append_basic_block(f"{name}.done")
+    generic = builder.append_basic_block(f"{name}.generic")
+    switch = builder.switch(mode, generic)
+    for terms, act in ((0, 0),) + COMMON_EPILOGUES:
+        case = builder.append_basic_block(f"{name}.{terms}.{act}")
+        switch.add_case(ir.Constant(l64, terms * 4 + act), case)
+        builder.position_at_end(case)
+        emit(terms, act)
+        builder.branch(after)
+    builder.position_at_end(generic)
+    emit(terms_v, act_v)
+    builder.branch(after)
+    builder.position_at_end(after)
 
 
 def _emit_block(builder, args, offsets):
@@ -187,29 +208,15 @@ def _emit_block(builder, args, offsets):
                     def at(p, h=h):
                         return builder.bitcast(builder.gep(p, [const(VW * h)]), vptr)
 
-                    load = _Loader(builder, tuple(at(p) for p in (bias_p, sw_p, sb_p)), vec)
+                    load = Loader(builder, tuple(at(p) for p in (bias_p, sw_p, sb_p)), vec)
                     val = add_old(at(c_row), sums[2 * i + h], load)
                     if terms != 0 or act != 0:
-                        val = _epilogue(builder, val, load, at(r_row), terms, act)
+                        val = emit_epilogue(builder, val, load, at(r_row), terms, act)
                     builder.store(val, at(c_row), align=4)
 
     with builder.if_else(whole) as (vectors, values):
-        with vectors:
-            # one branch a block to code for its (terms, act); the rest branch per term
-            mode = builder.add(builder.mul(terms_v, const(4)), act_v)
-            after = builder.append_basic_block("store.done")
-            generic = builder.append_basic_block("store.generic")
-            switch = builder.switch(mode, generic)
-            for terms, act in ((0, 0),) + _COMMON:
-                case = builder.append_basic_block(f"store.{terms}.{act}")
-                switch.add_case(const(terms * 4 + act), case)
-                builder.position_at_end(case)
-                store_vectors(terms, act)
-                builder.branch(after)
-            builder.position_at_end(generic)
-            store_vectors(terms_v, act_v)
-            builder.branch(after)
-            builder.position_at_end(after)
+        with vectors:  # one branch a block to code for its (terms, act)
+            emit_by_epilogue(builder, terms_v, act_v, store_vectors, "store")
         with values:  # a short panel, value by value (terms may end before the panel)
             for i in range(MR):
                 with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
@@ -224,16 +231,16 @@ def _emit_block(builder, args, offsets):
                             pointers = tuple(
                                 builder.gep(p, [const(j)]) for p in (bias_p, sw_p, sb_p)
                             )
-                            load = _Loader(builder, pointers, f32)
+                            load = Loader(builder, pointers, f32)
                             val = add_old(ptr, val, load)
-                            val = _epilogue(
+                            val = emit_epilogue(
                                 builder, val, load, builder.gep(r_row, [const(j)]), terms_v, act_v
                             )
                             builder.store(val, ptr, align=4)
 
 
-class _Loader:
-    """Loads of one width (an 8-float vector or a float) for :func:`_epilogue`: the term
+class Loader:
+    """Loads of one width (an 8-float vector or a float) for :func:`emit_epilogue`: the term
     pointers at this store's columns, and constants of that width."""
 
     def __init__(self, builder, pointers, ty):

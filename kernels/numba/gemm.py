@@ -75,7 +75,7 @@ def pack(wmat: np.ndarray) -> np.ndarray:
 
 
 @njit(inline="always")
-def _terms(bias, scale_w, residual):
+def term_bits(bias, scale_w, residual):
     """The ``terms`` bits of the arrays present (zero-length means absent)."""
     return (
         (BIAS if bias.shape[0] > 0 else 0)
@@ -100,7 +100,7 @@ def gemm_epilogue(a, wp, c, c0, c1, bias, scale_w, scale_b, residual, row0, act)
     epilogue (``epilogue.py``) applied before the sums are stored: zero-length ``bias``,
     ``scale_w``/``scale_b``, ``residual`` mean absent; ``c``'s rows are rows ``row0 ..``
     of ``residual``; ``act`` an activation code."""
-    terms = _terms(bias, scale_w, residual)
+    terms = term_bits(bias, scale_w, residual)
     ldr = residual.strides[0] // 4
     _blocked(
         a, wp, c, c0, c1, False,
@@ -118,7 +118,7 @@ def gemm_window(
     (as :func:`gemm_epilogue`'s) applied when ``final``; ``a`` (m, k) given by its address
     and row stride ``lda`` (floats), so its rows may overlap: the windows of a padded
     input row that a conv's filter row reads for consecutive output pixels."""
-    terms = _terms(bias, scale_w, residual) if final else 0
+    terms = term_bits(bias, scale_w, residual) if final else 0
     ldr = residual.strides[0] // 4
     _blocked_at(
         a_addr, lda, m, k, wp, c, 0, c.shape[1], accumulate,
@@ -191,7 +191,7 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
     n = c.shape[1]
     ldc = c.strides[0] // 4
     c_addr, w_addr, k_addr = c.ctypes.data, wp.ctypes.data, koff.ctypes.data
-    terms = _terms(bias, scale_w, residual)
+    terms = term_bits(bias, scale_w, residual)
     ldr = residual.strides[0] // 4
     res = residual.ctypes.data + 4 * row0 * ldr if terms & RESIDUAL else 0
     for j0 in range(0, n, NR):
