@@ -149,12 +149,10 @@ class NumbaBackend(PlannedLaunches, KernelBackend):
         def packed(how, make):
             return self._packed.get(w, how + taps, lambda: make(w32[ky0:ky1, kx0:kx1]))
 
-        # Winograd where the products are the work and long enough (numba_tiling); where
-        # the filter outweighs the pixels, reading it is the work, and its transform is
-        # 16/9 of its size
+        # Winograd where it saves enough multiplies on long enough products (numba_tiling)
         block = channel_block(m, cout)
-        winograd_ok = self.winograd and block == cout and kh == kw == 3 and stride == 1
-        if winograd_ok and takes_winograd(n * -(-ho // 2) * -(-wo // 2), cin, cout):
+        winograd_ok = self.winograd and kh == kw == 3 and stride == 1
+        if winograd_ok and takes_winograd(n * -(-ho // 2) * -(-wo // 2), m, cin, cout):
             u = packed(("winograd",), winograd.packed_filter)
             tile_rows = n * ((ho + 1) // 2)
             # bands of tile rows whose transformed tiles fit the scratch budget, and at

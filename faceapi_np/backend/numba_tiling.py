@@ -39,6 +39,12 @@ FEW_CHANNELS = 4
 #: alternating: (1, 35, 35, 32) 3x3 140 -> 123 us, (8, 35, 35, 32) 1125 -> 922 us, but
 #: (1, 17, 17, 64) 128 -> 134 us (shorter rows, fewer of them a tile).
 ROWS_MIN_WIDTH = 32
+#: Winograd's multiplies (16 a 2x2 tile) at most this fraction of the direct conv's (9 an
+#: output pixel): 4/9 where the tiles cover the map, more where the last ones hang over
+#: its edge. A 3x3 map (4 tiles for 9 pixels, 0.79) lost, (8, 3, 3, 256) 0.63 against
+#: 0.52 ms; 4x4 maps gained, (8, 4, 4, 256) 0.64 against 0.94 and (4, 4, 4, 256) 0.32
+#: against 0.47 (the direct conv split by blocks of channels; 2 cores, medians of 60).
+WINOGRAD_MAX_WORK = 2 / 3
 #: Channels the Winograd transforms take at once (``winograd_ir.VW``).
 WINOGRAD_VECTOR = 8
 #: Each of a Winograd band's two buffers (transformed inputs, products) is kept under this
@@ -85,13 +91,15 @@ def tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int, thr
     return tile, block, min(threads, ntiles)
 
 
-def takes_winograd(tiles: int, cin: int, cout: int) -> bool:
-    """Whether a 3x3 stride-1 conv of ``tiles`` 2x2 output tiles (over the batch) runs by
-    Winograd's F(2x2, 3x3): enough channels and tiles for its products to gain
-    (:data:`WINOGRAD_MIN_C`, :data:`WINOGRAD_MIN_TILES`), and channels in whole vectors
+def takes_winograd(tiles: int, pixels: int, cin: int, cout: int) -> bool:
+    """Whether a 3x3 stride-1 conv of ``pixels`` output pixels in ``tiles`` 2x2 tiles (over
+    the batch) runs by Winograd's F(2x2, 3x3): enough channels and tiles for its products
+    to gain (:data:`WINOGRAD_MIN_C`, :data:`WINOGRAD_MIN_TILES`), few enough multiplies
+    against the direct conv's (:data:`WINOGRAD_MAX_WORK`), and channels in whole vectors
     of its transforms (``kernels/numba/winograd_ir.py``)."""
     whole = cin % WINOGRAD_VECTOR == 0 and cout % WINOGRAD_VECTOR == 0
-    return whole and min(cin, cout) >= WINOGRAD_MIN_C and tiles >= WINOGRAD_MIN_TILES
+    fewer = 16 * tiles <= WINOGRAD_MAX_WORK * 9 * pixels
+    return whole and fewer and min(cin, cout) >= WINOGRAD_MIN_C and tiles >= WINOGRAD_MIN_TILES
 
 
 def row_tile(rows: int, row_floats: int, budget: int) -> int:

@@ -40,9 +40,12 @@ Winograd / direct (medians of 100 calls, ms): (8, 35, 35, 32) 0.64 / 1.03, (8, 1
 transforms it gained only from 64 channels and 512 tiles: (1, 35, 35, 32) 153 / 137 us,
 (8, 8, 8, 128) 903 / 757 us, (8, 17, 17, 64) 743 / 868 us.
 
-A conv with fewer output pixels than filters (the recognition net's 256-filter convs at
-batch 1 and 8) goes to the direct conv instead, split by blocks of channels: its time is
-reading the filter, and ``U`` is 16/9 of the filter's size.
+Small maps: ``U`` is 16/9 of the filter's size, and with few tiles reading it is the
+work, so convs of fewer than 16 tiles stay direct (the recognition net's (1, 4, 4, 256)
+ones, whose direct conv reads each weight once). From 16 tiles Winograd gains even with
+fewer pixels than filters, where the direct conv splits the filter's channels between
+threads: (1, 8, 8, 128) 0.096 against 0.128 ms, (8, 4, 4, 256) 0.64 against 0.94. A map
+whose last tiles hang over its edge saves fewer multiplies (``WINOGRAD_MAX_WORK``).
 
 Variants tried (with the numba transforms): bands of 32K, 64K (kept), 128K, 256K and 1M
 floats per buffer: 64K-256K alike, 1M 1.4x slower on the 32-channel layers (the buffers
