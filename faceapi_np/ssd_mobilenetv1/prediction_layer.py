@@ -23,8 +23,9 @@ def prediction_layer(x, conv11, params, bk):
 
     Returns
     -------
-    box_predictions : array, shape (N, 5118, 1, 4)
-    class_predictions : array, shape (N, 5118, 3)
+    heads : tuple of 12 arrays, each head's box encodings (N, anchors, 1, 4) then its
+        class logits (N, anchors, 3), from the 32x32 map to the 1x1 one: 5118 anchors in
+        all (:func:`join_heads` puts them together)
     """
     feats, out = [conv11, x], x
     for idx, p in enumerate(params.convs):
@@ -32,13 +33,17 @@ def prediction_layer(x, conv11, params, bk):
         out = pointwise_conv_layer(out, p, bk, stride, name=f"prediction_layer/conv_{idx}")
         if idx % 2:
             feats.append(out)
-    n, boxes, classes = x.shape[0], [], []
+    n, heads = x.shape[0], []
     for i, (f, p) in enumerate(zip(feats, params.box_predictors)):
         # one head: per anchor of every cell, 4 box encodings and 3 class logits
         name = f"prediction_layer/box_predictor_{i}"
         box = layers.conv(f, p.box_encoding_predictor, bk, name=f"{name}/box_encoding_predictor")
         cls = layers.conv(f, p.class_predictor, bk, name=f"{name}/class_predictor")
-        boxes.append(box.reshape(n, -1, 1, 4))
-        classes.append(cls.reshape(n, -1, 3))
-    xp = bk.xp
-    return xp.concatenate(boxes, axis=1), xp.concatenate(classes, axis=1)
+        heads += [box.reshape(n, -1, 1, 4), cls.reshape(n, -1, 3)]
+    return tuple(heads)
+
+
+def join_heads(heads, xp):
+    """(box_predictions (N, 5118, 1, 4), class_predictions (N, 5118, 3)): the heads of
+    :func:`prediction_layer` joined along the anchors, in face-api.js's order."""
+    return xp.concatenate(heads[0::2], axis=1), xp.concatenate(heads[1::2], axis=1)
