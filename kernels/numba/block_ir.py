@@ -1,18 +1,32 @@
 """One block of the numba convs' matrix product, written in LLVM IR: ``c = epi(a @ b)``.
 
 Computes a block of ``MR = 6`` rows by ``NR = 16`` columns of a product: each output
-summed over K in its own lane of 12 vector registers (6 rows x two 8-float vectors),
-one broadcast of ``a[i, k]`` times one row of 16 filter values per step, then the conv's
+summed over K in its own lane of six 16-float vector registers (one a row), one
+broadcast of ``a[i, k]`` times one row of 16 filter values per step, then the conv's
 epilogue (bias, scale layer, residual, activation) before it is stored. ``gemm.py`` cuts
 whole products into such blocks. NumPy reference: ``cols @ w`` and the epilogue passes in
 the NumPy backend's conv2d.
 
 Why LLVM IR: numba's pipeline does not vectorise an accumulator block (``conv2d.py``: a
 register-blocked direct conv in plain numba was 4x slower than BLAS), so the loop is
-emitted here through ``llvmlite`` inside a numba ``@intrinsic``, with explicit ``<8 x
-float>`` vectors and ``llvm.fma``. LLVM maps them to the machine's vector unit (two
-AVX2 registers or halves of AVX-512 ones; NEON on ARM). A kernel that calls the
+emitted here through ``llvmlite`` inside a numba ``@intrinsic``, with explicit ``<16 x
+float>`` vectors and ``llvm.fma``. LLVM maps them to the machine's vector unit (one
+AVX-512 register; two AVX2 ones; four NEON ones on ARM). A kernel that calls the
 intrinsic is compiled and cached by numba as any other.
+
+Why 16-float vectors: with two 8-float vectors a row (12 accumulators), a step of K was
+20 instructions (6 broadcasts, 2 loads, 12 multiply-adds) for 6 cycles of the
+multiply-add units, and how LLVM laid out the code around the loop decided whether the
+front end kept up: the product ran at 111 GFLOP/s on one core (of 117) bare and at 100
+with the conv's epilogue after it, on every shape, in every kernel. With one AVX-512
+register a row, LLVM folds the broadcast into the multiply-add (``{1to16}``): 7
+instructions a step, and 114-116 GFLOP/s with or without the epilogue ((96, 256) @
+(256, 256), (258, 512) @ (512, 512), (1026, 128) @ (128, 128); one core, best of 9). The
+same multiply-adds in the same order: the outputs are the same bits. Whole nets, the
+old and the new code in separate processes alternating, 3 rounds (ms): FaceLandmark68Net
+0.77-0.80 -> 0.70 at batch 1 and 6.13 -> 5.40 at batch 8, FaceLandmark68TinyNet 0.45
+-> 0.40, Tiny Face Detector 3.0-3.4 -> 2.9-3.0, the recognition net at batch 8 17.3-17.9
+-> 16.4-17.3, SSD 38.6-40.0 -> 37.4-40.9.
 
 The epilogue: straight-line code for the (terms, activation) pairs the nets use
 (``COMMON_EPILOGUES``), picked by one branch a block; other pairs branch per term. Its operations
@@ -32,9 +46,11 @@ from .epilogue import LEAKY_ALPHA
 #: Rows of ``a`` a block takes (one broadcast each per step).
 MR = 6
 #: Floats a vector holds (LLVM splits a longer vector into the machine's registers).
-VW = 8
-#: Filter columns a panel holds (two vectors).
-NR = 2 * VW
+VW = 16
+#: Vectors a row of the block holds.
+NV = 1
+#: Filter columns a panel holds.
+NR = NV * VW
 BIAS, SCALE, RESIDUAL = 1, 2, 4
 
 
@@ -162,11 +178,11 @@ def _emit_block(builder, args, offsets):
     builder.cbranch(builder.icmp_signed(">", k_v, const(0)), loop, done)
     builder.position_at_end(loop)
     kk = builder.phi(l64)
-    acc = [builder.phi(vec) for _ in range(2 * MR)]
+    acc = [builder.phi(vec) for _ in range(NV * MR)]
     b_row = builder.gep(b_p, [builder.mul(kk, const(NR))])
     b_half = [
         builder.load(builder.bitcast(builder.gep(b_row, [const(VW * h)]), vptr), align=4)
-        for h in range(2)
+        for h in range(NV)
     ]
     at = builder.load(builder.gep(koff_p, [kk]), align=8) if offsets else kk
     new = []
@@ -175,7 +191,7 @@ def _emit_block(builder, args, offsets):
         s = builder.shuffle_vector(
             builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat
         )
-        new += [builder.call(fma, [s, b_half[h], acc[2 * i + h]]) for h in range(2)]
+        new += [builder.call(fma, [s, b_half[h], acc[NV * i + h]]) for h in range(NV)]
     k_next = builder.add(kk, const(1))
     kk.add_incoming(const(0), entry)
     kk.add_incoming(k_next, loop)
@@ -203,13 +219,13 @@ def _emit_block(builder, args, offsets):
             with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
                 c_row = builder.gep(c_p, [builder.mul(const(i), ldc_v)])
                 r_row = builder.gep(res_p, [builder.mul(const(i), ldr_v)])
-                for h in range(2):
+                for h in range(NV):
 
                     def at(p, h=h):
                         return builder.bitcast(builder.gep(p, [const(VW * h)]), vptr)
 
                     load = Loader(builder, tuple(at(p) for p in (bias_p, sw_p, sb_p)), vec)
-                    val = add_old(at(c_row), sums[2 * i + h], load)
+                    val = add_old(at(c_row), sums[NV * i + h], load)
                     if terms != 0 or act != 0:
                         val = emit_epilogue(builder, val, load, at(r_row), terms, act)
                     builder.store(val, at(c_row), align=4)
@@ -226,7 +242,7 @@ def _emit_block(builder, args, offsets):
                         with builder.if_then(builder.icmp_signed("<", const(j), cols_v)):
                             ptr = builder.gep(c_row, [const(j)])
                             val = builder.extract_element(
-                                sums[2 * i + j // VW], ir.Constant(i32, j % VW)
+                                sums[NV * i + j // VW], ir.Constant(i32, j % VW)
                             )
                             pointers = tuple(
                                 builder.gep(p, [const(j)]) for p in (bias_p, sw_p, sb_p)

@@ -7,10 +7,10 @@ in the NumPy backend's conv2d.
 
 The method is the one every fast BLAS uses (Goto and van de Geijn, "Anatomy of
 High-Performance Matrix Multiplication", 2008): the product is cut into blocks of
-``MR = 6`` rows by ``NR = 16`` columns, and each block is summed over K in 12 vector
-registers (6 rows x two 8-float vectors), one broadcast of ``a[i, k]`` times one row of
-16 filter values per step: 12 fused multiply-adds for 2 vector loads and 6 scalar ones,
-so the loop runs at the speed of the multiply-add units, not of memory.
+``MR = 6`` rows by ``NR = 16`` columns, and each block is summed over K in 6 vector
+registers (a row of 16 floats each), one broadcast of ``a[i, k]`` times one row of
+16 filter values per step: 6 fused multiply-adds (16 wide) for one vector load and 6
+scalar ones, so the loop runs at the speed of the multiply-add units, not of memory.
 
 The block loop is written in LLVM IR (``block_ir.py``: numba does not vectorise an
 accumulator block); everything around it here (packing, blocking, edges) is numba.
