@@ -10,7 +10,7 @@ shifted slices, then the batch norm and activation as further passes) and
 Design: channels innermost, so the multiply-adds vectorise over C (NHWC). Every
 depthwise filter in the nets is 3x3, which gets its own kernel, ``depthwise3x3``, in
 runs of consecutive output rows, a row at a time (``depthwise3x3_row``, shared with the
-fused separable conv). Where C is a multiple of 8 and the stride 1 or 2 (every layer of
+fused separable conv). Where C is a multiple of 16 and the stride 1 or 2 (every layer of
 the nets), the row's sums are ``depthwise_ir.py``'s: the three input rows repacked in
 padded channel blocks (kept in a ring of three, as the next output row reads two of
 them again), then nine weight vectors in registers per block of channels and four
