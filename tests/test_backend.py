@@ -478,6 +478,21 @@ def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding, monk
     assert len(nb._packed) == len(nb._plans) == 0  # both dropped with it
 
 
+@pytest.mark.parametrize("cin,cout", [(16, 24), (32, 64)])
+def test_numba_winograd_filter_transform_is_g_g_gt(cin, cout):
+    """The transformed filter, packed, equals G g G^T in float64 rounded once, as the
+    module's formula says, for every pair of channels (zeros past C_out)."""
+    pytest.importorskip("numba")
+    from faceapi_np.kernels.numba import gemm, winograd
+
+    w = np.random.default_rng(cin + cout).standard_normal((3, 3, cin, cout)).astype(np.float32)
+    u = np.einsum("ik,klcd,jl->ijcd", winograd.G, w.astype(np.float64), winograd.G)
+    want = np.stack([gemm.pack(m) for m in u.reshape(16, cin, cout).astype(np.float32)])
+    got = winograd.packed_filter(w)
+    assert got.shape == want.shape == (16, -(-cout // 16), cin, 16)
+    assert np.array_equal(got, want)
+
+
 @pytest.mark.parametrize(
     "x_shape,winograd",
     [

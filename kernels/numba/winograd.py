@@ -11,8 +11,8 @@ instead of 36, 2.25x fewer multiplies. Summed over input channels, the 16 elemen
 products become 16 matrix products, one per position ``xi`` of the 4x4 transformed tile:
 ``M[xi] (tiles, C_out) = V[xi] (tiles, C_in) @ U[xi] (C_in, C_out)``.
 
-Design: the filter is transformed once (:func:`transform_filter`, ``U = G g G^T``, and
-packed for the product by :func:`packed_filter`, kept by the backend with the weights).
+Design: the filter is transformed once (``U = G g G^T``) and packed for the product
+(:func:`packed_filter`, kept by the backend with the weights).
 The output's 2x2 tiles are taken a band of tile rows at a time; for each band a thread
 transforms the input patches into its own ``V`` buffer, makes the 16 products
 (``gemm.py``) into its ``M`` buffer, and transforms each tile back (``A^T m A``), adding
@@ -59,26 +59,50 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .block_ir import RESIDUAL
-from .gemm import gemm_packed, pack, term_bits
+from .block_ir import NR, RESIDUAL
+from .gemm import gemm_packed, term_bits
 from .winograd_ir import input_tiles, output_tiles
 
 #: G of F(2x2, 3x3): U = G g G^T turns a 3x3 filter into its 4x4 transformed tile.
 G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 
-def transform_filter(w: np.ndarray) -> np.ndarray:
-    """``U`` (16, C_in, C_out) float32 from a (3, 3, C_in, C_out) filter: ``G g G^T`` per pair.
+@njit(cache=True)
+def packed_filter(w):
+    """``U = G g G^T`` of a (3, 3, C_in, C_out) filter, its 16 (C_in, C_out) matrices each
+    packed for the product as ``gemm.pack`` lays a matrix out: (16, ceil(C_out / 16),
+    C_in, 16), zeros past C_out.
 
-    Computed in float64 and rounded once (the halves in ``G`` are exact in binary).
+    Computed in float64 and rounded once (the halves in ``G`` are exact in binary): for
+    each column of the 3x3 filter ``t = G g`` (the rows of :data:`G`, summed left to
+    right), then ``U = t G^T`` along each row of ``t``, the same sums as
+    ``einsum("ik,klcd,jl->ijcd", G, w, G)`` in float64. A loop writing the packed
+    matrices, not that einsum and ``gemm.pack``: the recognition net's filters took
+    ~90 ms that way on a first call.
     """
-    u = np.einsum("ik,klcd,jl->ijcd", G, w.astype(np.float64), G)
-    return np.ascontiguousarray(u.reshape(16, w.shape[2], w.shape[3]), dtype=np.float32)
-
-
-def packed_filter(w: np.ndarray) -> np.ndarray:
-    """:func:`transform_filter`'s 16 matrices, each packed for the product (``gemm.pack``)."""
-    return np.stack([pack(m) for m in transform_filter(w)])
+    cin, cout = w.shape[2], w.shape[3]
+    u = np.zeros((16, (cout + NR - 1) // NR, cin, NR), np.float32)
+    t = np.empty((4, 3), np.float64)
+    for c in range(cin):
+        for d in range(cout):
+            p, j = d // NR, d % NR
+            for kx in range(3):  # t = G g, down each column of the filter
+                g0, g1, g2 = (
+                    np.float64(w[0, kx, c, d]),
+                    np.float64(w[1, kx, c, d]),
+                    np.float64(w[2, kx, c, d]),
+                )
+                t[0, kx] = g0
+                t[1, kx] = 0.5 * (g0 + g1 + g2)
+                t[2, kx] = 0.5 * (g0 - g1 + g2)
+                t[3, kx] = g2
+            for i in range(4):  # U = t G^T, along each row of t
+                a, b, e = t[i, 0], t[i, 1], t[i, 2]
+                u[4 * i, p, c, j] = a
+                u[4 * i + 1, p, c, j] = 0.5 * (a + b + e)
+                u[4 * i + 2, p, c, j] = 0.5 * (a - b + e)
+                u[4 * i + 3, p, c, j] = e
+    return u
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -101,9 +125,8 @@ def conv3x3(
 ):
     """``out`` (N*Ho*Wo, C_out) = epilogue(conv3x3(x)) at stride 1, by F(2x2, 3x3).
 
-    ``x`` (N, H, W, C_in); ``u`` the 16 (C_in, C_out) matrices from
-    :func:`transform_filter`, each packed by ``gemm.pack``;
-    ``band_rows`` tile rows (of N * ceil(Ho/2)) per band; ``scratch_v`` / ``scratch_m``
+    ``x`` (N, H, W, C_in); ``u`` the 16 packed (C_in, C_out) matrices from
+    :func:`packed_filter`; ``band_rows`` tile rows (of N * ceil(Ho/2)) per band; ``scratch_v`` / ``scratch_m``
     (T, >= 16 * band tiles * C_in / C_out) one pair of buffers per thread; epilogue terms
     as in ``conv2d.conv2d``.
     """
