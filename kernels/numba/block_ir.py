@@ -29,8 +29,8 @@ old and the new code in separate processes alternating, 3 rounds (ms): FaceLandm
 -> 16.4-17.3, SSD 38.6-40.0 -> 37.4-40.9.
 
 The epilogue: straight-line code for the (terms, activation) pairs the nets use
-(``COMMON_EPILOGUES``), picked by one branch a block; other pairs branch per term. Its operations
-are the NumPy backend's in the same order, as separate multiplies and adds
+(``COMMON_EPILOGUES``), picked by one branch a block; other pairs branch per term. Its
+operations are the NumPy backend's in the same order, as separate multiplies and adds
 (LLVM fuses nothing it is not told to), so fused or not the outputs are the same bits.
 """
 
@@ -116,7 +116,7 @@ def emit_epilogue(builder, v, load, row_res, terms, act):
 #: (terms, act) pairs the block store has straight-line code for (the nets' convs: bias
 #: and an activation; the recognition net's scale layer and shortcut); others branch.
 COMMON_EPILOGUES = ((BIAS, 0), (BIAS, 1), (BIAS, 2), (BIAS, 3), (0, 1), (BIAS | SCALE, 0),
-           (BIAS | SCALE, 1), (BIAS | SCALE | RESIDUAL, 1))  # fmt: skip
+                    (BIAS | SCALE, 1), (BIAS | SCALE | RESIDUAL, 1))  # fmt: skip
 
 
 def emit_by_epilogue(builder, terms_v, act_v, emit, name):

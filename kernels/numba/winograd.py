@@ -12,8 +12,8 @@ products become 16 matrix products, one per position ``xi`` of the 4x4 transform
 ``M[xi] (tiles, C_out) = V[xi] (tiles, C_in) @ U[xi] (C_in, C_out)``.
 
 Design: the filter is transformed once (``U = G g G^T``) and packed for the product
-(:func:`packed_filter`, kept by the backend with the weights).
-The output's 2x2 tiles are taken a band of tile rows at a time; for each band a thread
+(:func:`packed_filter`, kept by the backend with the weights). The output's 2x2 tiles
+are taken a band of tile rows at a time; for each band a thread
 transforms the input patches into its own ``V`` buffer, makes the 16 products
 (``gemm.py``) into its ``M`` buffer, and transforms each tile back (``A^T m A``), adding
 bias / scale / residual and the activation before the 2x2 outputs are written: ``V``
@@ -25,10 +25,10 @@ image's left or right edge are copied with their zeros first.
 Rounding: the input and output transforms add and subtract values before and after the
 products, so results differ from the direct conv's by a few float32 ulps of the partial
 sums: 2e-7 to 6e-7 of the largest output on the recognition net's layer shapes (the
-direct conv: 0). With every 3x3 stride-1 conv of the recognition net that has at least
-as many pixels as filters done this way, descriptors are within 2.38e-7 of face-api.js's
-over the 12 golden crops (median 1.79e-7), against 2.68e-7 (1.83e-7) with the direct
-conv and 2.38e-7 (2.04e-7) for the NumPy reference.
+direct conv: 0). With the recognition net's 3x3 stride-1 convs of 16 tiles or more done
+this way (all but its four on 4x4 maps at batch 1), descriptors are within 2.09e-7 of
+face-api.js's over the 12 golden crops (median 1.68e-7), against 2.68e-7 (1.83e-7) with
+the direct conv and 2.38e-7 (2.04e-7) for the NumPy reference.
 
 Where the time goes, one core, (8, 17, 17, 64): with the transforms as numba loops
 over each tile's channels (not vectorised: LLVM could not tell their 20 streams apart)
@@ -49,9 +49,10 @@ whose last tiles hang over its edge saves fewer multiplies (``WINOGRAD_MAX_WORK`
 
 Variants tried (with the numba transforms): bands of 32K, 64K (kept), 128K, 256K and 1M
 floats per buffer: 64K-256K alike, 1M 1.4x slower on the 32-channel layers (the buffers
-leave L2; a (2048, 32) @ (32, 32) product runs at 46 GFLOP/s against 93 for (512, 32)). F(4x4, 3x3) (4x fewer
-multiplies) was not tried: its transforms have factors up to 8 and lose about two more
-decimal digits, against a parity target of ~1e-7 in the descriptors.
+leave L2; a (2048, 32) @ (32, 32) product runs at 46 GFLOP/s against 93 for (512, 32)).
+F(4x4, 3x3) (4x fewer multiplies) was not tried: its transforms have factors up to 8
+and lose about two more decimal digits, against a parity target of ~1e-7 in the
+descriptors.
 """
 
 from __future__ import annotations
