@@ -31,10 +31,10 @@ def compile_kernels(bk) -> None:
     # kernel (numba_tiling.WINOGRAD_MIN_C, WINOGRAD_MIN_TILES)
     x64 = rng.standard_normal((1, 46, 46, 64)).astype(np.float32)
     bk.conv2d(x64, rng.standard_normal((3, 3, 64, 64)).astype(np.float32), 1, "same", act="relu")
-    # a stride-1 conv of 32+ channels on a map of 32+ columns: the numba backend's
-    # product per filter row (numba_tiling.ROWS_MIN_WIDTH)
+    # a stride-1 conv of 32+ channels on a map of 32+ columns that Winograd does not take
+    # (a 3x1 filter): the numba backend's product per filter row (ROWS_MIN_WIDTH)
     x32 = rng.standard_normal((1, 2, 32, 32)).astype(np.float32)
-    w32 = rng.standard_normal((3, 3, 32, 32)).astype(np.float32)
+    w32 = rng.standard_normal((3, 1, 32, 32)).astype(np.float32)
     c32 = np.ones(32, np.float32)
     bk.conv2d(x32, w32, 1, "same", bias=c32, scale=(c32, c32), residual=x32, act="relu")
     x16 = rng.standard_normal((1, 4, 4, 16)).astype(np.float32)

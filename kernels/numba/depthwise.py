@@ -67,13 +67,6 @@ from .depthwise_ir import (
 )
 from .epilogue import activate
 
-
-@njit(inline="always")
-def _read(v, relu):
-    """One input value, through a ReLU when ``relu``."""
-    return max(v, np.float32(0.0)) if relu else v
-
-
 #: Output rows a thread of ``depthwise3x3`` takes at a time (their input rows repacked
 #: once each, but the run's first two).
 RUN = 8
@@ -124,9 +117,6 @@ def depthwise3x3_row(
     has_bn = mean.shape[0] > 0
     z = np.float32(0.0)  # a float64 0.0 would widen every sum below to float64
     iy = oy * stride - pad_top
-    r0 = x[b, iy] if 0 <= iy < h else zero_row
-    r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
-    r2 = x[b, iy + 2] if 0 <= iy + 2 < h else zero_row
     # every pixel by depthwise_ir.py where the channels fill its vectors: the input rows
     # repacked in padded channel blocks, kept while the next output rows read them
     wp = max(wd + pad_left, (wo - 1) * stride + 3)
@@ -147,7 +137,10 @@ def depthwise3x3_row(
             interior_s2_relu(*args)
         else:
             interior_s2(*args)
-    if not ir:  # the numba loop: each pixel a vector loop over its channels
+    else:  # the numba loop: the three rows as they lie, each pixel a loop over channels
+        r0 = x[b, iy] if 0 <= iy < h else zero_row
+        r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
+        r2 = x[b, iy + 2] if 0 <= iy + 2 < h else zero_row
         for ox in range(wo):
             a = ox * stride - pad_left
             if a >= 0 and a + 2 < wd:  # all nine taps inside: one expression per channel

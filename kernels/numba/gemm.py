@@ -75,13 +75,18 @@ def pack(wmat: np.ndarray) -> np.ndarray:
 
 
 @njit(inline="always")
-def term_bits(bias, scale_w, residual):
-    """The ``terms`` bits of the arrays present (zero-length means absent)."""
-    return (
+def epilogue_args(bias, scale_w, scale_b, residual, row0):
+    """The epilogue as ``block_ir``'s block products take it: (bias, scale_w, scale_b
+    addresses, the residual's address at row ``row0``, its row stride in floats, the
+    ``terms`` bits of the arrays present). Zero-length arrays mean absent."""
+    terms = (
         (BIAS if bias.shape[0] > 0 else 0)
         + (SCALE if scale_w.shape[0] > 0 else 0)
         + (RESIDUAL if residual.shape[0] > 0 else 0)
     )
+    ldr = residual.strides[0] // 4
+    res = residual.ctypes.data + 4 * row0 * ldr if terms & RESIDUAL else 0
+    return bias.ctypes.data, scale_w.ctypes.data, scale_b.ctypes.data, res, ldr, terms
 
 
 @njit(inline="always")
@@ -100,14 +105,8 @@ def gemm_epilogue(a, wp, c, c0, c1, bias, scale_w, scale_b, residual, row0, act)
     epilogue (``epilogue.py``) applied before the sums are stored: zero-length ``bias``,
     ``scale_w``/``scale_b``, ``residual`` mean absent; ``c``'s rows are rows ``row0 ..``
     of ``residual``; ``act`` an activation code."""
-    terms = term_bits(bias, scale_w, residual)
-    ldr = residual.strides[0] // 4
-    _blocked(
-        a, wp, c, c0, c1, False,
-        bias.ctypes.data, scale_w.ctypes.data, scale_b.ctypes.data,
-        residual.ctypes.data + 4 * row0 * ldr if terms & RESIDUAL else 0,
-        ldr, terms, act,
-    )  # fmt: skip
+    b, sw, sb, res, ldr, terms = epilogue_args(bias, scale_w, scale_b, residual, row0)
+    _blocked(a, wp, c, c0, c1, False, b, sw, sb, res, ldr, terms, act)
 
 
 @njit(inline="always")
@@ -118,13 +117,10 @@ def gemm_window(
     (as :func:`gemm_epilogue`'s) applied when ``final``; ``a`` (m, k) given by its address
     and row stride ``lda`` (floats), so its rows may overlap: the windows of a padded
     input row that a conv's filter row reads for consecutive output pixels."""
-    terms = term_bits(bias, scale_w, residual) if final else 0
-    ldr = residual.strides[0] // 4
+    b, sw, sb, res, ldr, terms = epilogue_args(bias, scale_w, scale_b, residual, row0)
     _blocked_at(
         a_addr, lda, m, k, wp, c, 0, c.shape[1], accumulate,
-        bias.ctypes.data, scale_w.ctypes.data, scale_b.ctypes.data,
-        residual.ctypes.data + 4 * row0 * ldr if terms & RESIDUAL else 0,
-        ldr, terms, act if final else 0,
+        b, sw, sb, res, ldr, terms if final else 0, act if final else 0,
     )  # fmt: skip
 
 
@@ -191,9 +187,7 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
     n = c.shape[1]
     ldc = c.strides[0] // 4
     c_addr, w_addr, k_addr = c.ctypes.data, wp.ctypes.data, koff.ctypes.data
-    terms = term_bits(bias, scale_w, residual)
-    ldr = residual.strides[0] // 4
-    res = residual.ctypes.data + 4 * row0 * ldr if terms & RESIDUAL else 0
+    b, sw, sb, res, ldr, terms = epilogue_args(bias, scale_w, scale_b, residual, row0)
     for j0 in range(0, n, NR):
         panel = w_addr + 4 * (j0 // NR) * k * NR
         for m0 in range(0, rows, MR):
@@ -208,9 +202,9 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
                 min(MR, rows - m0),
                 min(NR, n - j0),
                 False,
-                bias.ctypes.data + 4 * j0,
-                scale_w.ctypes.data + 4 * j0,
-                scale_b.ctypes.data + 4 * j0,
+                b + 4 * j0,
+                sw + 4 * j0,
+                sb + 4 * j0,
                 res + 4 * (m0 * ldr + j0),
                 ldr,
                 terms,

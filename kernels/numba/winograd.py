@@ -60,8 +60,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .block_ir import NR, RESIDUAL
-from .gemm import gemm_packed, term_bits
+from .block_ir import NR
+from .gemm import epilogue_args, gemm_packed
 from .winograd_ir import input_tiles, output_tiles
 
 #: G of F(2x2, 3x3): U = G g G^T turns a 3x3 filter into its 4x4 transformed tile.
@@ -142,8 +142,6 @@ def conv3x3(
     # the tiles whose 4x4 patch lies inside the image's columns: lo .. hi
     lo = min(tiles_x, (pad_left + 1) // 2)
     hi = max(lo, min(tiles_x, (w - 4 + pad_left) // 2 + 1))
-    terms = term_bits(bias, scale_w, residual)
-    ldr = residual.strides[0] // 4
     for t in prange(nthreads):
         patch = np.zeros((4, 4, c), dtype=np.float32)  # an edge tile, zeros outside
         for band in range(t, nbands, nthreads):
@@ -192,11 +190,10 @@ def conv3x3(
                 b = tr // tiles_y
                 oy = 2 * (tr % tiles_y)
                 p00 = (b * ho + oy) * wo
+                bp, sw, sb, res, ldr, terms = epilogue_args(bias, scale_w, scale_b, residual, p00)
                 output_tiles(
                     m.ctypes.data + 4 * (tr - r0) * tiles_x * cout, ntiles * cout, tiles_x,
                     cout, out[p00:].ctypes.data, wo * cout, wo % 2 == 0, oy + 1 < ho,
-                    bias.ctypes.data, scale_w.ctypes.data, scale_b.ctypes.data,
-                    residual.ctypes.data + 4 * p00 * ldr if terms & RESIDUAL else 0,
-                    ldr, wo * ldr, terms, act,
+                    bp, sw, sb, res, ldr, wo * ldr, terms, act,
                 )  # fmt: skip
     return out
