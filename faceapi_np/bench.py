@@ -38,6 +38,7 @@ OPS = (
     "conv2d",
     "depthwise_conv2d",
     "separable_conv2d",
+    "separable_chain",
     "max_pool",
     "avg_pool",
     "resize_to_square",

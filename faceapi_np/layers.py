@@ -163,6 +163,18 @@ def separable_conv2d(
     )
 
 
+def separable_chain(x, convs, bk):
+    """Separable convs one after another (each a ``SeparableConv``: the arguments of
+    :func:`separable_conv2d` but its input), each one's output the next one's input.
+
+    One backend op (:meth:`~faceapi_np.backend.base.Backend.separable_chain`), so that a
+    backend may run consecutive convs depth first, keeping the map between them in
+    cache (the numba backend does for large maps); the numbers are those of the convs
+    one by one.
+    """
+    return bk.separable_chain(x, convs)
+
+
 # --- normalisation and affine --------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ every other backend is tested against.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from ..activations import ACT_CODES, LEAKY_ALPHA, activate  # noqa: F401  (kernels read them here)
 from ..errors import InputError
 
@@ -46,6 +48,22 @@ def normalize_input(x, norm, xp):
     if any(v != 1.0 for v in norm[2]):
         flat = flat / divisor
     return flat.reshape(n, h, w, c)
+
+
+class SeparableConv(NamedTuple):
+    """One separable conv of :meth:`Backend.separable_chain`: the arguments of
+    :meth:`Backend.separable_conv2d` but its input (a chain has no residual or pool)."""
+
+    depthwise_filter: Any
+    pointwise_filter: Any
+    stride: int = 1
+    padding: Any = "same"
+    depthwise_bn: Any = None
+    depthwise_act: str | None = None
+    input_act: str | None = None
+    bias: Any = None
+    scale: Any = None
+    act: str | None = None
 
 
 class Backend:
@@ -183,6 +201,19 @@ class Backend:
             y, pointwise_filter, 1, "valid", bias=bias, scale=scale, residual=residual, act=act
         )
         return self._pooled(y, max_pool)
+
+    def separable_chain(self, x, convs):
+        """Separable convs one after another, each one's output the next one's input.
+
+        ``convs`` is a sequence of :class:`SeparableConv`; the result is what calling
+        :meth:`separable_conv2d` with each in turn gives, which is what this does. A
+        backend may run consecutive ones depth first, keeping the maps between them in
+        cache (the numba backend's ``kernels/numba/separable_pair.py``), with the same
+        numbers to float32 rounding.
+        """
+        for conv in convs:
+            x = self.separable_conv2d(x, **conv._asdict())
+        return x
 
     def max_pool(self, x, k: int, stride: int, padding="same"):
         """``k x k`` max pooling; padded cells never win (TF ``maxPool``)."""

@@ -50,6 +50,16 @@ def compile_kernels(bk) -> None:
     bn = (x[0, 0, 0], x[0, 0, 1], x[0, 0, 2])
     bk.separable_conv2d(x, dw, pw, 2, "same", depthwise_bn=bn, depthwise_act="relu6", act="relu6")
     bk.separable_conv2d(x, dw, pw, 1, 1, input_act="relu", bias=x[0, 0, 0], residual=x)
+    # a chain whose map between its two convs is large enough for the numba backend to
+    # run them depth first (numba_tiling.DEPTH_FIRST_MIN_FLOATS: 128 * 128 * 128 floats)
+    from .base import SeparableConv
+
+    x128 = rng.standard_normal((1, 128, 128, 16)).astype(np.float32)
+    convs = [
+        SeparableConv(np.ones((3, 3, c, 1), np.float32), np.ones((1, 1, c, m), np.float32), s)
+        for c, m, s in ((16, 128, 1), (128, 16, 2))
+    ]
+    bk.separable_chain(x128, convs)
     bk.max_pool(x, 3, 2, "same")
     bk.avg_pool(x, 2, 2, "valid")
     # the pad-and-resize of every kind of image the nets are given

@@ -13,7 +13,9 @@ scale, residual, activation) while it is still in cache. Which kernel a conv get
   padded copy of the input (``conv2d.py``);
 * otherwise im2col tiles, or none for a 1x1 conv (``conv2d.py``); with fewer output
   pixels than filters the tiles are blocks of channels;
-* a 3x3 depthwise conv and the 1x1 conv after it: one kernel (``separable.py``).
+* a 3x3 depthwise conv and the 1x1 conv after it: one kernel (``separable.py``), and
+  two such separable convs with a large map between them one kernel too, run depth
+  first (``separable_pair.py``; planned in ``numba_separable.py``).
 
 Every kernel is launched through ``_launch`` with its output buffer, so that a net's
 forward pass can be recorded once and replayed as its launches alone
@@ -48,20 +50,15 @@ numba_cache.install()  # before the kernels are defined: where their compiled co
 import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
-from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, separable, winograd  # noqa: E402
+from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, winograd  # noqa: E402
 from ..kernels.numba.conv_rows import conv2d_rows  # noqa: E402
+from .numba_separable import SeparableOps  # noqa: E402
 from .numba_threads import current_threads, launches, threads_for  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
 
 
-def _pooled_shape(shape):
-    """The shape of a 2x2 / 2 'same' max pool of an (N, H, W, C) output, pooled in-kernel."""
-    n, h, w, c = shape
-    return n, -(-h // 2), -(-w // 2), c
-
-
-class NumbaBackend(PlannedLaunches, KernelBackend):
+class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
     """CPU backend running numba kernels (float32, host memory)."""
 
     name = "numba"
@@ -203,7 +200,7 @@ class NumbaBackend(PlannedLaunches, KernelBackend):
             threads = min(threads, n * -(-ho // tile))
             size = ((tile - 1) * stride + kh) * wpad * cin
             if pooled:
-                out_shape, pool = _pooled_shape(out_shape), None
+                out_shape, pool = numba_plans.pooled_shape(out_shape), None
             # the copy applies the normalisation: its three steps along a whole input row
             # (no rows: none)
             steps = np.zeros((0, wd * cin), np.float32)
@@ -245,99 +242,6 @@ class NumbaBackend(PlannedLaunches, KernelBackend):
             return self._pooled(y.reshape(shape), pool)
 
         return run
-
-    @launches
-    def separable_conv2d(
-        self,
-        x,
-        depthwise_filter,
-        pointwise_filter,
-        stride=1,
-        padding="same",
-        *,
-        depthwise_bn=None,
-        depthwise_act=None,
-        input_act=None,
-        bias=None,
-        scale=None,
-        residual=None,
-        act=None,
-        max_pool=None,
-    ):
-        """See :meth:`Backend.separable_conv2d`: a 3x3 depthwise conv and the 1x1 conv after
-        it as one kernel (``kernels/numba/separable.py``), planned once per filter and
-        input shape, a 2x2 max pool after it done as the tiles are stored; other filters
-        as two ops."""
-        fused = tuple(depthwise_filter.shape[:2]) == (3, 3) and input_act in (None, "relu")
-        if not fused:
-            return super().separable_conv2d(
-                x,
-                depthwise_filter,
-                pointwise_filter,
-                stride,
-                padding,
-                depthwise_bn=depthwise_bn,
-                depthwise_act=depthwise_act,
-                input_act=input_act,
-                bias=bias,
-                scale=scale,
-                residual=residual,
-                act=act,
-                max_pool=max_pool,
-            )
-        x = self._f32(x)
-        key = ("separable", x.shape, int(stride), padding, depthwise_act, input_act, act)
-        key += (max_pool, current_threads())
-        same = (depthwise_filter, bias) + tuple(depthwise_bn or ()) + tuple(scale or ())
-
-        def make():
-            return self._plan_separable(
-                x.shape, depthwise_filter, pointwise_filter, int(stride), padding,
-                depthwise_bn, depthwise_act, input_act, bias, scale, act, max_pool, key[-1],
-            )  # fmt: skip
-
-        return self._plans.get(pointwise_filter, key, make, same)(x, residual)
-
-    def _plan_separable(
-        self, shape, dw, pw, stride, padding, bn, dact, input_act, bias, scale, act, pool, threads
-    ):
-        """The run(x, residual) of one fused separable conv."""
-        from .geometry import check_filter, conv_geometry
-
-        check_filter(shape, dw.shape, "separable_conv2d")
-        check_filter(shape, pw.shape, "separable_conv2d")
-
-        n, h, wd, c = shape
-        cout = pw.shape[3]
-        pt, pl, ho, wo = conv_geometry(h, wd, 3, 3, stride, padding)
-        bn = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(self._f32(v) for v in bn)
-        dw3 = self._f32(dw[:, :, :, 0])
-        pw32 = self._f32(pw)
-        pwp = self._packed.get(pw, ("matrix",), lambda: gemm.pack(pw32.reshape(c, cout)))
-        head = (dw3, stride, pt, pl, ho, wo, *bn, epilogue.ACT_CODES[dact], input_act == "relu")
-        terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout) + (
-            epilogue.ACT_CODES[act],
-        )
-        # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
-        # thread t of the kernel takes tiles t, t + threads, ... (others get no work). A
-        # 2x2 max pool after it is done as the tiles are stored: tiles of pooled rows,
-        # each two output rows
-        pooled = pool == 2 and channel_block(n * ho * wo, cout) == cout  # (see separable3x3)
-        unit = 2 if pooled else 1
-        tile, block, threads = tiles(
-            n * -(-ho // unit),
-            unit * wo * (c + cout),
-            unit * wo * c * (cout + 9),
-            n * ho * wo,
-            cout,
-            threads,
-        )
-        args = (*head, pwp, tile, block, pooled)
-        sizes = (unit * tile * wo * c, 2 * wo * cout if pooled else 0)
-        shape = (n, ho, wo, cout)
-        if pooled:
-            shape, pool = _pooled_shape(shape), None
-        return self._runner(separable.separable3x3, args, sizes, threads, terms, shape, None, pool)
 
     @launches
     def _depthwise(self, x, w, stride, pad_top, pad_left, ho, wo, bn, act, relu_input):

@@ -95,3 +95,9 @@ def residual_rows(f32, residual, cout):
     if residual is None:
         return _NO_RESIDUAL
     return f32(residual).reshape(-1, cout)
+
+
+def pooled_shape(shape):
+    """The shape of a 2x2 / 2 'same' max pool of an (N, H, W, C) output, pooled in-kernel."""
+    n, h, w, c = shape
+    return n, -(-h // 2), -(-w // 2), c

@@ -53,6 +53,12 @@ WINOGRAD_VECTOR = 8
 WINOGRAD_FLOATS = 64 * 1024
 #: Depthwise convs and pools below this many multiply-adds / reads run on one thread (as above).
 SMALL_OP = 1 << 16
+#: Two consecutive separable convs run depth first (``kernels/numba/separable_pair.py``)
+#: when the map between them has at least this many floats (8 MiB: more than stays in
+#: the L3 a core gets, so that the single kernels would wait on memory) ...
+DEPTH_FIRST_MIN_FLOATS = 2 * 1024 * 1024
+#: ... and its channels fill the depthwise kernel's vectors (``depthwise_ir.VW``).
+DEPTH_FIRST_VECTOR = 16
 #: Output channels a panel of the packed filter holds (``kernels/numba/block_ir.py``'s
 #: ``NR``): a block of channels starts on a panel.
 PANEL = 16
@@ -107,3 +113,10 @@ def row_tile(rows: int, row_floats: int, budget: int) -> int:
     many as fit ``budget`` floats at ``row_floats`` a row, and at least :data:`SPLIT`
     tiles when there are the rows for them."""
     return max(1, min(budget // row_floats, -(-rows // SPLIT)))
+
+
+def takes_depth_first(floats: int, channels: int) -> bool:
+    """Whether two separable convs with a map of ``floats`` floats and ``channels``
+    channels between them run depth first (:data:`DEPTH_FIRST_MIN_FLOATS`,
+    :data:`DEPTH_FIRST_VECTOR`)."""
+    return floats >= DEPTH_FIRST_MIN_FLOATS and channels % DEPTH_FIRST_VECTOR == 0

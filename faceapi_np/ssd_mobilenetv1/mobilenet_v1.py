@@ -8,6 +8,7 @@ pointwise convs is folded into an offset; the depthwise convs keep a full batch 
 from __future__ import annotations
 
 from .. import layers
+from ..backend.base import SeparableConv
 from ..tap import is_recording, traced
 from .const import BN_EPS, CONV11_PAIR, STRIDE_2_PAIRS
 
@@ -46,35 +47,38 @@ def depthwise_conv_layer(x, p, bk, stride: int):
     return layers.depthwise_conv2d(x, p.filters, bk, stride, "same", bn=bn, act="relu6")
 
 
-def conv_pair(x, p, bk, stride: int, name: str):
-    """One depthwise/pointwise pair (``mobileNetV1.ts``'s loop body).
-
-    The pair is one separable conv, which a backend may run as one kernel that never
-    stores the depthwise output. The summary and the activations name both layers,
-    though, so while a tap records (:func:`~faceapi_np.tap.is_recording`) the pair runs
-    as its two traced layers. Both ways compute the same sums in the same order (the
-    contract of ``Backend.separable_conv2d``), so a tapped pass gives the same outputs.
-    """
+def separable(p, bk, stride: int) -> SeparableConv:
+    """One depthwise/pointwise pair (``mobileNetV1.ts``'s loop body) as a separable conv:
+    depthwise 3x3 ('same'), batch norm, ReLU6, then 1x1, folded offset, ReLU6."""
     dw, pw = p.depthwise_conv, p.pointwise_conv
-    if is_recording():
-        out = depthwise_conv_layer(x, dw, bk, stride, name=f"{name}/depthwise_conv")
-        return pointwise_conv_layer(out, pw, bk, 1, name=f"{name}/pointwise_conv")
-    return layers.separable_conv2d(
-        x,
+    return SeparableConv(
         dw.filters,
         pw.filters,
-        pw.batch_norm_offset,
-        bk,
         stride,
         "same",
         depthwise_bn=_batch_norm(dw, bk),
         depthwise_act="relu6",
+        bias=pw.batch_norm_offset,
         act="relu6",
     )
 
 
+def traced_pair(x, p, bk, stride: int, name: str):
+    """One pair as its two traced layers, so that the summary and the activations name
+    both (what :func:`mobilenet_v1` runs while a tap records)."""
+    out = depthwise_conv_layer(x, p.depthwise_conv, bk, stride, name=f"{name}/depthwise_conv")
+    return pointwise_conv_layer(out, p.pointwise_conv, bk, 1, name=f"{name}/pointwise_conv")
+
+
 def mobilenet_v1(x, params, bk, input_norm=None):
     """Run the backbone.
+
+    The 13 pairs are a chain of separable convs (``Backend.separable_chain``), which a
+    backend may run as kernels that never store the depthwise outputs, or that keep a
+    pair's map in cache for the next pair. While a tap records
+    (:func:`~faceapi_np.tap.is_recording`) each pair runs as its two traced layers
+    instead. Both ways compute the same sums in the same order (the contract of those
+    backend ops), so a tapped pass gives the same outputs.
 
     Parameters
     ----------
@@ -90,10 +94,13 @@ def mobilenet_v1(x, params, bk, input_norm=None):
     out = pointwise_conv_layer(
         x, params.conv_0, bk, 2, input_norm=input_norm, name="mobilenetv1/conv_0"
     )  # (N, 256, 256, 32)
-    conv11 = None
-    for idx, p in enumerate(params.conv_pairs, start=1):
-        stride = 2 if idx in STRIDE_2_PAIRS else 1
-        out = conv_pair(out, p, bk, stride, f"mobilenetv1/conv_{idx}")
+    strides = [2 if idx in STRIDE_2_PAIRS else 1 for idx in range(1, len(params.conv_pairs) + 1)]
+    if not is_recording():
+        convs = [separable(p, bk, s) for p, s in zip(params.conv_pairs, strides)]
+        conv11 = layers.separable_chain(out, convs[:CONV11_PAIR], bk)
+        return layers.separable_chain(conv11, convs[CONV11_PAIR:], bk), conv11
+    for idx, (p, stride) in enumerate(zip(params.conv_pairs, strides), start=1):
+        out = traced_pair(out, p, bk, stride, f"mobilenetv1/conv_{idx}")
         if idx == CONV11_PAIR:
             conv11 = out
     return out, conv11

@@ -114,7 +114,6 @@ def depthwise3x3_row(
     """
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     wo = o.shape[0]
-    has_bn = mean.shape[0] > 0
     z = np.float32(0.0)  # a float64 0.0 would widen every sum below to float64
     iy = oy * stride - pad_top
     # every pixel by depthwise_ir.py where the channels fill its vectors: the input rows
@@ -127,16 +126,7 @@ def depthwise3x3_row(
         a0 = _blocked_row(x, b, iy, wp, pad_left, blocked, held)
         a1 = _blocked_row(x, b, iy + 1, wp, pad_left, blocked, held)
         a2 = _blocked_row(x, b, iy + 2, wp, pad_left, blocked, held)
-        args = (a0, a1, a2, wp, w.ctypes.data, o.ctypes.data, o.strides[0] // 4, c, 0, wo)
-        if stride == 1:
-            if relu_input:
-                interior_s1_relu(*args)
-            else:
-                interior_s1(*args)
-        elif relu_input:
-            interior_s2_relu(*args)
-        else:
-            interior_s2(*args)
+        blocked_sums(a0, a1, a2, wp, w, stride, relu_input, o)
     else:  # the numba loop: the three rows as they lie, each pixel a loop over channels
         r0 = x[b, iy] if 0 <= iy < h else zero_row
         r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
@@ -188,13 +178,38 @@ def depthwise3x3_row(
                             o[ox, ci] += (
                                 r0[ix, ci] * w[0, kx, ci] + r1[ix, ci] * w[1, kx, ci]
                             ) + r2[ix, ci] * w[2, kx, ci]
-    if has_bn:  # the batch norm and activation, over the row while it is in L1
-        for ox in range(wo):
-            for ci in range(c):
+    finish_row(o, mean, inv, offset, act)
+
+
+@njit(inline="always")
+def blocked_sums(a0, a1, a2, wp, w, stride, relu_input, o):
+    """The sums of an output row ``o`` (Wo, C) of a 3x3 depthwise conv (stride 1 or 2)
+    from its three input rows at addresses ``a0``, ``a1``, ``a2``, each laid out by
+    ``depthwise_ir.block_row`` with ``wp`` padded columns; ``w`` (3, 3, C)."""
+    wo, c = o.shape
+    args = (a0, a1, a2, wp, w.ctypes.data, o.ctypes.data, o.strides[0] // 4, c, 0, wo)
+    if stride == 1:
+        if relu_input:
+            interior_s1_relu(*args)
+        else:
+            interior_s1(*args)
+    elif relu_input:
+        interior_s2_relu(*args)
+    else:
+        interior_s2(*args)
+
+
+@njit(inline="always")
+def finish_row(o, mean, inv, offset, act):
+    """The batch norm (none if ``mean`` is empty) and activation of a depthwise output
+    row ``o`` (Wo, C), in place, while the row is in L1."""
+    if mean.shape[0] > 0:
+        for ox in range(o.shape[0]):
+            for ci in range(o.shape[1]):
                 o[ox, ci] = activate((o[ox, ci] - mean[ci]) * inv[ci] + offset[ci], act)
     elif act != 0:
-        for ox in range(wo):
-            for ci in range(c):
+        for ox in range(o.shape[0]):
+            for ci in range(o.shape[1]):
                 o[ox, ci] = activate(o[ox, ci], act)
 
 

@@ -1,0 +1,202 @@
+"""The numba backend's separable convs: one at a time, and consecutive ones depth first.
+
+A separable conv whose depthwise filter is 3x3 is one kernel (``kernels/numba/
+separable.py``: the depthwise rows of a tile multiplied by the 1x1 filter while in
+cache); two consecutive ones whose map between them is large run as one kernel too
+(``separable_pair.py``: the first one's output made a few rows at a time, just before
+the second reads them). Both are planned once per filter and input shape
+(``numba_plans.py``) and launched through ``_launch``, so that a recorded forward pass
+replays them (``forward_plan.py``). A mixin of :class:`~.numba_backend.NumbaBackend`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import numba_cache, numba_plans
+from .numba_tiling import channel_block, takes_depth_first, tiles
+
+numba_cache.install()  # before the kernels are defined: where their compiled code is kept
+from ..kernels.numba import epilogue, gemm, separable  # noqa: E402
+from ..kernels.numba.separable_pair import scratch_floats, separable_pair  # noqa: E402
+from .numba_threads import current_threads, launches  # noqa: E402
+
+_EMPTY = np.zeros(0, np.float32)
+
+
+class SeparableOps:
+    """``separable_conv2d`` and ``separable_chain`` of the numba backend."""
+
+    @launches
+    def separable_conv2d(
+        self,
+        x,
+        depthwise_filter,
+        pointwise_filter,
+        stride=1,
+        padding="same",
+        *,
+        depthwise_bn=None,
+        depthwise_act=None,
+        input_act=None,
+        bias=None,
+        scale=None,
+        residual=None,
+        act=None,
+        max_pool=None,
+    ):
+        """See :meth:`Backend.separable_conv2d`: a 3x3 depthwise conv and the 1x1 conv after
+        it as one kernel (``kernels/numba/separable.py``), planned once per filter and
+        input shape, a 2x2 max pool after it done as the tiles are stored; other filters
+        as two ops."""
+        fused = tuple(depthwise_filter.shape[:2]) == (3, 3) and input_act in (None, "relu")
+        if not fused:
+            return super().separable_conv2d(
+                x,
+                depthwise_filter,
+                pointwise_filter,
+                stride,
+                padding,
+                depthwise_bn=depthwise_bn,
+                depthwise_act=depthwise_act,
+                input_act=input_act,
+                bias=bias,
+                scale=scale,
+                residual=residual,
+                act=act,
+                max_pool=max_pool,
+            )
+        x = self._f32(x)
+        key = ("separable", x.shape, int(stride), padding, depthwise_act, input_act, act)
+        key += (max_pool, current_threads())
+        same = (depthwise_filter, bias) + tuple(depthwise_bn or ()) + tuple(scale or ())
+
+        def make():
+            return self._plan_separable(
+                x.shape, depthwise_filter, pointwise_filter, int(stride), padding,
+                depthwise_bn, depthwise_act, input_act, bias, scale, act, max_pool, key[-1],
+            )  # fmt: skip
+
+        return self._plans.get(pointwise_filter, key, make, same)(x, residual)
+
+    def _plan_separable(
+        self, shape, dw, pw, stride, padding, bn, dact, input_act, bias, scale, act, pool, threads
+    ):
+        """The run(x, residual) of one fused separable conv."""
+        from .geometry import check_filter, conv_geometry
+
+        check_filter(shape, dw.shape, "separable_conv2d")
+        check_filter(shape, pw.shape, "separable_conv2d")
+
+        n, h, wd, c = shape
+        cout = pw.shape[3]
+        pt, pl, ho, wo = conv_geometry(h, wd, 3, 3, stride, padding)
+        bn = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(self._f32(v) for v in bn)
+        dw3 = self._f32(dw[:, :, :, 0])
+        pw32 = self._f32(pw)
+        pwp = self._packed.get(pw, ("matrix",), lambda: gemm.pack(pw32.reshape(c, cout)))
+        head = (dw3, stride, pt, pl, ho, wo, *bn, epilogue.ACT_CODES[dact], input_act == "relu")
+        terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout) + (
+            epilogue.ACT_CODES[act],
+        )
+        # tiles as conv2d's: a tile's depthwise rows (its im2col) and output stay in L2;
+        # thread t of the kernel takes tiles t, t + threads, ... (others get no work). A
+        # 2x2 max pool after it is done as the tiles are stored: tiles of pooled rows,
+        # each two output rows
+        pooled = pool == 2 and channel_block(n * ho * wo, cout) == cout  # (see separable3x3)
+        unit = 2 if pooled else 1
+        tile, block, threads = tiles(
+            n * -(-ho // unit),
+            unit * wo * (c + cout),
+            unit * wo * c * (cout + 9),
+            n * ho * wo,
+            cout,
+            threads,
+        )
+        args = (*head, pwp, tile, block, pooled)
+        sizes = (unit * tile * wo * c, 2 * wo * cout if pooled else 0)
+        shape = (n, ho, wo, cout)
+        if pooled:
+            shape, pool = numba_plans.pooled_shape(shape), None
+        return self._runner(separable.separable3x3, args, sizes, threads, terms, shape, None, pool)
+
+    def separable_chain(self, x, convs):
+        """See :meth:`Backend.separable_chain`: two consecutive convs whose map between
+        them is large (``numba_tiling.takes_depth_first``) as one depth-first kernel
+        (``kernels/numba/separable_pair.py``), the others one at a time."""
+        convs, i = list(convs), 0
+        while i < len(convs):
+            if i + 1 < len(convs) and self._pairs(x.shape, convs[i], convs[i + 1]):
+                x = self._separable_pair(x, convs[i], convs[i + 1])
+                i += 2
+            else:
+                x = self.separable_conv2d(x, **convs[i]._asdict())
+                i += 1
+        return x
+
+    @staticmethod
+    def _pairs(shape, first, second) -> bool:
+        """Whether ``separable_pair`` takes the convs ``first``, ``second`` on an input of
+        ``shape``: 3x3 depthwise filters, 'same' padding, the first of stride 1, no input
+        activation on the second, and a map between them worth keeping in cache."""
+        from .geometry import check_filter
+
+        check_filter(shape, first.depthwise_filter.shape, "separable_chain")
+        check_filter(shape, first.pointwise_filter.shape, "separable_chain")
+        n, h, w, _ = shape
+        mid = first.pointwise_filter.shape[3]
+        three = all(tuple(c.depthwise_filter.shape[:2]) == (3, 3) for c in (first, second))
+        plain = first.stride == 1 and second.stride in (1, 2) and second.input_act is None
+        plain = plain and first.input_act in (None, "relu") and first.scale is None
+        same = first.padding == second.padding == "same"
+        return three and plain and same and takes_depth_first(n * h * w * mid, mid)
+
+    @launches
+    def _separable_pair(self, x, first, second):
+        """``separable_chain`` of the two convs (taken by :meth:`_pairs`) as one kernel,
+        planned once per filters and input shape."""
+        x = self._f32(x)
+        key = ("pair", x.shape, int(second.stride), first.depthwise_act, first.input_act)
+        key += (first.act, second.depthwise_act, second.act, current_threads())
+        same = (first.depthwise_filter, first.bias, *tuple(first.depthwise_bn or ()))
+        same += (second.depthwise_filter, second.pointwise_filter, second.bias)
+        same += tuple(second.depthwise_bn or ()) + tuple(second.scale or ())
+
+        def make():
+            return self._plan_pair(x.shape, first, second, key[-1])
+
+        return self._plans.get(first.pointwise_filter, key, make, same)(x, None)
+
+    def _plan_pair(self, shape, first, second, threads):
+        """The run(x, residual) of :meth:`_separable_pair`."""
+        from .geometry import check_filter, conv_geometry
+
+        n, h, wd, c = shape
+        mid = first.pointwise_filter.shape[3]
+        check_filter((n, h, wd, mid), second.depthwise_filter.shape, "separable_chain")
+        check_filter((n, h, wd, mid), second.pointwise_filter.shape, "separable_chain")
+        cout = second.pointwise_filter.shape[3]
+        pt1, pl1, _, _ = conv_geometry(h, wd, 3, 3, 1, "same")
+        stride = int(second.stride)
+        pt2, pl2, ho, wo = conv_geometry(h, wd, 3, 3, stride, "same")
+
+        def depthwise(conv, cin):
+            bn = conv.depthwise_bn
+            bn = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(self._f32(v) for v in bn)
+            pw32 = self._f32(conv.pointwise_filter).reshape(cin, -1)
+            pw = self._packed.get(conv.pointwise_filter, ("matrix",), lambda: gemm.pack(pw32))
+            dw = self._f32(conv.depthwise_filter[:, :, :, 0])
+            return dw, bn, epilogue.ACT_CODES[conv.depthwise_act], pw
+
+        dw1, bn1, dact1, pw1 = depthwise(first, c)
+        dw2, bn2, dact2, pw2 = depthwise(second, mid)
+        bias1 = _EMPTY if first.bias is None else self._f32(first.bias)
+        head = (dw1, pt1, pl1, *bn1, dact1, first.input_act == "relu", pw1, bias1)
+        head += (epilogue.ACT_CODES[first.act], dw2, stride, pt2, pl2, ho, wo, *bn2, dact2, pw2)
+        terms = numba_plans.epilogue_terms(self._f32, second.bias, second.scale, cout) + (
+            epilogue.ACT_CODES[second.act],
+        )
+        # one run of output rows a thread: rows are made twice only where runs meet
+        threads = min(threads, n * ho)
+        sizes = (scratch_floats(wd, c, mid, wo, pl2, stride),)
+        return self._runner(separable_pair, head, sizes, threads, terms, (n, ho, wo, cout))

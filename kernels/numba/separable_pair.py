@@ -1,0 +1,164 @@
+"""Two depthwise-separable convolutions run depth first: the first one's output a few rows at a time.
+
+Computes ``y = sep2(sep1(x))`` where each ``sep`` is ``separable.py``'s separable conv
+(3x3 depthwise conv, batch norm, activation, 1x1 conv, bias, activation); ``sep1`` has
+stride 1, ``sep2`` stride 1 or 2. NumPy reference: two calls of
+``Backend.separable_conv2d``.
+
+Why: on SSD's first layers the activations are large (``sep1``'s output (1, 256, 256,
+64) is 16 MiB, more than the L3 a core gets), so the separable kernel spends as much
+time waiting on memory as multiplying: it writes its output to memory and the next one
+reads it back. Run over a map that stays in cache, the same two layers take ~2/3 of
+the time (see below).
+
+Design (``separable_pair``): numba's threads split ``sep2``'s output rows (of N*Ho)
+into one contiguous run each. For each of its rows a thread needs three rows of
+``sep1``'s output; it keeps them in a ring of three, laid out as ``depthwise_ir.py``
+reads its input rows (padded channel blocks), so ``sep2``'s depthwise sums read them
+as they are. A row not yet in the ring is made there: ``sep1``'s depthwise row
+(``depthwise.depthwise3x3_row``, with its own ring of repacked input rows), its 1x1
+product into a row buffer (``gemm.py``) and the repacking into the ring slot. Then
+``sep2``'s depthwise row from the ring (``depthwise.blocked_sums``, ``finish_row``) and
+its product go to the output. Everything but ``x`` and the output stays in L2 (~0.5 MiB
+a thread for SSD's first pair); rows are computed again only where two threads' runs
+meet (one or two rows). Each value is summed as the two separate kernels sum it
+(the same row functions, the same products), so the output is theirs bit for bit; the
+depthwise rows are computed in functions compiled with ``fastmath={"contract"}`` and the
+products without, as in ``separable.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .depthwise import blocked_sums, depthwise3x3_row, finish_row, row_ring
+from .depthwise_ir import block_row
+from .gemm import gemm_epilogue
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"})
+def _first_depthwise(x, w, b, iy, pad_top, pad_left, mean, inv, offset, act, relu_input,
+                     zero_row, blocked, held, o):  # fmt: skip
+    """Row ``iy`` of image ``b`` of the first conv's depthwise part (stride 1) into ``o``."""
+    depthwise3x3_row(
+        x, w, b, iy, 1, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row,
+        blocked, held, o,
+    )  # fmt: skip
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"})
+def _second_depthwise(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o):
+    """The second conv's depthwise row into ``o`` from three blocked rows of the first's output."""
+    blocked_sums(a0, a1, a2, wp, w, stride, relu_input, o)
+    finish_row(o, mean, inv, offset, act)
+
+
+def scratch_floats(w: int, c: int, mid: int, wo: int, pad_left: int, stride: int) -> int:
+    """Floats of scratch a thread of :func:`separable_pair` needs for an input ``w``
+    pixels wide with ``c`` channels, ``mid`` channels between the convs and ``wo``
+    output columns."""
+    return w * c + w * mid + 3 * _padded_width(w, wo, pad_left, stride) * mid + wo * mid
+
+
+@njit(inline="always")
+def _padded_width(w, wo, pad_left, stride):
+    """Columns of a blocked row of the first conv's output, padding included."""
+    return max(w + pad_left, (wo - 1) * stride + 3)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def separable_pair(
+    x,
+    w1,
+    pad1_top,
+    pad1_left,
+    mean1,
+    inv1,
+    offset1,
+    dact1,
+    relu1,
+    pw1,
+    bias1,
+    act1,
+    w2,
+    stride2,
+    pad2_top,
+    pad2_left,
+    ho,
+    wo,
+    mean2,
+    inv2,
+    offset2,
+    dact2,
+    pw2,
+    scratch,
+    bias2,
+    scale_w2,
+    scale_b2,
+    residual2,
+    act2,
+    out,
+):
+    """``out`` (N*Ho*Wo, C_out) = sep2(sep1(x)), depth first (see the module).
+
+    ``x`` (N, H, W, C). The first conv (stride 1): ``w1`` (3, 3, C), its batch norm
+    ``mean1``, ``inv1``, ``offset1`` and activation code ``dact1``, ``relu1`` an input
+    ReLU (as ``depthwise.depthwise3x3``'s), ``pw1`` its (C, M) 1x1 filter packed by
+    ``gemm.pack``, ``bias1`` and ``act1`` after it. The second: the same for ``w2`` (3,
+    3, M) at ``stride2``, ``pw2`` (M, C_out), and the epilogue terms ``bias2`` ..
+    ``act2`` as ``conv2d.conv2d``'s. ``scratch`` (T, >= :func:`scratch_floats`): T
+    threads. Needs M a multiple of ``depthwise_ir.VW``.
+    """
+    n, h, wd, c = x.shape
+    mid = w2.shape[2]
+    cout = out.shape[1]
+    rows = n * ho
+    wp = _padded_width(wd, wo, pad2_left, stride2)
+    nthreads = scratch.shape[0]
+    zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
+    none = np.zeros(0, dtype=np.float32)
+    no_residual = np.zeros((0, 0), dtype=np.float32)
+    for t in prange(nthreads):
+        buf = scratch[t]
+        cols1 = buf[: wd * c].reshape(wd, c)
+        at = wd * c
+        row1 = buf[at : at + wd * mid].reshape(wd, mid)
+        at += wd * mid
+        ring = buf[at : at + 3 * wp * mid]
+        at += 3 * wp * mid
+        cols2 = buf[at : at + wo * mid].reshape(wo, mid)
+        blocked, held = row_ring(x)  # the first conv's input rows, repacked
+        kept = np.full(3, -1, np.int64)  # which of the first conv's rows each slot holds
+        for row in range(t * rows // nthreads, (t + 1) * rows // nthreads):
+            b, oy = row // ho, row % ho
+            iy0 = oy * stride2 - pad2_top
+            for iy in range(iy0, iy0 + 3):
+                slot = ((iy % 3) + 3) % 3
+                key = b * (1 << 32) + iy + (1 << 31)
+                if kept[slot] == key:
+                    continue
+                kept[slot] = key
+                dst = ring[slot * wp * mid : (slot + 1) * wp * mid]
+                if iy < 0 or iy >= h:
+                    dst[:] = 0.0
+                    continue
+                _first_depthwise(
+                    x, w1, b, iy, pad1_top, pad1_left, mean1, inv1, offset1, dact1, relu1,
+                    zero_row, blocked, held, cols1,
+                )  # fmt: skip
+                gemm_epilogue(cols1, pw1, row1, 0, mid, bias1, none, none, no_residual, 0, act1)
+                block_row(row1.ctypes.data, dst.ctypes.data, wd, mid, wp, pad2_left)
+            base = ring.ctypes.data
+            size = 4 * wp * mid
+            a0 = base + size * (((iy0 % 3) + 3) % 3)
+            a1 = base + size * ((((iy0 + 1) % 3) + 3) % 3)
+            a2 = base + size * ((((iy0 + 2) % 3) + 3) % 3)
+            _second_depthwise(
+                a0, a1, a2, wp, w2, stride2, False, mean2, inv2, offset2, dact2, cols2
+            )  # fmt: skip
+            gemm_epilogue(
+                cols2, pw2, out[row * wo : (row + 1) * wo], 0, cout, bias2, scale_w2,
+                scale_b2, residual2, row * wo, act2,
+            )  # fmt: skip
+    return out
