@@ -258,6 +258,8 @@ FUSED_DEPTHWISE_CASES = [
     ((1, 10, 9, 35), 2, "same"),  # even height, stride 2: pads (0, 1)
     ((1, 9, 10, 17), 2, 1),
     ((2, 8, 7, 16), 1, "valid"),
+    ((1, 12, 10, 32), 2, "same"),  # whole vectors of channels: the numba IR rows
+    ((2, 9, 11, 48), 1, "same"),
 ]
 
 
@@ -282,6 +284,30 @@ def test_fused_depthwise_matches_numpy(bk, x_shape, stride, padding, act, input_
     )
     assert got.shape == want.shape
     np.testing.assert_allclose(bk.to_numpy(got), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_numba_depthwise_batch_norm_relu6_in_the_stores_equals_the_pass_after(stride):
+    """MobileNet's batch norm and ReLU6, applied by the numba rows' stores, give the
+    bits of the separate pass over the row (taken when the batch norm's vectors are not
+    contiguous)."""
+    pytest.importorskip("numba")
+    get_backend("numba")  # where the kernels' compiled code is kept
+    from faceapi_np.backend.geometry import conv_geometry
+    from faceapi_np.kernels.numba import depthwise
+
+    rng = np.random.default_rng(12 + stride)
+    x = (3 * rng.standard_normal((2, 11, 13, 32))).astype(np.float32)  # sums past 0 and 6
+    w = rng.standard_normal((3, 3, 32)).astype(np.float32)
+    bn = tuple(rng.standard_normal((32, 2)).astype(np.float32) for _ in range(3))
+    strided = tuple(v[:, 0] for v in bn)  # every second float: the pass after the sums
+    contiguous = tuple(np.ascontiguousarray(v) for v in strided)
+    pt, pl, ho, wo = conv_geometry(11, 13, 3, 3, stride, "same")
+    got, want = (np.empty((2, ho, wo, 32), np.float32) for _ in range(2))
+    for v, out in ((contiguous, got), (strided, want)):
+        depthwise.depthwise3x3(x, w, stride, pt, pl, ho, wo, *v, 2, False, out)
+    assert 0 < (got == 6).mean() < 0.5 and 0 < (got == 0).mean() < 0.9
+    assert np.array_equal(got, want)
 
 
 FUSED_CONV_CASES = [

@@ -18,7 +18,9 @@ pixels summed at once. Otherwise the numba loop: the three input rows picked onc
 row of zeros stands in for one above or below the image), each interior output pixel
 one expression of nine products per channel, summed in (ky, kx) order and written once;
 the first and last columns, where a tap may fall outside, take the branchy path. The
-batch norm and activation follow, a pass over the row while it is in L1. Other filter
+batch norm and activation follow, a pass over the row while it is in L1
+(``finish_row``), but for MobileNet's batch norm and ReLU6, which the IR rows apply as
+they store their sums (``blocked_outputs``: the pass cost as much as the sums). Other filter
 sizes go through the general ``depthwise_conv2d`` (an accumulator row, bounds checks
 per tap).
 
@@ -61,8 +63,10 @@ from .depthwise_ir import (
     VW,
     block_row,
     interior_s1,
+    interior_s1_bn_relu6,
     interior_s1_relu,
     interior_s2,
+    interior_s2_bn_relu6,
     interior_s2_relu,
 )
 from .epilogue import activate
@@ -126,7 +130,8 @@ def depthwise3x3_row(
         a0 = _blocked_row(x, b, iy, wp, pad_left, blocked, held)
         a1 = _blocked_row(x, b, iy + 1, wp, pad_left, blocked, held)
         a2 = _blocked_row(x, b, iy + 2, wp, pad_left, blocked, held)
-        blocked_sums(a0, a1, a2, wp, w, stride, relu_input, o)
+        blocked_outputs(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o)
+        return
     else:  # the numba loop: the three rows as they lie, each pixel a loop over channels
         r0 = x[b, iy] if 0 <= iy < h else zero_row
         r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
@@ -182,12 +187,22 @@ def depthwise3x3_row(
 
 
 @njit(inline="always")
-def blocked_sums(a0, a1, a2, wp, w, stride, relu_input, o):
-    """The sums of an output row ``o`` (Wo, C) of a 3x3 depthwise conv (stride 1 or 2)
-    from its three input rows at addresses ``a0``, ``a1``, ``a2``, each laid out by
-    ``depthwise_ir.block_row`` with ``wp`` padded columns; ``w`` (3, 3, C)."""
+def blocked_outputs(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o):
+    """An output row ``o`` (Wo, C) of a 3x3 depthwise conv (stride 1 or 2), batch norm
+    and activation included, from its three input rows at addresses ``a0``, ``a1``,
+    ``a2``, each laid out by ``depthwise_ir.block_row`` with ``wp`` padded columns; ``w``
+    (3, 3, C), the rest as :func:`depthwise3x3_row`'s. A batch norm then ReLU6
+    (MobileNet's) is applied by the sums' stores; other terms by :func:`finish_row`."""
     wo, c = o.shape
-    args = (a0, a1, a2, wp, w.ctypes.data, o.ctypes.data, o.strides[0] // 4, c, 0, wo)
+    bn = (mean.ctypes.data, inv.ctypes.data, offset.ctypes.data)
+    args = (a0, a1, a2, wp, w.ctypes.data, o.ctypes.data, o.strides[0] // 4, c, 0, wo, *bn)
+    fused = mean.shape[0] > 0 and act == 2 and not relu_input
+    if fused and mean.strides[0] == inv.strides[0] == offset.strides[0] == 4:
+        if stride == 1:
+            interior_s1_bn_relu6(*args)
+        else:
+            interior_s2_bn_relu6(*args)
+        return
     if stride == 1:
         if relu_input:
             interior_s1_relu(*args)
@@ -197,6 +212,7 @@ def blocked_sums(a0, a1, a2, wp, w, stride, relu_input, o):
         interior_s2_relu(*args)
     else:
         interior_s2(*args)
+    finish_row(o, mean, inv, offset, act)
 
 
 @njit(inline="always")

@@ -9,7 +9,8 @@ the same nine loads. Each sum is one multiply then eight fused multiply-adds, th
 in which LLVM contracts the numba loop of ``depthwise.depthwise3x3_row`` (the same bits
 for every pixel whose taps are all inside; at an edge the padded taps add zeros, where
 the numba loop skips them, which can move the last bit). The batch norm and activation
-stay in that function, a pass over the row while it is in L1.
+are applied by ``depthwise.finish_row``, a pass over the row while it is in L1, but
+MobileNet's batch norm and ReLU6, which these stores apply (see below).
 
 Design: a block of ``VW`` channels keeps its nine weight vectors in registers for the
 whole row, and ``PX`` = 4 pixels are summed at once, four independent chains of
@@ -29,6 +30,25 @@ same sums: SSD's (1, 16, 16, 1024) 116-119 -> 81-93 us, (1, 32, 32, 512) 164-197
 132-158 us (2 cores, medians of 400, two rounds in separate processes); the larger maps
 are bound by memory and moved within the noise.
 
+MobileNet's batch norm and ReLU6 (SSD's 13 depthwise convs) are applied by the stores
+(the ``_bn_relu6`` variants: the block's mean, inv and offset vectors in registers with
+its weights, ``fma(sum - mean, inv, offset)``, then ``min(max(v, 0), 6)`` as numba
+lowers it), the bits of ``depthwise.finish_row``'s pass, which numba compiles with
+``contract``. That pass cost ~0.4 cycles a value by itself (a load, a store and four
+operations a vector over a row in L1), against 0.57-0.68 for the sums (one core, the
+interior alone in a loop). With it in the stores the kernel with MobileNet's terms
+takes the plain sums' time (one core, min of 200, us): (1, 32, 256, 32) 130-134 -> 97,
+(1, 64, 256, 64) stride 2 230 -> 195, (1, 16, 128, 128) 130 -> 93, (1, 32, 128, 128)
+stride 2 120 -> 103, (1, 8, 32, 512) 86 -> 72.
+
+Also tried: ``PX`` = 8 pixels at once, in the same process as 4 (cycles a value,
+interior alone): 0.682 / 0.682 at 32 channels, 1.084 / 1.066 at stride 2, 0.568 / 0.572
+and 0.752 / 0.790 at 128 and 512; ``PX`` = 2 lost at 32 channels (0.767). The loads of
+a stride-1 row are what bound it (18 distinct vectors for 36 multiply-adds every four
+pixels, from L2 for SSD's wide rows). :func:`block_row` block by block (the pixel loop
+inner) lost against pixel by pixel: (1, 32, 256, 32) 88-98 -> 106 us, (1, 64, 256, 64)
+stride 2 194-203 -> 229 us, each source cache line then read once per block.
+
 Every vector load and store here says ``align=4``: a vector access without it is taken
 as aligned to the vector's size, and LLVM then writes it with an aligned move that
 faults where a row of the ring does not start on such a boundary.
@@ -47,8 +67,8 @@ VW = 16
 PX = 4
 
 
-def _emit(builder, args, relu: bool, stride: int):
-    p0_v, p1_v, p2_v, wd_v, w_v, o_v, ldo_v, c_v, lo_v, hi_v = args
+def _emit(builder, args, relu: bool, stride: int, bn_relu6: bool):
+    p0_v, p1_v, p2_v, wd_v, w_v, o_v, ldo_v, c_v, lo_v, hi_v, mean_v, inv_v, off_v = args
     f32, l64 = ir.FloatType(), ir.IntType(64)
     vec = ir.VectorType(f32, VW)
     fptr, vptr = f32.as_pointer(), vec.as_pointer()
@@ -80,7 +100,13 @@ def _emit(builder, args, relu: bool, stride: int):
             acc = builder.fmul(x, w) if acc is None else builder.call(fma, [x, w, acc])
         return acc
 
+    six = ir.Constant(vec, [6.0] * VW)
+
     def store(at, value):
+        if bn_relu6:  # (sum - mean) * inv + offset, contracted, then min(max(v, 0), 6)
+            value = builder.call(fma, [builder.fsub(value, norm[0]), norm[1], norm[2]])
+            value = builder.select(builder.fcmp_ordered(">", zero, value), zero, value)
+            value = builder.select(builder.fcmp_ordered("<", six, value), six, value)
         builder.store(value, builder.bitcast(builder.gep(o_p, [at]), vptr), align=4)
 
     outs = [builder.mul(const(p), ldo_v) for p in range(PX)]
@@ -98,6 +124,8 @@ def _emit(builder, args, relu: bool, stride: int):
     cb = builder.phi(l64)
     cb.add_incoming(const(0), entry)
     weights = [load(w_p, builder.add(builder.mul(const(k), c_v), cb)) for k in range(9)]
+    if bn_relu6:  # the block's batch norm vectors, in registers for the row
+        norm = [load(builder.inttoptr(v, fptr), cb) for v in (mean_v, inv_v, off_v)]
     in0 = builder.add(first_in, builder.mul(builder.udiv(cb, const(VW)), block_in))
     out0 = builder.add(first_out, cb)
     block_entry = builder.block
@@ -153,24 +181,26 @@ def _emit(builder, args, relu: bool, stride: int):
     builder.position_at_end(done)
 
 
-def _interior(relu: bool, stride: int):
+def _interior(relu: bool, stride: int, bn_relu6: bool = False):
     i64, ptr = types.int64, types.uintp
 
-    def typer(typingctx, p0, p1, p2, wd, w, o, ldo, c, lo, hi):
-        sig = types.void(ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, i64)
+    def typer(typingctx, p0, p1, p2, wd, w, o, ldo, c, lo, hi, mean, inv, offset):
+        sig = types.void(ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, i64, ptr, ptr, ptr)
 
         def codegen(context, builder, signature, args):
-            _emit(builder, args, relu, stride)
+            _emit(builder, args, relu, stride, bn_relu6)
             return context.get_dummy_value()
 
         return sig, codegen
 
     typer.__name__ = f"depthwise3x3_interior_s{stride}" + ("_relu" if relu else "")
+    typer.__name__ += "_bn_relu6" if bn_relu6 else ""
     typer.__doc__ = """Sums of output pixels ``lo .. hi`` of one row (see the module):
     ``p0``-``p2`` the addresses of the three input rows in padded channel blocks
     (:func:`block_row`; output pixel ``ox`` reads columns ``ox * stride + kx``), ``wd``
     their padded width, ``w`` the filter's address, ``o`` the output row's (pixel
-    stride ``ldo`` floats), ``c`` channels."""
+    stride ``ldo`` floats), ``c`` channels; ``mean``, ``inv``, ``offset`` the addresses of
+    the batch norm's vectors, read by the variants that apply it."""
     return intrinsic(typer)
 
 
@@ -179,6 +209,10 @@ interior_s1 = _interior(False, 1)
 interior_s1_relu = _interior(True, 1)
 interior_s2 = _interior(False, 2)
 interior_s2_relu = _interior(True, 2)
+#: The sums through a batch norm and ReLU6 as they are stored (MobileNet's depthwise
+#: convs), by stride.
+interior_s1_bn_relu6 = _interior(False, 1, True)
+interior_s2_bn_relu6 = _interior(False, 2, True)
 
 
 @intrinsic

@@ -18,7 +18,7 @@ reads its input rows (padded channel blocks), so ``sep2``'s depthwise sums read 
 as they are. A row not yet in the ring is made there: ``sep1``'s depthwise row
 (``depthwise.depthwise3x3_row``, with its own ring of repacked input rows), its 1x1
 product into a row buffer (``gemm.py``) and the repacking into the ring slot. Then
-``sep2``'s depthwise row from the ring (``depthwise.blocked_sums``, ``finish_row``) and
+``sep2``'s depthwise row from the ring (``depthwise.blocked_outputs``) and
 its product go to the output. Everything but ``x`` and the output stays in L2 (~0.5 MiB
 a thread for SSD's first pair); rows are computed again only where two threads' runs
 meet (one or two rows). Each value is summed as the two separate kernels sum it
@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .depthwise import blocked_sums, depthwise3x3_row, finish_row, row_ring
+from .depthwise import blocked_outputs, depthwise3x3_row, row_ring
 from .depthwise_ir import block_row
 from .gemm import gemm_epilogue
 
@@ -50,8 +50,7 @@ def _first_depthwise(x, w, b, iy, pad_top, pad_left, mean, inv, offset, act, rel
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def _second_depthwise(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o):
     """The second conv's depthwise row into ``o`` from three blocked rows of the first's output."""
-    blocked_sums(a0, a1, a2, wp, w, stride, relu_input, o)
-    finish_row(o, mean, inv, offset, act)
+    blocked_outputs(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o)
 
 
 def scratch_floats(w: int, c: int, mid: int, wo: int, pad_left: int, stride: int) -> int:
