@@ -62,12 +62,11 @@ from numba import njit, prange
 from .depthwise_ir import (
     VW,
     block_row,
+    block_row_relu,
     interior_s1,
     interior_s1_bn_relu6,
-    interior_s1_relu,
     interior_s2,
     interior_s2_bn_relu6,
-    interior_s2_relu,
 )
 from .epilogue import activate
 
@@ -84,11 +83,11 @@ def row_ring(x):
 
 
 @njit(inline="always")
-def _blocked_row(x, b, iy, wp, pad, blocked, held):
+def _blocked_row(x, b, iy, wp, pad, relu, blocked, held):
     """The address of input row ``iy`` of image ``b`` as padded channel blocks (C/VW, Wp,
-    VW) (``depthwise_ir.block_row``; zeros outside the image), in ring slot ``iy % 3``
-    of ``blocked``: repacked there unless ``held`` says it already is (an output row
-    shares two input rows with the next)."""
+    VW) (``depthwise_ir.block_row``; zeros outside the image; through a ReLU if
+    ``relu``), in ring slot ``iy % 3`` of ``blocked``: repacked there unless ``held``
+    says it already is (an output row shares two input rows with the next)."""
     h, c = x.shape[1], x.shape[3]
     slot = ((iy % 3) + 3) % 3
     key = b * (1 << 32) + iy + (1 << 31)
@@ -96,7 +95,9 @@ def _blocked_row(x, b, iy, wp, pad, blocked, held):
     dst = blocked[slot * size : (slot + 1) * size]
     if held[slot] != key:
         held[slot] = key
-        if 0 <= iy < h:
+        if 0 <= iy < h and relu:
+            block_row_relu(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
+        elif 0 <= iy < h:
             block_row(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
         else:
             dst[:] = 0.0
@@ -127,10 +128,10 @@ def depthwise3x3_row(
     ir = ir and o.strides[1] == 4 and w.strides[2] == 4 and w.strides[1] == 4 * c
     ir = ir and w.strides[0] == 12 * c and x.strides[3] == 4 and x.strides[2] == 4 * c
     if ir:
-        a0 = _blocked_row(x, b, iy, wp, pad_left, blocked, held)
-        a1 = _blocked_row(x, b, iy + 1, wp, pad_left, blocked, held)
-        a2 = _blocked_row(x, b, iy + 2, wp, pad_left, blocked, held)
-        blocked_outputs(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o)
+        a0 = _blocked_row(x, b, iy, wp, pad_left, relu_input, blocked, held)
+        a1 = _blocked_row(x, b, iy + 1, wp, pad_left, relu_input, blocked, held)
+        a2 = _blocked_row(x, b, iy + 2, wp, pad_left, relu_input, blocked, held)
+        blocked_outputs(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o)
         return
     else:  # the numba loop: the three rows as they lie, each pixel a loop over channels
         r0 = x[b, iy] if 0 <= iy < h else zero_row
@@ -187,16 +188,17 @@ def depthwise3x3_row(
 
 
 @njit(inline="always")
-def blocked_outputs(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o):
+def blocked_outputs(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o):
     """An output row ``o`` (Wo, C) of a 3x3 depthwise conv (stride 1 or 2), batch norm
     and activation included, from its three input rows at addresses ``a0``, ``a1``,
-    ``a2``, each laid out by ``depthwise_ir.block_row`` with ``wp`` padded columns; ``w``
-    (3, 3, C), the rest as :func:`depthwise3x3_row`'s. A batch norm then ReLU6
-    (MobileNet's) is applied by the sums' stores; other terms by :func:`finish_row`."""
+    ``a2``, each laid out by ``depthwise_ir.block_row`` with ``wp`` padded columns (an
+    input ReLU already applied there); ``w`` (3, 3, C), the rest as
+    :func:`depthwise3x3_row`'s. A batch norm then ReLU6 (MobileNet's) is applied by the
+    sums' stores; other terms by :func:`finish_row`."""
     wo, c = o.shape
     bn = (mean.ctypes.data, inv.ctypes.data, offset.ctypes.data)
     args = (a0, a1, a2, wp, w.ctypes.data, o.ctypes.data, o.strides[0] // 4, c, 0, wo, *bn)
-    fused = mean.shape[0] > 0 and act == 2 and not relu_input
+    fused = mean.shape[0] > 0 and act == 2
     if fused and mean.strides[0] == inv.strides[0] == offset.strides[0] == 4:
         if stride == 1:
             interior_s1_bn_relu6(*args)
@@ -204,12 +206,7 @@ def blocked_outputs(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, ac
             interior_s2_bn_relu6(*args)
         return
     if stride == 1:
-        if relu_input:
-            interior_s1_relu(*args)
-        else:
-            interior_s1(*args)
-    elif relu_input:
-        interior_s2_relu(*args)
+        interior_s1(*args)
     else:
         interior_s2(*args)
     finish_row(o, mean, inv, offset, act)

@@ -1,11 +1,12 @@
 """A 3x3 depthwise conv's output row, written in LLVM IR: its sums, from input rows
 repacked in padded channel blocks.
 
-Computes ``o[ox, c] = sum_{ky, kx} relu?(row_ky[ox*stride + kx, c]) * w[ky, kx, c]`` for
-the output pixels ``lo <= ox < hi`` of one row, where ``row_ky`` are the three input
-rows as :func:`block_row` lays them out: (C/VW, Wp, VW), channel block by channel block,
-with the conv's zero padding written in as columns, so that every pixel, edges too, is
-the same nine loads. Each sum is one multiply then eight fused multiply-adds, the order
+Computes ``o[ox, c] = sum_{ky, kx} row_ky[ox*stride + kx, c] * w[ky, kx, c]`` for the
+output pixels ``lo <= ox < hi`` of one row, where ``row_ky`` are the three input rows as
+:func:`block_row` lays them out: (C/VW, Wp, VW), channel block by channel block, with
+the conv's zero padding written in as columns, so that every pixel, edges too, is the
+same nine loads. A conv's input ReLU is applied by the repacking (:data:`block_row_relu`),
+once a value, not by each of the three output rows that read it. Each sum is one multiply then eight fused multiply-adds, the order
 in which LLVM contracts the numba loop of ``depthwise.depthwise3x3_row`` (the same bits
 for every pixel whose taps are all inside; at an edge the padded taps add zeros, where
 the numba loop skips them, which can move the last bit). The batch norm and activation
@@ -41,6 +42,11 @@ takes the plain sums' time (one core, min of 200, us): (1, 32, 256, 32) 130-134 
 (1, 64, 256, 64) stride 2 230 -> 195, (1, 16, 128, 128) 130 -> 93, (1, 32, 128, 128)
 stride 2 120 -> 103, (1, 8, 32, 512) 86 -> 72.
 
+The input ReLU was first applied by the sums, a select on each distinct load; in the
+repacking instead, a dense block's (8, 56, 56, 32) on one core 0.256 -> 0.248 ms and
+(8, 28, 28, 64) 0.133 -> 0.131 ms (within the noise, but one interior a stride instead
+of two, and the same bits).
+
 Also tried: ``PX`` = 8 pixels at once, in the same process as 4 (cycles a value,
 interior alone): 0.682 / 0.682 at 32 channels, 1.084 / 1.066 at stride 2, 0.568 / 0.572
 and 0.752 / 0.790 at 128 and 512; ``PX`` = 2 lost at 32 channels (0.767). The loads of
@@ -67,7 +73,7 @@ VW = 16
 PX = 4
 
 
-def _emit(builder, args, relu: bool, stride: int, bn_relu6: bool):
+def _emit(builder, args, stride: int, bn_relu6: bool):
     p0_v, p1_v, p2_v, wd_v, w_v, o_v, ldo_v, c_v, lo_v, hi_v, mean_v, inv_v, off_v = args
     f32, l64 = ir.FloatType(), ir.IntType(64)
     vec = ir.VectorType(f32, VW)
@@ -94,8 +100,6 @@ def _emit(builder, args, relu: bool, stride: int, bn_relu6: bool):
         for k in (1, 0, 2, 3, 4, 5, 6, 7, 8):
             ky, kx = divmod(k, 3)
             x = load(rows[ky], builder.add(pos, const((p * stride + kx) * VW)))
-            if relu:  # max(x, 0) as numba lowers it: 0 where 0 > x, else x
-                x = builder.select(builder.fcmp_ordered(">", zero, x), zero, x)
             w = weights[k]
             acc = builder.fmul(x, w) if acc is None else builder.call(fma, [x, w, acc])
         return acc
@@ -181,20 +185,19 @@ def _emit(builder, args, relu: bool, stride: int, bn_relu6: bool):
     builder.position_at_end(done)
 
 
-def _interior(relu: bool, stride: int, bn_relu6: bool = False):
+def _interior(stride: int, bn_relu6: bool = False):
     i64, ptr = types.int64, types.uintp
 
     def typer(typingctx, p0, p1, p2, wd, w, o, ldo, c, lo, hi, mean, inv, offset):
         sig = types.void(ptr, ptr, ptr, i64, ptr, ptr, i64, i64, i64, i64, ptr, ptr, ptr)
 
         def codegen(context, builder, signature, args):
-            _emit(builder, args, relu, stride, bn_relu6)
+            _emit(builder, args, stride, bn_relu6)
             return context.get_dummy_value()
 
         return sig, codegen
 
-    typer.__name__ = f"depthwise3x3_interior_s{stride}" + ("_relu" if relu else "")
-    typer.__name__ += "_bn_relu6" if bn_relu6 else ""
+    typer.__name__ = f"depthwise3x3_interior_s{stride}" + ("_bn_relu6" if bn_relu6 else "")
     typer.__doc__ = """Sums of output pixels ``lo .. hi`` of one row (see the module):
     ``p0``-``p2`` the addresses of the three input rows in padded channel blocks
     (:func:`block_row`; output pixel ``ox`` reads columns ``ox * stride + kx``), ``wd``
@@ -204,75 +207,93 @@ def _interior(relu: bool, stride: int, bn_relu6: bool = False):
     return intrinsic(typer)
 
 
-#: The interior sums by stride (1, 2), reading the input as it is / through a ReLU.
-interior_s1 = _interior(False, 1)
-interior_s1_relu = _interior(True, 1)
-interior_s2 = _interior(False, 2)
-interior_s2_relu = _interior(True, 2)
+#: The interior sums by stride (1, 2).
+interior_s1 = _interior(1)
+interior_s2 = _interior(2)
 #: The sums through a batch norm and ReLU6 as they are stored (MobileNet's depthwise
 #: convs), by stride.
-interior_s1_bn_relu6 = _interior(False, 1, True)
-interior_s2_bn_relu6 = _interior(False, 2, True)
+interior_s1_bn_relu6 = _interior(1, True)
+interior_s2_bn_relu6 = _interior(2, True)
 
 
-@intrinsic
-def block_row(typingctx, src, dst, wd, c, wp, pad):
-    """Copy the row at ``src`` (W, C) into ``dst`` as padded channel blocks (C/VW, Wp,
-    VW): input column ``x`` at column ``pad + x``, zeros in the columns before and after,
-    the layout the interior sums read (each tap of a block at a constant offset, and
-    no pixel at an edge). ``c`` a multiple of ``VW``; addresses of float32 data."""
+def _emit_block_row(builder, args, relu: bool):
+    src_v, dst_v, wd_v, c_v, wp_v, pad_v = args
+    f32, l64 = ir.FloatType(), ir.IntType(64)
+    vec = ir.VectorType(f32, VW)
+    vptr = vec.as_pointer()
+    src_p, dst_p = (builder.inttoptr(v, f32.as_pointer()) for v in (src_v, dst_v))
+
+    def const(v):
+        return ir.Constant(l64, v)
+
+    def loop(name, start, stop, step, body):
+        """``for i in range(start, stop, step): body(i)`` (start < stop)."""
+        before = builder.block
+        block = builder.append_basic_block(name)
+        after = builder.append_basic_block(name + ".after")
+        builder.cbranch(builder.icmp_signed("<", start, stop), block, after)
+        builder.position_at_end(block)
+        i = builder.phi(l64)
+        i.add_incoming(start, before)
+        body(i)
+        i_next = builder.add(i, step)
+        i.add_incoming(i_next, builder.block)
+        builder.cbranch(builder.icmp_signed("<", i_next, stop), block, after)
+        builder.position_at_end(after)
+
+    block_floats = builder.mul(wp_v, const(VW))  # one channel block of the row
+
+    def column(col, value_at):  # column ``col`` of every block: value_at(channel)
+        def each(k):  # k: the block's first channel
+            at = builder.add(builder.mul(builder.udiv(k, const(VW)), block_floats), col)
+            builder.store(value_at(k), builder.bitcast(builder.gep(dst_p, [at]), vptr), align=4)
+
+        loop("block_row.blocks", const(0), c_v, const(VW), each)
+
+    zero = ir.Constant(vec, [0.0] * VW)
+    end = builder.add(pad_v, wd_v)
+
+    def copied(px):
+        def value_at(k):
+            at = builder.add(builder.mul(px, c_v), k)
+            x = builder.load(builder.bitcast(builder.gep(src_p, [at]), vptr), align=4)
+            if relu:  # max(x, 0) as numba lowers it: 0 where 0 > x, else x
+                x = builder.select(builder.fcmp_ordered(">", zero, x), zero, x)
+            return x
+
+        column(builder.mul(builder.add(px, pad_v), const(VW)), value_at)
+
+    loop("block_row.left", const(0), pad_v, const(1),
+         lambda col: column(builder.mul(col, const(VW)), lambda k: zero))  # fmt: skip
+    loop("block_row.pixels", const(0), wd_v, const(1), copied)
+    loop("block_row.right", end, wp_v, const(1),
+         lambda col: column(builder.mul(col, const(VW)), lambda k: zero))  # fmt: skip
+
+
+def _block_row(relu: bool):
     i64, ptr = types.int64, types.uintp
-    sig = types.void(ptr, ptr, i64, i64, i64, i64)
 
-    def codegen(context, builder, signature, args):
-        src_v, dst_v, wd_v, c_v, wp_v, pad_v = args
-        f32, l64 = ir.FloatType(), ir.IntType(64)
-        vec = ir.VectorType(f32, VW)
-        vptr = vec.as_pointer()
-        src_p, dst_p = (builder.inttoptr(v, f32.as_pointer()) for v in (src_v, dst_v))
+    def typer(typingctx, src, dst, wd, c, wp, pad):
+        sig = types.void(ptr, ptr, i64, i64, i64, i64)
 
-        def const(v):
-            return ir.Constant(l64, v)
+        def codegen(context, builder, signature, args):
+            _emit_block_row(builder, args, relu)
+            return context.get_dummy_value()
 
-        def loop(name, start, stop, step, body):
-            """``for i in range(start, stop, step): body(i)`` (start < stop)."""
-            before = builder.block
-            block = builder.append_basic_block(name)
-            after = builder.append_basic_block(name + ".after")
-            builder.cbranch(builder.icmp_signed("<", start, stop), block, after)
-            builder.position_at_end(block)
-            i = builder.phi(l64)
-            i.add_incoming(start, before)
-            body(i)
-            i_next = builder.add(i, step)
-            i.add_incoming(i_next, builder.block)
-            builder.cbranch(builder.icmp_signed("<", i_next, stop), block, after)
-            builder.position_at_end(after)
+        return sig, codegen
 
-        block_floats = builder.mul(wp_v, const(VW))  # one channel block of the row
+    typer.__name__ = "block_row_relu" if relu else "block_row"
+    typer.__doc__ = """Copy the row at ``src`` (W, C) into ``dst`` as padded channel blocks
+    (C/VW, Wp, VW): input column ``x`` at column ``pad + x``, zeros in the columns before
+    and after, the layout the interior sums read (each tap of a block at a constant
+    offset, and no pixel at an edge). ``c`` a multiple of ``VW``; addresses of float32
+    data."""
+    if relu:
+        typer.__doc__ += " Each value goes through a ReLU as it is copied."
+    return intrinsic(typer)
 
-        def column(col, value_at):  # column ``col`` of every block: value_at(channel)
-            def each(k):  # k: the block's first channel
-                at = builder.add(builder.mul(builder.udiv(k, const(VW)), block_floats), col)
-                builder.store(value_at(k), builder.bitcast(builder.gep(dst_p, [at]), vptr), align=4)
 
-            loop("block_row.blocks", const(0), c_v, const(VW), each)
-
-        zero = ir.Constant(vec, [0.0] * VW)
-        end = builder.add(pad_v, wd_v)
-
-        def copied(px):
-            def value_at(k):
-                at = builder.add(builder.mul(px, c_v), k)
-                return builder.load(builder.bitcast(builder.gep(src_p, [at]), vptr), align=4)
-
-            column(builder.mul(builder.add(px, pad_v), const(VW)), value_at)
-
-        loop("block_row.left", const(0), pad_v, const(1),
-             lambda col: column(builder.mul(col, const(VW)), lambda k: zero))  # fmt: skip
-        loop("block_row.pixels", const(0), wd_v, const(1), copied)
-        loop("block_row.right", end, wp_v, const(1),
-             lambda col: column(builder.mul(col, const(VW)), lambda k: zero))  # fmt: skip
-        return context.get_dummy_value()
-
-    return sig, codegen
+#: A row repacked for the interior sums, as it is / through a ReLU (a conv's input
+#: ReLU, applied once a value here rather than by every sum that reads it).
+block_row = _block_row(False)
+block_row_relu = _block_row(True)

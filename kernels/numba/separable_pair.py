@@ -48,9 +48,9 @@ def _first_depthwise(x, w, b, iy, pad_top, pad_left, mean, inv, offset, act, rel
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def _second_depthwise(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o):
+def _second_depthwise(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o):
     """The second conv's depthwise row into ``o`` from three blocked rows of the first's output."""
-    blocked_outputs(a0, a1, a2, wp, w, stride, relu_input, mean, inv, offset, act, o)
+    blocked_outputs(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o)
 
 
 def scratch_floats(w: int, c: int, mid: int, wo: int, pad_left: int, stride: int) -> int:
@@ -154,7 +154,7 @@ def separable_pair(
             a1 = base + size * ((((iy0 + 1) % 3) + 3) % 3)
             a2 = base + size * ((((iy0 + 2) % 3) + 3) % 3)
             _second_depthwise(
-                a0, a1, a2, wp, w2, stride2, False, mean2, inv2, offset2, dact2, cols2
+                a0, a1, a2, wp, w2, stride2, mean2, inv2, offset2, dact2, cols2
             )  # fmt: skip
             gemm_epilogue(
                 cols2, pw2, out[row * wo : (row + 1) * wo], 0, cout, bias2, scale_w2,
