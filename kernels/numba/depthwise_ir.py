@@ -53,7 +53,15 @@ and 0.752 / 0.790 at 128 and 512; ``PX`` = 2 lost at 32 channels (0.767). The lo
 a stride-1 row are what bound it (18 distinct vectors for 36 multiply-adds every four
 pixels, from L2 for SSD's wide rows). :func:`block_row` block by block (the pixel loop
 inner) lost against pixel by pixel: (1, 32, 256, 32) 88-98 -> 106 us, (1, 64, 256, 64)
-stride 2 194-203 -> 229 us, each source cache line then read once per block.
+stride 2 194-203 -> 229 us, each source cache line then read once per block. Weights
+packed (C/VW, 9, VW), each block's nine vectors in a run: the same (1.103 / 1.114 cycles
+a value at (32, 512)). An output row whose pixel stride is a power of two of 2 KiB or
+more (512 channels and up) puts a block's pixels in one or two sets of L1: the interior
+alone on a (32, 512) row took 1.14 cycles a value into a buffer of stride 512 and 0.70
+into one of stride 528 ((16, 1024) 1.33 / 0.87); but the separable kernel with its
+depthwise rows at the padded stride measured the same on SSD's layers (in one process,
+alternating, min of 15: (1, 32, 32, 512) 2.63 / 2.68 ms, (1, 64, 64, 256) 2.80 / 2.78,
+(1, 16, 16, 1024) 3.02 / 3.04), so the rows keep their plain stride.
 
 Every vector load and store here says ``align=4``: a vector access without it is taken
 as aligned to the vector's size, and LLVM then writes it with an aligned move that

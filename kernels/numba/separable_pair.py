@@ -6,10 +6,10 @@ stride 1, ``sep2`` stride 1 or 2. NumPy reference: two calls of
 ``Backend.separable_conv2d``.
 
 Why: on SSD's first layers the activations are large (``sep1``'s output (1, 256, 256,
-64) is 16 MiB, more than the L3 a core gets), so the separable kernel spends as much
-time waiting on memory as multiplying: it writes its output to memory and the next one
-reads it back. Run over a map that stays in cache, the same two layers take ~2/3 of
-the time (see below).
+64) is 16 MiB, more than the L3 a core gets), so the separable kernels spend about a
+third of their time waiting on memory: one writes its output to memory and the next one
+reads it back. Run over a map 1/8 as high (which stays in cache), times 8, the
+first pair's layers took 2.09 and 2.00 ms against 3.29 and 2.69 (2 cores, min of 30).
 
 Design (``separable_pair``): numba's threads split ``sep2``'s output rows (of N*Ho)
 into one contiguous run each. For each of its rows a thread needs three rows of
@@ -25,6 +25,21 @@ meet (one or two rows). Each value is summed as the two separate kernels sum it
 (the same row functions, the same products), so the output is theirs bit for bit; the
 depthwise rows are computed in functions compiled with ``fastmath={"contract"}`` and the
 products without, as in ``separable.py``.
+
+Measured (2 cores, min of 30 calls, ms, random weights with MobileNet's terms; the two
+separable kernels / this one): SSD's pairs 1-2, (1, 256, 256, 32) -> 64 -> 128 at
+stride 2, 4.97 / 3.84 and 4.96 / 4.29; pairs 3-4, (1, 128, 128, 128) -> 128 -> 256,
+4.94 / 4.55 and 4.98 / 4.56; pairs 5-6, (1, 64, 64, 256) -> 256 -> 512, whose 4 MiB map
+stays in cache, 4.11 / 4.35 and 4.20 / 4.77: lost, so the rule
+(``numba_tiling.DEPTH_FIRST_MIN_FLOATS``) leaves such pairs to the single kernels; two
+images of (40, 40, 32) -> 64 -> 64: 0.32 / 0.32. Two threads against one: 1.90x on the
+first pair, 1.96-2.05x on the second. Whole SSD, eager, the pairs on and off alternating
+in one process, 8 rounds: medians 43.2 ms off, 41.2 ms on.
+
+Not done: the first conv's products written straight into the ring's blocked layout
+(they go through a row buffer and ``block_row``, ~8% of the first conv's work on the
+first pair, by the repacking's measured cost), and SSD's first conv (3 channels,
+stride 2) as a third stage, whose 8 MiB output the first pair reads back.
 """
 
 from __future__ import annotations
