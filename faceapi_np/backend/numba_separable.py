@@ -180,7 +180,7 @@ class SeparableOps:
         stride = int(second.stride)
         pt2, pl2, ho, wo = conv_geometry(h, wd, 3, 3, stride, "same")
 
-        def depthwise(conv, cin):
+        def parts(conv, cin):  # its depthwise filter, batch norm, activation, packed 1x1
             bn = conv.depthwise_bn
             bn = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(self._f32(v) for v in bn)
             pw32 = self._f32(conv.pointwise_filter).reshape(cin, -1)
@@ -188,8 +188,8 @@ class SeparableOps:
             dw = self._f32(conv.depthwise_filter[:, :, :, 0])
             return dw, bn, epilogue.ACT_CODES[conv.depthwise_act], pw
 
-        dw1, bn1, dact1, pw1 = depthwise(first, c)
-        dw2, bn2, dact2, pw2 = depthwise(second, mid)
+        dw1, bn1, dact1, pw1 = parts(first, c)
+        dw2, bn2, dact2, pw2 = parts(second, mid)
         bias1 = _EMPTY if first.bias is None else self._f32(first.bias)
         head = (dw1, pt1, pl1, *bn1, dact1, first.input_act == "relu", pw1, bias1)
         head += (epilogue.ACT_CODES[first.act], dw2, stride, pt2, pl2, ho, wo, *bn2, dact2, pw2)
