@@ -791,3 +791,13 @@ def test_a_filter_that_does_not_fit_the_input_says_so(bk):
         bk.conv2d(x, np.ones((3, 3, 4, 16), np.float32))
     with pytest.raises(InputError, match="does not fit an input of shape"):
         bk.separable_conv2d(x, np.ones((3, 3, 8, 1), np.float32), np.ones((1, 1, 5, 4), np.float32))
+    narrow = np.ones((3, 3, 4, 1), np.float32)  # a depthwise filter for 4 channels, not 8
+    with pytest.raises(InputError, match=r"depthwise_conv2d: a filter of shape \(3, 3, 4, 1\)"):
+        bk.depthwise_conv2d(x, narrow)
+    with pytest.raises(InputError, match="does not fit an input of shape"):
+        bk.separable_conv2d(x, narrow, np.ones((1, 1, 8, 4), np.float32))
+    from faceapi_np.backend.base import SeparableConv
+
+    fits = SeparableConv(np.ones((3, 3, 8, 1), np.float32), np.ones((1, 1, 8, 16), np.float32))
+    with pytest.raises(InputError, match="does not fit an input of shape"):
+        bk.separable_chain(x, [fits, SeparableConv(narrow, np.ones((1, 1, 4, 4), np.float32))])

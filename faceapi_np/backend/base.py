@@ -329,8 +329,11 @@ class KernelBackend(Backend):
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""
-        from .geometry import conv_geometry
+        from .geometry import check_filter, conv_geometry
 
+        # the kernels index the filter by the input's channels: a narrower one would be
+        # read past its end
+        check_filter(x.shape, w.shape, "depthwise_conv2d")
         if input_act not in (None, "relu"):  # only a ReLU is fused into the reads
             x, input_act = activate(x, input_act, self.xp), None
 

@@ -156,6 +156,7 @@ class NumpyBackend(Backend):
 
     def depthwise_conv2d(self, x, w, stride=1, padding="same", bn=None, act=None, input_act=None):
         """See :meth:`Backend.depthwise_conv2d`."""
+        check_filter(x.shape, w.shape, "depthwise_conv2d")
         y = depthwise_conv2d(activate(x, input_act, self.xp), w, stride, padding)
         if bn is not None:
             mean, inv, offset = bn
