@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import SeparableConv
+
 
 def compile_kernels(bk) -> None:
     """Run every op of ``bk`` once on tiny inputs of every argument type the nets pass.
@@ -52,8 +54,6 @@ def compile_kernels(bk) -> None:
     bk.separable_conv2d(x, dw, pw, 1, 1, input_act="relu", bias=x[0, 0, 0], residual=x)
     # a chain whose map between its two convs is large enough for the numba backend to
     # run them depth first (numba_tiling.DEPTH_FIRST_MIN_FLOATS: 128 * 128 * 128 floats)
-    from .base import SeparableConv
-
     x128 = rng.standard_normal((1, 128, 128, 16)).astype(np.float32)
     convs = [
         SeparableConv(np.ones((3, 3, c, 1), np.float32), np.ones((1, 1, c, m), np.float32), s)

@@ -91,10 +91,7 @@ class SeparableOps:
         n, h, wd, c = shape
         cout = pw.shape[3]
         pt, pl, ho, wo = conv_geometry(h, wd, 3, 3, stride, padding)
-        bn = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(self._f32(v) for v in bn)
-        dw3 = self._f32(dw[:, :, :, 0])
-        pw32 = self._f32(pw)
-        pwp = self._packed.get(pw, ("matrix",), lambda: gemm.pack(pw32.reshape(c, cout)))
+        dw3, bn, pwp = self._filters(dw, pw, bn)
         head = (dw3, stride, pt, pl, ho, wo, *bn, epilogue.ACT_CODES[dact], input_act == "relu")
         terms = numba_plans.epilogue_terms(self._f32, bias, scale, cout) + (
             epilogue.ACT_CODES[act],
@@ -119,6 +116,17 @@ class SeparableOps:
         if pooled:
             shape, pool = numba_plans.pooled_shape(shape), None
         return self._runner(separable.separable3x3, args, sizes, threads, terms, shape, None, pool)
+
+    def _filters(self, dw, pw, bn):
+        """A separable conv's 3x3 depthwise filter as (3, 3, C), its batch norm as three
+        float32 arrays (zero-length if none) and its 1x1 filter packed for the product
+        (``gemm.pack``, kept with the filter)."""
+        bn = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(self._f32(v) for v in bn)
+        c, cout = pw.shape[2], pw.shape[3]
+        packed = self._packed.get(
+            pw, ("matrix",), lambda: gemm.pack(self._f32(pw).reshape(c, cout))
+        )
+        return self._f32(dw[:, :, :, 0]), bn, packed
 
     def separable_chain(self, x, convs):
         """See :meth:`Backend.separable_chain`: two consecutive convs whose map between
@@ -180,22 +188,19 @@ class SeparableOps:
         stride = int(second.stride)
         pt2, pl2, ho, wo = conv_geometry(h, wd, 3, 3, stride, "same")
 
-        def parts(conv, cin):  # its depthwise filter, batch norm, activation, packed 1x1
-            bn = conv.depthwise_bn
-            bn = (_EMPTY, _EMPTY, _EMPTY) if bn is None else tuple(self._f32(v) for v in bn)
-            pw32 = self._f32(conv.pointwise_filter).reshape(cin, -1)
-            pw = self._packed.get(conv.pointwise_filter, ("matrix",), lambda: gemm.pack(pw32))
-            dw = self._f32(conv.depthwise_filter[:, :, :, 0])
-            return dw, bn, epilogue.ACT_CODES[conv.depthwise_act], pw
-
-        dw1, bn1, dact1, pw1 = parts(first, c)
-        dw2, bn2, dact2, pw2 = parts(second, mid)
-        bias1 = _EMPTY if first.bias is None else self._f32(first.bias)
-        head = (dw1, pt1, pl1, *bn1, dact1, first.input_act == "relu", pw1, bias1)
-        head += (epilogue.ACT_CODES[first.act], dw2, stride, pt2, pl2, ho, wo, *bn2, dact2, pw2)
-        terms = numba_plans.epilogue_terms(self._f32, second.bias, second.scale, cout) + (
-            epilogue.ACT_CODES[second.act],
+        dw1, bn1, pw1 = self._filters(
+            first.depthwise_filter, first.pointwise_filter, first.depthwise_bn
         )
+        dw2, bn2, pw2 = self._filters(
+            second.depthwise_filter, second.pointwise_filter, second.depthwise_bn
+        )
+        bias1 = numba_plans.epilogue_terms(self._f32, first.bias, None, mid)[0]
+        codes = epilogue.ACT_CODES
+        head = (dw1, pt1, pl1, *bn1, codes[first.depthwise_act], first.input_act == "relu")
+        head += (pw1, bias1, codes[first.act], dw2, stride, pt2, pl2, ho, wo, *bn2)
+        head += (codes[second.depthwise_act], pw2)
+        terms = numba_plans.epilogue_terms(self._f32, second.bias, second.scale, cout)
+        terms += (codes[second.act],)
         # one run of output rows a thread: rows are made twice only where runs meet
         threads = min(threads, n * ho)
         sizes = (scratch_floats(wd, c, mid, wo, pl2, stride),)

@@ -62,7 +62,7 @@ from .pool import pool2x2_row
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def _depthwise_rows(
+def depthwise_rows(
     x, w, stride, pad_top, pad_left, ho, mean, inv, offset, act, relu_input, zero_row,
     blocked, held, r0, r1, cols,
 ):  # fmt: skip
@@ -138,7 +138,7 @@ def separable3x3(
             p0, p1 = r0 * wo, r1 * wo
             cols = scratch[t, : (p1 - p0) * c].reshape(p1 - p0, c)
             if rt != done:
-                _depthwise_rows(
+                depthwise_rows(
                     x,
                     w,
                     stride,

@@ -16,7 +16,8 @@ into one contiguous run each. For each of its rows a thread needs three rows of
 ``sep1``'s output; it keeps them in a ring of three, laid out as ``depthwise_ir.py``
 reads its input rows (padded channel blocks), so ``sep2``'s depthwise sums read them
 as they are. A row not yet in the ring is made there: ``sep1``'s depthwise row
-(``depthwise.depthwise3x3_row``, with its own ring of repacked input rows), its 1x1
+(``separable.depthwise_rows``, the separable kernel's own, with its ring of repacked
+input rows), its 1x1
 product into a row buffer (``gemm.py``) and the repacking into the ring slot. Then
 ``sep2``'s depthwise row from the ring (``depthwise.blocked_outputs``) and
 its product go to the output. Everything but ``x`` and the output stays in L2 (~0.5 MiB
@@ -47,19 +48,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .depthwise import blocked_outputs, depthwise3x3_row, row_ring
+from .depthwise import blocked_outputs, row_ring
 from .depthwise_ir import block_row
 from .gemm import gemm_epilogue
-
-
-@njit(nogil=True, cache=True, fastmath={"contract"})
-def _first_depthwise(x, w, b, iy, pad_top, pad_left, mean, inv, offset, act, relu_input,
-                     zero_row, blocked, held, o):  # fmt: skip
-    """Row ``iy`` of image ``b`` of the first conv's depthwise part (stride 1) into ``o``."""
-    depthwise3x3_row(
-        x, w, b, iy, 1, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row,
-        blocked, held, o,
-    )  # fmt: skip
+from .separable import depthwise_rows
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -133,6 +125,9 @@ def separable_pair(
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
     none = np.zeros(0, dtype=np.float32)
     no_residual = np.zeros((0, 0), dtype=np.float32)
+    # stride 1 typed int64, as separable3x3 passes it to depthwise_rows: a literal 1
+    # would have numba compile that function a second time
+    stride1 = np.int64(1)
     for t in prange(nthreads):
         buf = scratch[t]
         cols1 = buf[: wd * c].reshape(wd, c)
@@ -157,9 +152,9 @@ def separable_pair(
                 if iy < 0 or iy >= h:
                     dst[:] = 0.0
                     continue
-                _first_depthwise(
-                    x, w1, b, iy, pad1_top, pad1_left, mean1, inv1, offset1, dact1, relu1,
-                    zero_row, blocked, held, cols1,
+                depthwise_rows(
+                    x, w1, stride1, pad1_top, pad1_left, h, mean1, inv1, offset1, dact1,
+                    relu1, zero_row, blocked, held, b * h + iy, b * h + iy + 1, cols1,
                 )  # fmt: skip
                 gemm_epilogue(cols1, pw1, row1, 0, mid, bias1, none, none, no_residual, 0, act1)
                 block_row(row1.ctypes.data, dst.ctypes.data, wd, mid, wp, pad2_left)
