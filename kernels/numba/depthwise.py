@@ -20,7 +20,10 @@ one expression of nine products per channel, summed in (ky, kx) order and writte
 the first and last columns, where a tap may fall outside, take the branchy path. The
 batch norm and activation follow, a pass over the row while it is in L1
 (``finish_row``), but for MobileNet's batch norm and ReLU6, which the IR rows apply as
-they store their sums (``blocked_outputs``: the pass cost as much as the sums). Other filter
+they store their sums (``blocked_outputs``: the pass cost as much as the sums). ``depthwise3x3_row`` is a compiled function of its own
+with ``contract``, as its callers (this kernel and the separable ones), so it rounds as
+it did inlined in them, and its callers no longer each compile a copy of it (see
+``gemm.py``). Other filter
 sizes go through the general ``depthwise_conv2d`` (an accumulator row, bounds checks
 per tap).
 
@@ -104,7 +107,7 @@ def _blocked_row(x, b, iy, wp, pad, relu, blocked, held):
     return dst.ctypes.data
 
 
-@njit(inline="always")
+@njit(nogil=True, fastmath={"contract"})
 def depthwise3x3_row(
     x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row,
     blocked, held, o,

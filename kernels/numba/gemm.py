@@ -45,6 +45,15 @@ net was slower, whole nets in separate processes alternating, four rounds (ms): 
 41.1-48.5 against 43.4-51.1, FaceLandmark68TinyNet at batch 8 3.63-3.94 against
 4.75-4.95, the recognition net at batch 8 26.2-32.7 against 29.3-40.6.
 
+The entry points (``gemm_packed``, ``gemm_epilogue``, ``gemm_window``, ``gemm_rows_at``,
+``gemm_turned``) are compiled functions of their own that the kernels call (LLVM may
+still inline them), not inlined by numba into every kernel: inlined, each kernel
+typed, simplified and lowered its own copy, and compiling every kernel into an empty
+cache took 91.8 s against 68.7 s with these and ``depthwise.depthwise3x3_row`` called
+(one run each, same machine). A call costs a few ns per tile; whole nets in separate
+processes alternating, 7 rounds, moved within the noise (FaceLandmark68TinyNet at
+batch 1 0.392-0.567 against 0.398-0.567 ms).
+
 Rounding: each output is summed over K in order, in one float32 accumulator with fused
 multiply-adds, in blocks of ``KC``; results differ from ``np.matmul``'s by a few ulps of
 the partial sums, as two BLAS builds do (for K <= 256 they equal OpenBLAS's bit for bit
@@ -89,7 +98,7 @@ def epilogue_args(bias, scale_w, scale_b, residual, row0):
     return bias.ctypes.data, scale_w.ctypes.data, scale_b.ctypes.data, res, ldr, terms
 
 
-@njit(inline="always")
+@njit(nogil=True)
 def gemm_packed(a, wp, c, c0, c1, accumulate=False):
     """``c[:, c0:c1] = a @ w[:, c0:c1]`` (``+=`` with ``accumulate``) for ``wp = pack(w)``.
 
@@ -99,7 +108,7 @@ def gemm_packed(a, wp, c, c0, c1, accumulate=False):
     _blocked(a, wp, c, c0, c1, accumulate, 0, 0, 0, 0, 0, 0, 0)
 
 
-@njit(inline="always")
+@njit(nogil=True)
 def gemm_epilogue(a, wp, c, c0, c1, bias, scale_w, scale_b, residual, row0, act):
     """``c[:, c0:c1] = epilogue(a @ w[:, c0:c1])``, as :func:`gemm_packed`, with the conv
     epilogue (``epilogue.py``) applied before the sums are stored: zero-length ``bias``,
@@ -109,7 +118,7 @@ def gemm_epilogue(a, wp, c, c0, c1, bias, scale_w, scale_b, residual, row0, act)
     _blocked(a, wp, c, c0, c1, False, b, sw, sb, res, ldr, terms, act)
 
 
-@njit(inline="always")
+@njit(nogil=True)
 def gemm_window(
     a_addr, lda, m, k, wp, c, accumulate, final, bias, scale_w, scale_b, residual, row0, act
 ):
@@ -173,7 +182,7 @@ def _blocked_at(
                     )
 
 
-@njit(inline="always")
+@njit(nogil=True)
 def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residual, row0, act):
     """``c[i, :] = epilogue(sum_k a[i * lda + koff[k]] * w[k, :])`` for ``i < rows``,
     ``wp = pack(w)``, epilogue terms as :func:`gemm_epilogue`'s.
@@ -212,7 +221,7 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
             )
 
 
-@njit(inline="always")
+@njit(nogil=True)
 def gemm_turned(wt, panel, ct, r0, r1):
     """``ct[r - r0, :] = wt[r, :] @ panel`` for filter rows ``r0 .. r1``: the product
     turned around for a conv with few output pixels (<= 16), where the filter (``wt``,
