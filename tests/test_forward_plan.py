@@ -77,6 +77,33 @@ def test_replays_equal_the_eager_pass(cls, size, batch, weights_dir, numba_bk):
     assert _same(kept, want)
 
 
+def test_a_replay_reads_a_batch_laid_out_as_its_input_where_it_lies(weights_dir, numba_bk):
+    """A float32 C-contiguous batch is read in place (the steps that read the input are
+    given it; nothing is copied, and the batch is left as it was); other layouts, a
+    read-only batch and another dtype are copied into the plan's input first. All give
+    the eager pass's outputs bit for bit."""
+    net = faceapi_np.FaceLandmark68TinyNet().load(weights_dir)
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0, 255, (2, 112, 112, 3)).astype(np.float32)
+    want = _eager(net, x, numba_bk)
+    net.forward(x, numba_bk), net.forward(x, numba_bk)
+    (plan,) = net._forward_plans.values()
+    assert isinstance(plan, ForwardPlan) and plan._reads_x  # the first conv reads it
+    before = x.copy()
+    assert plan._on(x) is not None
+    recorded_input = plan.x.copy()
+    assert _same(net.forward(x, numba_bk), want)
+    assert _same(x, before) and _same(plan.x, recorded_input)  # read where it lies
+    strided = np.zeros((2, 112, 224, 3), np.float32)[:, :, ::2]
+    strided[...] = x
+    readonly = x.copy()
+    readonly.flags.writeable = False
+    for other in (strided, readonly, x.astype(np.float64)):
+        assert plan._on(other) is None
+        assert _same(net.forward(other, numba_bk), want)
+    assert _same(plan.x, x)  # those were copied in
+
+
 def test_a_pass_with_numpy_between_kernels_is_not_replayed(weights_dir, numba_bk):
     """A layer computing with NumPy (no launch) makes an array a replay would not make
     again: the recording says so and the net keeps running eagerly, with right results."""
