@@ -128,32 +128,53 @@ def gemm_window(
     input row that a conv's filter row reads for consecutive output pixels."""
     b, sw, sb, res, ldr, terms = epilogue_args(bias, scale_w, scale_b, residual, row0)
     _blocked_at(
-        a_addr, lda, m, k, wp, c, 0, c.shape[1], accumulate,
-        b, sw, sb, res, ldr, terms if final else 0, act if final else 0,
+        a_addr, lda, m, k, wp, c.ctypes.data, c.strides[0] // 4, NR, 0, c.shape[1],
+        accumulate, b, sw, sb, res, ldr, terms if final else 0, act if final else 0,
+    )  # fmt: skip
+
+
+#: No residual rows (a zero-length residual means none).
+_NO_ROWS = np.zeros((0, 0), np.float32)
+
+
+@njit(nogil=True)
+def gemm_to_blocks(a, wp, dst, first, width, bias, act):
+    """``act(a @ w + bias)`` for ``wp = pack(w)``, each row stored in channel blocks: row
+    ``i``'s channels ``16j .. 16j + 15`` at ``dst[first + (j * width + i) * 16 ..]``, the
+    layout of ``depthwise_ir.block_row``'s rows (``first`` the offset of the first row's
+    pixel, after the padding columns; ``width`` the padded row's pixels). ``dst``
+    float32, 1-D; N a multiple of 16; zero-length ``bias`` means none."""
+    b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], _NO_ROWS, 0)
+    m, k = a.shape
+    _blocked_at(
+        a.ctypes.data, a.strides[0] // 4, m, k, wp, dst.ctypes.data + 4 * first, NR, width * NR,
+        0, wp.shape[0] * NR, False, b, sw, sb, res, ldr, terms, act,
     )  # fmt: skip
 
 
 @njit(inline="always")
 def _blocked(a, wp, c, c0, c1, accumulate, bias, scale_w, scale_b, residual, ldr, terms, act):
-    """:func:`_blocked_at` for an array ``a`` (rows may be strided)."""
+    """:func:`_blocked_at` for arrays ``a`` (rows may be strided) and ``c``."""
     m, k = a.shape
     _blocked_at(
-        a.ctypes.data, a.strides[0] // 4, m, k, wp, c, c0, c1, accumulate,
-        bias, scale_w, scale_b, residual, ldr, terms, act,
+        a.ctypes.data, a.strides[0] // 4, m, k, wp, c.ctypes.data, c.strides[0] // 4, NR,
+        c0, c1, accumulate, bias, scale_w, scale_b, residual, ldr, terms, act,
     )  # fmt: skip
 
 
 @njit(inline="always")
 def _blocked_at(
-    a_addr, lda, m, k, wp, c, c0, c1, accumulate, bias, scale_w, scale_b, residual, ldr, terms, act
+    a_addr, lda, m, k, wp, c_addr, ldc, pstride, c0, c1, accumulate,
+    bias, scale_w, scale_b, residual, ldr, terms, act,
 ):  # fmt: skip
     """The blocking of :func:`gemm_packed`: ``MC`` rows by ``KC`` of K at a time (their
     ``a`` stays in L2), each panel's ``KC`` rows (16 KiB, in L1) taken against every block
-    of 6 rows in turn; the epilogue terms (addresses) only with the last block of K."""
+    of 6 rows in turn; the epilogue terms (addresses) only with the last block of K.
+    ``c`` at ``c_addr``: row ``i``'s panel ``p`` at ``i * ldc + p * pstride`` floats
+    (``pstride`` 16 for rows as they lie, more for rows in channel blocks)."""
     if m == 0 or c1 <= c0:
         return
-    ldc = c.strides[0] // 4
-    c_addr, w_addr = c.ctypes.data, wp.ctypes.data
+    w_addr = wp.ctypes.data
     for mc in range(0, m, MC):
         mc1 = min(m, mc + MC)
         for k0 in range(0, k, KC):
@@ -166,7 +187,7 @@ def _blocked_at(
                         a_addr + 4 * (m0 * lda + k0),
                         lda,
                         panel,
-                        c_addr + 4 * (m0 * ldc + j0),
+                        c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
                         ldc,
                         kc,
                         min(MR, mc1 - m0),

@@ -17,8 +17,8 @@ into one contiguous run each. For each of its rows a thread needs three rows of
 reads its input rows (padded channel blocks), so ``sep2``'s depthwise sums read them
 as they are. A row not yet in the ring is made there: ``sep1``'s depthwise row
 (``separable.depthwise_rows``, the separable kernel's own, with its ring of repacked
-input rows), its 1x1
-product into a row buffer (``gemm.py``) and the repacking into the ring slot. Then
+input rows) and its 1x1 product, stored straight into the ring slot's channel blocks
+(``gemm.gemm_to_blocks``; the slots' padding columns are zeroed once). Then
 ``sep2``'s depthwise row from the ring (``depthwise.blocked_outputs``) and
 its product go to the output. Everything but ``x`` and the output stays in L2 (~0.5 MiB
 a thread for SSD's first pair); rows are computed again only where two threads' runs
@@ -37,10 +37,14 @@ images of (40, 40, 32) -> 64 -> 64: 0.32 / 0.32. Two threads against one: 1.90x 
 first pair, 1.96-2.05x on the second. Whole SSD, eager, the pairs on and off alternating
 in one process, 8 rounds: medians 43.2 ms off, 41.2 ms on.
 
-Not done: the first conv's products written straight into the ring's blocked layout
-(they go through a row buffer and ``block_row``, ~8% of the first conv's work on the
-first pair, by the repacking's measured cost), and SSD's first conv (3 channels,
-stride 2) as a third stage, whose 8 MiB output the first pair reads back.
+The first conv's products first went into a row buffer, then ``block_row`` repacked
+them into the ring. Stored straight into the ring (the same values; in one process,
+the old kernel and this one alternating on SSD's planned pairs, after the steps before
+them, medians of 15, two runs, ms): pairs 1-2 3.91 -> 3.65 and 4.08 -> 3.91, pairs 3-4
+4.73 -> 4.41 and 5.14 -> 5.00.
+
+Not done: SSD's first conv (3 channels, stride 2) as a third stage, whose 8 MiB output
+the first pair reads back.
 """
 
 from __future__ import annotations
@@ -49,8 +53,8 @@ import numpy as np
 from numba import njit, prange
 
 from .depthwise import blocked_outputs, row_ring
-from .depthwise_ir import block_row
-from .gemm import gemm_epilogue
+from .depthwise_ir import VW
+from .gemm import gemm_epilogue, gemm_to_blocks
 from .separable import depthwise_rows
 
 
@@ -64,7 +68,7 @@ def scratch_floats(w: int, c: int, mid: int, wo: int, pad_left: int, stride: int
     """Floats of scratch a thread of :func:`separable_pair` needs for an input ``w``
     pixels wide with ``c`` channels, ``mid`` channels between the convs and ``wo``
     output columns."""
-    return w * c + w * mid + 3 * _padded_width(w, wo, pad_left, stride) * mid + wo * mid
+    return w * c + 3 * _padded_width(w, wo, pad_left, stride) * mid + wo * mid
 
 
 @njit(inline="always")
@@ -123,8 +127,6 @@ def separable_pair(
     wp = _padded_width(wd, wo, pad2_left, stride2)
     nthreads = scratch.shape[0]
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
-    none = np.zeros(0, dtype=np.float32)
-    no_residual = np.zeros((0, 0), dtype=np.float32)
     # stride 1 typed int64, as separable3x3 passes it to depthwise_rows: a literal 1
     # would have numba compile that function a second time
     stride1 = np.int64(1)
@@ -132,9 +134,8 @@ def separable_pair(
         buf = scratch[t]
         cols1 = buf[: wd * c].reshape(wd, c)
         at = wd * c
-        row1 = buf[at : at + wd * mid].reshape(wd, mid)
-        at += wd * mid
         ring = buf[at : at + 3 * wp * mid]
+        ring[:] = 0.0  # the padding columns, which the products never write
         at += 3 * wp * mid
         cols2 = buf[at : at + wo * mid].reshape(wo, mid)
         blocked, held = row_ring(x)  # the first conv's input rows, repacked
@@ -156,8 +157,7 @@ def separable_pair(
                     x, w1, stride1, pad1_top, pad1_left, h, mean1, inv1, offset1, dact1,
                     relu1, zero_row, blocked, held, b * h + iy, b * h + iy + 1, cols1,
                 )  # fmt: skip
-                gemm_epilogue(cols1, pw1, row1, 0, mid, bias1, none, none, no_residual, 0, act1)
-                block_row(row1.ctypes.data, dst.ctypes.data, wd, mid, wp, pad2_left)
+                gemm_to_blocks(cols1, pw1, dst, pad2_left * VW, wp, bias1, act1)
             base = ring.ctypes.data
             size = 4 * wp * mid
             a0 = base + size * (((iy0 % 3) + 3) % 3)
