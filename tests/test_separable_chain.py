@@ -132,10 +132,10 @@ def test_numba_chain_runs_large_maps_depth_first():
     from faceapi_np.backend.numba_tiling import DEPTH_FIRST_MIN_FLOATS
 
     rng = np.random.default_rng(9)
-    side = 128  # the map between the first two: side * side * 128 floats, the threshold
-    assert side * side * 128 == DEPTH_FIRST_MIN_FLOATS
+    side, mid = 128, DEPTH_FIRST_MIN_FLOATS // (128 * 128)  # the map between the first two
+    assert side * side * mid == DEPTH_FIRST_MIN_FLOATS and mid % 16 == 0  # the threshold
     x = rng.standard_normal((1, side, side, 16)).astype(np.float32)
-    convs = [_conv(rng, 16, 128, 1), _conv(rng, 128, 32, 2), _conv(rng, 32, 16, 1)]
+    convs = [_conv(rng, 16, mid, 1), _conv(rng, mid, 32, 2), _conv(rng, 32, 16, 1)]
     assert nb._pairs(x.shape, convs[0], convs[1])
     assert not nb._pairs((1, side, side - 1, 16), convs[0], convs[1])  # a smaller map
     calls = []

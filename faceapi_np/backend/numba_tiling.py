@@ -54,9 +54,12 @@ WINOGRAD_FLOATS = 64 * 1024
 #: Depthwise convs and pools below this many multiply-adds / reads run on one thread (as above).
 SMALL_OP = 1 << 16
 #: Two consecutive separable convs run depth first (``kernels/numba/separable_pair.py``)
-#: when the map between them has at least this many floats (8 MiB: more than stays in
-#: the L3 a core gets, so that the single kernels would wait on memory) ...
-DEPTH_FIRST_MIN_FLOATS = 2 * 1024 * 1024
+#: when the map between them has at least this many floats (4 MiB: SSD's pairs 1-2, 3-4
+#: and 5-6). Pairs 5-6, (1, 64, 64, 256) -> 256 -> 512, lost at first (4.11 -> 4.35 ms)
+#: and gained once the pair stored its products straight into its ring: in SSD's planned
+#: sequence, alternating, medians of 20, two runs, 4.96 -> 4.72 and 5.24 -> 5.02 ms. The
+#: 2 MiB maps after them (32x32x512) stay with the single kernels ...
+DEPTH_FIRST_MIN_FLOATS = 1024 * 1024
 #: ... and its channels fill the depthwise kernel's vectors (``depthwise_ir.VW``).
 DEPTH_FIRST_VECTOR = 16
 #: Output channels a panel of the packed filter holds (``kernels/numba/block_ir.py``'s
