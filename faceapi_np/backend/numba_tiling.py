@@ -57,8 +57,10 @@ SMALL_OP = 1 << 16
 #: when the map between them has at least this many floats (4 MiB: SSD's pairs 1-2, 3-4
 #: and 5-6). Pairs 5-6, (1, 64, 64, 256) -> 256 -> 512, lost at first (4.11 -> 4.35 ms)
 #: and gained once the pair stored its products straight into its ring: in SSD's planned
-#: sequence, alternating, medians of 20, two runs, 4.96 -> 4.72 and 5.24 -> 5.02 ms. The
-#: 2 MiB maps after them (32x32x512) stay with the single kernels ...
+#: sequence, alternating, medians of 20, two runs, 4.96 -> 4.72 and 5.24 -> 5.02 ms (the
+#: whole net, two net objects alternating, five runs: within its noise, the medians of
+#: rounds 0.9 ms apart either way). The 2 MiB maps after them (32x32x512) stay with the
+#: single kernels: with them depth first too, SSD 35.5 -> 36.3 ms (medians of rounds) ...
 DEPTH_FIRST_MIN_FLOATS = 1024 * 1024
 #: ... and its channels fill the depthwise kernel's vectors (``depthwise_ir.VW``).
 DEPTH_FIRST_VECTOR = 16
