@@ -127,9 +127,9 @@ def separable_pair(
     wp = _padded_width(wd, wo, pad2_left, stride2)
     nthreads = scratch.shape[0]
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
-    # stride 1 typed int64, as separable3x3 passes it to depthwise_rows: a literal 1
-    # would have numba compile that function a second time
-    stride1 = np.int64(1)
+    # stride 1 and channel 0 typed int64, as separable3x3 passes them to depthwise_rows
+    # and gemm_epilogue: a literal 1 or 0 would have numba compile those a second time
+    stride1, first = np.int64(1), np.int64(0)
     for t in prange(nthreads):
         buf = scratch[t]
         cols1 = buf[: wd * c].reshape(wd, c)
@@ -167,7 +167,7 @@ def separable_pair(
                 a0, a1, a2, wp, w2, stride2, mean2, inv2, offset2, dact2, cols2
             )  # fmt: skip
             gemm_epilogue(
-                cols2, pw2, out[row * wo : (row + 1) * wo], 0, cout, bias2, scale_w2,
+                cols2, pw2, out[row * wo : (row + 1) * wo], first, cout, bias2, scale_w2,
                 scale_b2, residual2, row * wo, act2,
             )  # fmt: skip
     return out
