@@ -224,7 +224,7 @@ def _emit_block(builder, args, offsets):
     def add_old(ptr, val, load):  # c + sums when accumulating, else the sums as they are
         return _maybe(builder, acc_v, val, lambda u: builder.fadd(load(ptr), u))
 
-    def store_rows(terms, act, mask=None):  # every row's vector, through the epilogue
+    def store_rows(terms, act, mask=None):  # every row's vector (NV = 1), through the epilogue
         for i in range(MR):
             with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
                 c_row = builder.bitcast(builder.gep(c_p, [builder.mul(const(i), ldc_v)]), vptr)
