@@ -68,6 +68,23 @@ def test_one_cache_folder_per_installed_copy(monkeypatch, tmp_path):
     assert (numba_cache.kernels_dir() / "conv2d.py").is_file()
 
 
+def test_compile_estimate_is_the_newest_compile_recorded(monkeypatch, tmp_path):
+    """The folder keeps a marker for every version of the kernels compiled in it: the
+    estimate is the newest that compiled (not a load from numba's cache), else the
+    default."""
+    import json
+    import os
+
+    monkeypatch.setattr(numba_cache, "compiled_dir", lambda: tmp_path)
+    assert numba_cache.compile_estimate() == numba_cache.COMPILE_ESTIMATE_S
+    for i, seconds in enumerate((155.2, 81.0, 0.4)):  # oldest first; the last only loaded
+        path = tmp_path / f"faceapi_np-compiled-{i}-cpu.json"
+        path.write_text(json.dumps({"compile_seconds": seconds}))
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "faceapi_np-compiled-bad-cpu.json").write_text("{not json")
+    assert numba_cache.compile_estimate() == 81.0
+
+
 def test_kernels_cache_in_the_user_folder_not_the_package(tmp_path):
     """The kernels' compiled code goes to FACEAPI_NP_CACHE, the package folder is untouched."""
     pytest.importorskip("numba")

@@ -237,15 +237,27 @@ def mark_compiled(seconds: float) -> Path | None:
     return path
 
 
+#: A recorded "compile" shorter than this loaded the kernels from numba's cache rather
+#: than compiling them, and says nothing of how long a compile takes.
+_LOADED_ONLY_S = 5.0
+
+
 def compile_estimate() -> float:
-    """Seconds a full compile is expected to take: the last one recorded here, if any."""
-    times = []
+    """Seconds a full compile is expected to take: the last one recorded here, if any.
+
+    The folder keeps a marker for every version of the kernels compiled in it; the
+    newest one that compiled is the best guess for the next (the longest, taken before,
+    was that of the slowest version ever compiled here)."""
+    newest = None
     for path in compiled_dir().glob("faceapi_np-compiled-*.json"):
         try:
-            times.append(float(json.loads(path.read_text())["compile_seconds"]))
+            seconds = float(json.loads(path.read_text())["compile_seconds"])
+            when = path.stat().st_mtime
         except (OSError, ValueError, KeyError, TypeError):
             continue
-    return max(times) if times else COMPILE_ESTIMATE_S
+        if seconds >= _LOADED_ONLY_S and (newest is None or when > newest[0]):
+            newest = (when, seconds)
+    return COMPILE_ESTIMATE_S if newest is None else newest[1]
 
 
 def kernels() -> list:
