@@ -129,14 +129,20 @@ COMMON_EPILOGUES = ((BIAS, 0), (BIAS, 1), (BIAS, 2), (BIAS, 3), (0, 1), (BIAS | 
                     (BIAS | SCALE, 1), (BIAS | SCALE | RESIDUAL, 1))  # fmt: skip
 
 
-def emit_by_epilogue(builder, terms_v, act_v, emit, name):
+def emit_by_epilogue(builder, terms_v, act_v, emit, name, common=None):
     """``emit(terms, act)`` once for each pair of :data:`COMMON_EPILOGUES` (and none), with
     Python ints, and once with the IR values ``terms_v``, ``act_v`` (branching per term)
-    for the others; one switch on the run-time pair picks the code."""
+    for the others; one switch on the run-time pair picks the code. With ``common`` (an
+    IR condition), the pairs' own code is taken only where it holds, the generic code
+    everywhere else."""
     l64 = ir.IntType(64)
     mode = builder.add(builder.mul(terms_v, ir.Constant(l64, 4)), act_v)
     after = builder.append_basic_block(f"{name}.done")
     generic = builder.append_basic_block(f"{name}.generic")
+    if common is not None:
+        by_pair = builder.append_basic_block(f"{name}.pair")
+        builder.cbranch(common, by_pair, generic)
+        builder.position_at_end(by_pair)
     switch = builder.switch(mode, generic)
     for terms, act in ((0, 0),) + COMMON_EPILOGUES:
         case = builder.append_basic_block(f"{name}.{terms}.{act}")
@@ -236,31 +242,23 @@ def _emit_block(builder, args, offsets):
                     val = emit_epilogue(builder, val, load, r_row, terms, act)
                 load.store(val, c_row)
 
-    mode = builder.add(builder.mul(terms_v, const(4)), act_v)
-    by_pair = builder.append_basic_block("store.pair")
-    masked = builder.append_basic_block("store.masked")
-    stored = builder.append_basic_block("store.done")
-    builder.cbranch(builder.icmp_signed("==", cols_v, const(NR)), by_pair, masked)
-    builder.position_at_end(by_pair)
-    switch = builder.switch(mode, masked)
-    for terms, act in ((0, 0),) + COMMON_EPILOGUES:
-        case = builder.append_basic_block(f"store.{terms}.{act}")
-        switch.add_case(ir.Constant(l64, terms * 4 + act), case)
-        builder.position_at_end(case)
-        store_rows(None if terms == act == 0 else terms, act)
-        builder.branch(stored)
-    # the others: lanes past ``cols`` neither read nor written (one masked path instead
-    # of value-by-value code: the kernels compile ~3x faster, the same operations)
-    builder.position_at_end(masked)
+    # the lanes a short panel stores: those before ``cols``
     lanes = ir.Constant(ir.VectorType(i32, VW), list(range(VW)))
     count = builder.insert_element(
         ir.Constant(ir.VectorType(i32, VW), ir.Undefined), builder.trunc(cols_v, i32),
         ir.Constant(i32, 0),
     )  # fmt: skip
     count = builder.shuffle_vector(count, ir.Constant(count.type, ir.Undefined), splat)
-    store_rows(terms_v, act_v, builder.icmp_signed("<", lanes, count))
-    builder.branch(stored)
-    builder.position_at_end(stored)
+    mask = builder.icmp_signed("<", lanes, count)
+
+    def store(terms, act):  # a pair's own code, or the masked path for all the others
+        if isinstance(terms, int):
+            store_rows(None if terms == act == 0 else terms, act)
+        else:  # one masked path instead of value-by-value code: ~3x faster to compile
+            store_rows(terms, act, mask)
+
+    whole = builder.icmp_signed("==", cols_v, const(NR))
+    emit_by_epilogue(builder, terms_v, act_v, store, "store", common=whole)
 
 
 class Loader:

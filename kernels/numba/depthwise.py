@@ -20,12 +20,12 @@ one expression of nine products per channel, summed in (ky, kx) order and writte
 the first and last columns, where a tap may fall outside, take the branchy path. The
 batch norm and activation follow, a pass over the row while it is in L1
 (``finish_row``), but for MobileNet's batch norm and ReLU6, which the IR rows apply as
-they store their sums (``blocked_outputs``: the pass cost as much as the sums). ``depthwise3x3_row`` is a compiled function of its own
-with ``contract``, as its callers (this kernel and the separable ones), so it rounds as
-it did inlined in them, and its callers no longer each compile a copy of it (see
-``gemm.py``). Other filter
-sizes go through the general ``depthwise_conv2d`` (an accumulator row, bounds checks
-per tap).
+they store their sums (``blocked_outputs``: the pass cost as much as the sums).
+``depthwise3x3_row`` is a compiled function of its own with ``contract``, as its callers
+(this kernel and the separable ones) have, so it rounds as it did inlined in them, and
+its callers no longer each compile a copy of it (see ``gemm.py``). Other filter sizes
+go through the general ``depthwise_conv2d`` (an accumulator row, bounds checks per
+tap).
 
 The IR rows against the numba loop, the kernel alone (2 cores, medians of 200, two
 rounds, us): (8, 56, 56, 32) with the input ReLU 162-182 against 284-479, (8, 28, 28,
@@ -98,12 +98,12 @@ def _blocked_row(x, b, iy, wp, pad, relu, blocked, held):
     dst = blocked[slot * size : (slot + 1) * size]
     if held[slot] != key:
         held[slot] = key
-        if 0 <= iy < h and relu:
-            block_row_relu(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
-        elif 0 <= iy < h:
-            block_row(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
-        else:
+        if not 0 <= iy < h:
             dst[:] = 0.0
+        elif relu:
+            block_row_relu(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
+        else:
+            block_row(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
     return dst.ctypes.data
 
 

@@ -5,9 +5,10 @@ Computes ``o[ox, c] = sum_{ky, kx} row_ky[ox*stride + kx, c] * w[ky, kx, c]`` fo
 output pixels ``lo <= ox < hi`` of one row, where ``row_ky`` are the three input rows as
 :func:`block_row` lays them out: (C/VW, Wp, VW), channel block by channel block, with
 the conv's zero padding written in as columns, so that every pixel, edges too, is the
-same nine loads. A conv's input ReLU is applied by the repacking (:data:`block_row_relu`),
-once a value, not by each of the three output rows that read it. Each sum is one multiply then eight fused multiply-adds, the order
-in which LLVM contracts the numba loop of ``depthwise.depthwise3x3_row`` (the same bits
+same nine loads. A conv's input ReLU is applied by the repacking
+(:data:`block_row_relu`), once a value, not by each of the three output rows that read
+it. Each sum is one multiply then eight fused multiply-adds, the order in which LLVM
+contracts the numba loop of ``depthwise.depthwise3x3_row`` (the same bits
 for every pixel whose taps are all inside; at an edge the padded taps add zeros, where
 the numba loop skips them, which can move the last bit). The batch norm and activation
 are applied by ``depthwise.finish_row``, a pass over the row while it is in L1, but

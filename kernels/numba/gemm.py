@@ -46,7 +46,7 @@ net was slower, whole nets in separate processes alternating, four rounds (ms): 
 4.75-4.95, the recognition net at batch 8 26.2-32.7 against 29.3-40.6.
 
 The entry points (``gemm_packed``, ``gemm_epilogue``, ``gemm_window``, ``gemm_rows_at``,
-``gemm_turned``) are compiled functions of their own that the kernels call (LLVM may
+``gemm_turned``, ``gemm_to_blocks``) are compiled functions of their own that the kernels call (LLVM may
 still inline them), not inlined by numba into every kernel: inlined, each kernel
 typed, simplified and lowered its own copy, and compiling every kernel into an empty
 cache took 91.8 s against 68.7 s with these and ``depthwise.depthwise3x3_row`` called
