@@ -154,11 +154,12 @@ class ForwardPlan:
         """The steps reading ``batch`` where the recording read ``x``, or None where
         ``batch`` is not laid out as ``x`` (it is then copied into ``x``)."""
         x = self.x
-        direct = self._direct and isinstance(batch, np.ndarray) and batch.dtype == x.dtype
-        flags = getattr(batch, "flags", None)
-        laid_out = direct and batch.shape == x.shape and flags.c_contiguous
+        if not (self._direct and isinstance(batch, np.ndarray)):
+            return None
+        laid_out = batch.dtype == x.dtype and batch.shape == x.shape
         # read-only or unaligned arrays are other types to numba: a compile, not a replay
-        if not (laid_out and flags.writeable and flags.aligned):
+        flags = batch.flags
+        if not (laid_out and flags.c_contiguous and flags.writeable and flags.aligned):
             return None
         steps = list(self._steps)
         for i, offsets in self._reads_x:
