@@ -555,11 +555,14 @@ def test_numba_takes_winograd_where_it_pays(x_shape, winograd):
         (7, 9, 16, 0, 16),
         (13, 27, 40, 16, 40),
         (50, 64, 136, 0, 136),
+        (200, 600, 72, 16, 72),
     ],
 )
 def test_numba_packed_product_on_strided_tiles_edges_and_accumulate(m, k, n, c0, c1):
     """The kernels' product: rows of larger matrices as they lie, short blocks of rows and
-    panels of columns, a range of channels, = and +=; nothing outside the range is written."""
+    panels of columns, a range of channels, = and +=; nothing outside the range is written.
+    The last case crosses blocks of rows (MC) and of K (KC), whose first block of K runs
+    in another loop order than the later ones."""
     pytest.importorskip("numba")
     from numba import njit
 

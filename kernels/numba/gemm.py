@@ -26,7 +26,25 @@ against ``np.matmul`` on NumPy's OpenBLAS, which packs both operands each call):
 (1024, 512) @ (512, 512) 108 / 103; (16, 2304) @ (2304, 256) 102 / 75;
 (1500, 288) @ (288, 32) 110 / 93; (4096, 32) @ (32, 64) 102 / 89;
 (289, 576) @ (576, 64) 111 / 100. The machine's peak is ~112. Blocks of rows outside
-(each block against every panel) and panels outside measured alike.
+(each block against every panel) and panels outside measured alike there, with ``c`` in
+cache.
+
+Loop order, and why it changes after the first block of K: the first block of K writes
+``c``, whose lines are usually cold (a conv's output, last used a forward pass ago).
+Taken panel by panel, it stores one 64-byte line in each of 96 rows, 1-4 KiB apart,
+then the next line of each: a pattern the hardware prefetcher does not follow, so each
+store waits for its line. So the first block of K takes each block of 6 rows against
+every panel (the rows written whole, in order, the panels' KC rows read from L2), and
+the later ones, whose ``c`` is in cache, each panel against every block of rows (its
+KC rows stay in L1). Measured on SSD's planned sequence (2 cores, medians of 14 in
+sequence after the steps before them, ms, panels outside -> this order): its
+depth-first pairs, whose second product (K = 64-256) writes 2-8 MiB, 3.38 -> 3.16,
+4.51 -> 4.36, 4.27 -> 4.22; its 32x32x512 separable convs (K = 512) 2.65 -> 2.66, 1.52
+-> 1.49, 2.91 -> 2.87; rows outside in every block of K lost there (2.69, 2.94). The
+whole replay, the two trees in separate processes alternating, 3 rounds: 33.4-34.4 ->
+32.5-32.8 ms; FaceLandmark68Net at batch 8 5.04-5.23 -> 5.09-5.10, the recognition net
+at batch 8 16.6-16.9 -> 16.0-16.4, the other nets the same within 2%. The same sums in
+the same order: the outputs are the same bits.
 
 The conv's epilogue (``epilogue.py``: bias, scale layer, residual, activation) is applied
 to the block's sums before they are stored, after the last block of K, with the same
@@ -168,39 +186,49 @@ def _blocked_at(
     bias, scale_w, scale_b, residual, ldr, terms, act,
 ):  # fmt: skip
     """The blocking of :func:`gemm_packed`: ``MC`` rows by ``KC`` of K at a time (their
-    ``a`` stays in L2), each panel's ``KC`` rows (16 KiB, in L1) taken against every block
-    of 6 rows in turn; the epilogue terms (addresses) only with the last block of K.
+    ``a`` stays in L2); in the first block of K each block of 6 rows against every panel
+    (``c``'s rows written in order), in the others each panel's ``KC`` rows (16 KiB, in
+    L1) against every block of 6 rows in turn (see the module); the epilogue terms
+    (addresses) only with the last block of K.
     ``c`` at ``c_addr``: row ``i``'s panel ``p`` at ``i * ldc + p * pstride`` floats
     (``pstride`` 16 for rows as they lie, more for rows in channel blocks)."""
     if m == 0 or c1 <= c0:
         return
     w_addr = wp.ctypes.data
+    npanels = (c1 - c0 + NR - 1) // NR
     for mc in range(0, m, MC):
         mc1 = min(m, mc + MC)
+        nrows = (mc1 - mc + MR - 1) // MR  # blocks of 6 rows
         for k0 in range(0, k, KC):
             kc = min(KC, k - k0)
             final = k0 + kc == k
-            for j0 in range(c0, c1, NR):
+            # the first block of K writes c's rows, whose lines are cold: each block of
+            # rows against every panel, so that the rows are written whole, in order;
+            # then each panel against every block of rows (its KC rows stay in L1)
+            for i in range(nrows * npanels):
+                if k0 == 0:
+                    m0, j0 = mc + (i // npanels) * MR, c0 + (i % npanels) * NR
+                else:
+                    m0, j0 = mc + (i % nrows) * MR, c0 + (i // nrows) * NR
                 panel = w_addr + 4 * ((j0 // NR) * k + k0) * NR
-                for m0 in range(mc, mc1, MR):
-                    block_product(
-                        a_addr + 4 * (m0 * lda + k0),
-                        lda,
-                        panel,
-                        c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
-                        ldc,
-                        kc,
-                        min(MR, mc1 - m0),
-                        min(NR, c1 - j0),
-                        accumulate or k0 > 0,
-                        bias + 4 * j0,
-                        scale_w + 4 * j0,
-                        scale_b + 4 * j0,
-                        residual + 4 * (m0 * ldr + j0),
-                        ldr,
-                        terms if final else 0,
-                        act if final else 0,
-                    )
+                block_product(
+                    a_addr + 4 * (m0 * lda + k0),
+                    lda,
+                    panel,
+                    c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
+                    ldc,
+                    kc,
+                    min(MR, mc1 - m0),
+                    min(NR, c1 - j0),
+                    accumulate or k0 > 0,
+                    bias + 4 * j0,
+                    scale_w + 4 * j0,
+                    scale_b + 4 * j0,
+                    residual + 4 * (m0 * ldr + j0),
+                    ldr,
+                    terms if final else 0,
+                    act if final else 0,
+                )
 
 
 @njit(nogil=True)
