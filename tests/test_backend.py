@@ -556,13 +556,14 @@ def test_numba_takes_winograd_where_it_pays(x_shape, winograd):
         (13, 27, 40, 16, 40),
         (50, 64, 136, 0, 136),
         (200, 600, 72, 16, 72),
+        (64, 600, 40, 0, 40),
     ],
 )
 def test_numba_packed_product_on_strided_tiles_edges_and_accumulate(m, k, n, c0, c1):
     """The kernels' product: rows of larger matrices as they lie, short blocks of rows and
     panels of columns, a range of channels, = and +=; nothing outside the range is written.
-    The last case crosses blocks of rows (MC) and of K (KC), whose first block of K runs
-    in another loop order than the later ones."""
+    The last two cases cross blocks of K (KC): one also blocks of rows (MC), its first
+    block of K in another loop order than the later ones; one is deep (``DEEP_ROWS``)."""
     pytest.importorskip("numba")
     from numba import njit
 

@@ -46,6 +46,16 @@ whole replay, the two trees in separate processes alternating, 3 rounds: 33.4-34
 at batch 8 16.6-16.9 -> 16.0-16.4, the other nets the same within 2%. The same sums in
 the same order: the outputs are the same bits.
 
+Deep products (:data:`DEEP_ROWS`): a few rows against a filter many times deeper
+(SSD's last separable conv, 128 rows a tile by K = 1024, and its 3x3 head conv, 64 by
+2304) spend their time reading the filter, which is cold (1-4.7 MB, last used a
+forward pass ago). There the rows are one block and each panel is taken over the whole
+of K, its KC-row slices in order, against every block of rows: the filter is read once
+a tile, as one stream, instead of once a block of 96 rows in 16 KiB pieces 9-150 KiB
+apart. In one process, alternating, medians of 14 in sequence (ms): 3.26 -> 3.11-3.16
+and 0.86 -> 0.82-0.83; a product only twice as deep (160 rows, K = 512) did not gain
+(1.57 -> 1.58-1.62).
+
 The conv's epilogue (``epilogue.py``: bias, scale layer, residual, activation) is applied
 to the block's sums before they are stored, after the last block of K, with the same
 operations in the same order (no fused multiply-add in it), so its results are the
@@ -89,6 +99,10 @@ from .block_ir import BIAS, MR, NR, RESIDUAL, SCALE, block_product, block_produc
 MC = 96
 #: Depth of K taken at a time: a panel's KC rows are 16 KiB.
 KC = 256
+#: A product of at most this many rows, over more than one block of K and at least four
+#: times as deep as it has rows, is deep: its filter outweighs its rows' outputs, so
+#: each panel is read once, over the whole of K, in order (see the module).
+DEEP_ROWS = 256
 
 
 def pack(wmat: np.ndarray) -> np.ndarray:
@@ -185,50 +199,62 @@ def _blocked_at(
     a_addr, lda, m, k, wp, c_addr, ldc, pstride, c0, c1, accumulate,
     bias, scale_w, scale_b, residual, ldr, terms, act,
 ):  # fmt: skip
-    """The blocking of :func:`gemm_packed`: ``MC`` rows by ``KC`` of K at a time (their
-    ``a`` stays in L2); in the first block of K each block of 6 rows against every panel
-    (``c``'s rows written in order), in the others each panel's ``KC`` rows (16 KiB, in
-    L1) against every block of 6 rows in turn (see the module); the epilogue terms
-    (addresses) only with the last block of K.
+    """The blocking of :func:`gemm_packed` (see the module): ``MC`` rows by ``KC`` of K
+    at a time (their ``a`` stays in L2); in the first block of K each block of 6 rows
+    against every panel (``c``'s rows written in order), in the others each panel's
+    ``KC`` rows (16 KiB, in L1) against every block of 6 rows in turn. A deep product
+    (:data:`DEEP_ROWS`) takes its rows as one block and each panel over the whole of K.
+    The epilogue terms (addresses) only with the last block of K.
     ``c`` at ``c_addr``: row ``i``'s panel ``p`` at ``i * ldc + p * pstride`` floats
     (``pstride`` 16 for rows as they lie, more for rows in channel blocks)."""
     if m == 0 or c1 <= c0:
         return
     w_addr = wp.ctypes.data
     npanels = (c1 - c0 + NR - 1) // NR
-    for mc in range(0, m, MC):
-        mc1 = min(m, mc + MC)
+    nk = (k + KC - 1) // KC  # blocks of K
+    deep = nk > 1 and m <= DEEP_ROWS and k >= 4 * m
+    for mc in range(0, m, m if deep else MC):
+        mc1 = min(m, mc + (m if deep else MC))
         nrows = (mc1 - mc + MR - 1) // MR  # blocks of 6 rows
-        for k0 in range(0, k, KC):
-            kc = min(KC, k - k0)
-            final = k0 + kc == k
-            # the first block of K writes c's rows, whose lines are cold: each block of
-            # rows against every panel, so that the rows are written whole, in order;
-            # then each panel against every block of rows (its KC rows stay in L1)
-            for i in range(nrows * npanels):
-                if k0 == 0:
-                    m0, j0 = mc + (i // npanels) * MR, c0 + (i % npanels) * NR
-                else:
-                    m0, j0 = mc + (i % nrows) * MR, c0 + (i // nrows) * NR
-                panel = w_addr + 4 * ((j0 // NR) * k + k0) * NR
-                block_product(
-                    a_addr + 4 * (m0 * lda + k0),
-                    lda,
-                    panel,
-                    c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
-                    ldc,
-                    kc,
-                    min(MR, mc1 - m0),
-                    min(NR, c1 - j0),
-                    accumulate or k0 > 0,
-                    bias + 4 * j0,
-                    scale_w + 4 * j0,
-                    scale_b + 4 * j0,
-                    residual + 4 * (m0 * ldr + j0),
-                    ldr,
-                    terms if final else 0,
-                    act if final else 0,
-                )
+        for kb in range(1 if deep else nk):
+            # three loops over (panel, block of K, block of rows) in the order of the
+            # case; one call site, so that the block's code is emitted once
+            if deep:  # panel, then its blocks of K in order, then rows
+                n1, n2, n3 = npanels, nk, nrows
+            elif kb == 0:  # rows, then panels: c's cold rows written whole, in order
+                n1, n2, n3 = 1, nrows, npanels
+            else:  # panels, then rows: the panel's KC rows stay in L1
+                n1, n2, n3 = 1, npanels, nrows
+            for i1 in range(n1):
+                for i2 in range(n2):
+                    for i3 in range(n3):
+                        if deep:
+                            j, b, r = i1, i2, i3
+                        elif kb == 0:
+                            j, b, r = i3, 0, i2
+                        else:
+                            j, b, r = i2, kb, i3
+                        m0, j0, k0 = mc + r * MR, c0 + j * NR, b * KC
+                        kc = min(KC, k - k0)
+                        final = k0 + kc == k
+                        block_product(
+                            a_addr + 4 * (m0 * lda + k0),
+                            lda,
+                            w_addr + 4 * ((j0 // NR) * k + k0) * NR,
+                            c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
+                            ldc,
+                            kc,
+                            min(MR, mc1 - m0),
+                            min(NR, c1 - j0),
+                            accumulate or k0 > 0,
+                            bias + 4 * j0,
+                            scale_w + 4 * j0,
+                            scale_b + 4 * j0,
+                            residual + 4 * (m0 * ldr + j0),
+                            ldr,
+                            terms if final else 0,
+                            act if final else 0,
+                        )
 
 
 @njit(nogil=True)
