@@ -62,7 +62,7 @@ def conv2d_rows(
             oy1 = min(ho, oy0 + tile_rows)
             nrows = oy1 - oy0 + kh - 1
             pad = scratch[t, : nrows * row].reshape(nrows, row)
-            padded_rows(xrows, b, oy0 - pad_top, pad_left * c, copy, no_norm, pad)
+            padded_rows(xrows, b, oy0 - pad_top, pad_left * c, copy, no_norm, False, pad)
             for oy in range(oy0, oy1):
                 q = (b * ho + oy) * wo
                 for ky in range(kh):
