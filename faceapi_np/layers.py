@@ -163,16 +163,18 @@ def separable_conv2d(
     )
 
 
-def separable_chain(x, convs, bk):
+def separable_chain(x, convs, bk, stem=None):
     """Separable convs one after another (each a ``SeparableConv``: the arguments of
-    :func:`separable_conv2d` but its input), each one's output the next one's input.
+    :func:`separable_conv2d` but its input), each one's output the next one's input,
+    after a plain conv ``stem`` (a ``Conv``: the arguments of :func:`conv2d` but its
+    input) if there is one.
 
     One backend op (:meth:`~faceapi_np.backend.base.Backend.separable_chain`), so that a
     backend may run consecutive convs depth first, keeping the map between them in
     cache (the numba backend does for large maps); the numbers are those of the convs
     one by one.
     """
-    return bk.separable_chain(x, convs)
+    return bk.separable_chain(x, convs, stem)
 
 
 # --- normalisation and affine --------------------------------------------------------

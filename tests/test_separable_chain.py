@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from faceapi_np.backend import Backend, get_backend
-from faceapi_np.backend.base import SeparableConv
+from faceapi_np.backend.base import Conv, SeparableConv
 
 
 def _conv(rng, cin, cout, stride, bn=True, dact="relu6", bias=True, act="relu6", **extra):
@@ -149,6 +149,76 @@ def test_numba_chain_runs_large_maps_depth_first():
     assert np.array_equal(got, _one_by_one(nb, x, convs))
     want = get_backend("numpy").separable_chain(x, convs)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def _stem(rng, cin, cout, stride, kernel=3, norm=True):
+    """A seeded stem ``Conv``: ``kernel`` x ``kernel``, bias, ReLU6 and (``norm``) an
+    input normalisation with a scale and an offset, as SSD's first conv has."""
+    w = (rng.standard_normal((kernel, kernel, cin, cout)) / np.sqrt(9 * cin)).astype(np.float32)
+    input_norm = ((0.0078, 0.0079, 0.0077)[:cin], (1.0,) * cin, (1.0,) * cin) if norm else None
+    bias = rng.standard_normal(cout).astype(np.float32)
+    return Conv(w, stride, "same", bias, act="relu6", input_norm=input_norm)
+
+
+STEMS = [  # input shape, stem stride, stem channels, mid channels, second stride, norm
+    ((1, 14, 12, 3), 2, 16, 32, 2, True),  # even sizes, stride 2: pads (0, 1)
+    ((2, 15, 9, 3), 2, 32, 16, 1, False),  # odd sizes, two images, no normalisation
+    ((1, 9, 8, 1), 1, 16, 16, 2, True),  # stride-1 stem, one channel
+]
+
+
+@pytest.mark.parametrize("x_shape,stem_stride,c1,mid,stride,norm", STEMS)
+def test_numba_pair_with_a_stem_equals_the_conv_then_the_pair(
+    x_shape, stem_stride, c1, mid, stride, norm
+):
+    """A few-channel conv made row by row into the pair's ring gives the conv kernel's
+    values, and the pair after it the one-by-one kernels', bit for bit."""
+    nb = _numba()
+    rng = np.random.default_rng(sum(x_shape) + c1 + mid)
+    x = rng.uniform(0, 255, x_shape).astype(np.float32)
+    stem = _stem(rng, x_shape[3], c1, stem_stride, norm=norm)
+    first, second = _conv(rng, c1, mid, 1), _conv(rng, mid, 24, stride)
+    got = nb._separable_pair(x, first, second, stem)
+    want = _one_by_one(nb, nb.conv2d(x, **stem._asdict()), [first, second])
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
+def test_numba_chain_takes_its_stem_into_the_first_pair():
+    """A chain with a stem before a large first map runs the stem inside the pair kernel
+    (``_stem_fits``) and gives the conv then the convs one by one, within 1e-5 of the
+    NumPy backend's; a stem the kernel does not take runs as its own conv first."""
+    nb = _numba()
+    from faceapi_np.backend.numba_tiling import DEPTH_FIRST_MIN_FLOATS
+
+    rng = np.random.default_rng(10)
+    side, mid = 128, DEPTH_FIRST_MIN_FLOATS // (128 * 128)
+    x = rng.uniform(0, 255, (1, 2 * side, 2 * side, 3)).astype(np.float32)
+    stem = _stem(rng, 3, 16, 2)
+    convs = [_conv(rng, 16, mid, 1), _conv(rng, mid, 32, 2), _conv(rng, 32, 16, 1)]
+    assert nb._stem_fits(x.shape, stem, convs[0], convs[1])
+    declined = {
+        "many input channels": (
+            np.zeros((1, 8, 8, 16), np.float32),
+            stem._replace(w=stem.w.repeat(6, 2)[:, :, :16]),
+        ),
+        "channels not in blocks of 16": (x, stem._replace(w=stem.w[..., :12])),
+        "a 1x1 stride-1 stem": (x[:, ::2, ::2], stem._replace(w=stem.w[1:2, 1:2], stride=1)),
+    }
+    for why, (xd, sd) in declined.items():
+        assert not nb._stem_fits(xd.shape, sd, convs[0], convs[1]), why
+    calls = []
+    pair = nb._separable_pair
+    nb._separable_pair = lambda *a: calls.append(len(a)) or pair(*a)
+    try:
+        got = nb.separable_chain(x, convs, stem)
+    finally:
+        del nb._separable_pair
+    assert calls == [4]  # the pair, given the stem
+    want = _one_by_one(nb, nb.conv2d(x, **stem._asdict()), convs)
+    assert np.array_equal(got, want)
+    ref = get_backend("numpy").separable_chain(x, convs, stem)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,19 @@ class SeparableConv(NamedTuple):
     act: str | None = None
 
 
+class Conv(NamedTuple):
+    """The stem of :meth:`Backend.separable_chain`: the arguments of
+    :meth:`Backend.conv2d` but its input (no residual or pool)."""
+
+    w: Any
+    stride: int = 1
+    padding: Any = "same"
+    bias: Any = None
+    scale: Any = None
+    act: str | None = None
+    input_norm: Any = None
+
+
 class Backend:
     """A compute backend: an array namespace plus the hot ops.
 
@@ -202,15 +215,18 @@ class Backend:
         )
         return self._pooled(y, max_pool)
 
-    def separable_chain(self, x, convs):
+    def separable_chain(self, x, convs, stem=None):
         """Separable convs one after another, each one's output the next one's input.
 
-        ``convs`` is a sequence of :class:`SeparableConv`; the result is what calling
-        :meth:`separable_conv2d` with each in turn gives, which is what this does. A
+        ``convs`` is a sequence of :class:`SeparableConv`, ``stem`` a :class:`Conv` run
+        first, or None; the result is what calling :meth:`conv2d` with the stem and
+        :meth:`separable_conv2d` with each conv in turn gives, which is what this does. A
         backend may run consecutive ones depth first, keeping the maps between them in
         cache (the numba backend's ``kernels/numba/separable_pair.py``), with the same
         numbers to float32 rounding.
         """
+        if stem is not None:
+            x = self.conv2d(x, **stem._asdict())
         for conv in convs:
             x = self.separable_conv2d(x, **conv._asdict())
         return x

@@ -15,7 +15,8 @@ scale, residual, activation) while it is still in cache. Which kernel a conv get
   pixels than filters the tiles are blocks of channels;
 * a 3x3 depthwise conv and the 1x1 conv after it: one kernel (``separable.py``), and
   two such separable convs with a large map between them one kernel too, run depth
-  first (``separable_pair.py``; planned in ``numba_separable.py``).
+  first, with the few-channel conv before them if a chain has one as its stem
+  (``separable_pair.py``; planned in ``numba_separable.py``).
 
 Every kernel is launched through ``_launch`` with its output buffer, so that a net's
 forward pass can be recorded once and replayed as its launches alone

@@ -14,11 +14,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import numba_cache, numba_plans
-from .numba_tiling import channel_block, takes_depth_first, tiles
+from .numba_tiling import FEW_CHANNELS, PANEL, channel_block, takes_depth_first, tiles
 
 numba_cache.install()  # before the kernels are defined: where their compiled code is kept
 from ..kernels.numba import epilogue, gemm, separable  # noqa: E402
-from ..kernels.numba.separable_pair import scratch_floats, separable_pair  # noqa: E402
+from ..kernels.numba.separable_pair import (  # noqa: E402
+    scratch_floats,
+    separable_pair,
+    stem_floats,
+)
 from .numba_threads import current_threads, launches  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
@@ -128,11 +132,19 @@ class SeparableOps:
         )
         return self._f32(dw[:, :, :, 0]), bn, packed
 
-    def separable_chain(self, x, convs):
+    def separable_chain(self, x, convs, stem=None):
         """See :meth:`Backend.separable_chain`: two consecutive convs whose map between
         them is large (``numba_tiling.takes_depth_first``) as one depth-first kernel
-        (``kernels/numba/separable_pair.py``), the others one at a time."""
+        (``kernels/numba/separable_pair.py``), the stem before them too when it is a
+        conv of few input channels (:meth:`_stem_fits`); the others one at a time."""
         convs, i = list(convs), 0
+        if stem is not None:
+            x = self._f32(x)
+            if len(convs) > 1 and self._stem_fits(x.shape, stem, convs[0], convs[1]):
+                x = self._separable_pair(x, convs[0], convs[1], stem)
+                i = 2
+            else:
+                x = self.conv2d(x, **stem._asdict())
         while i < len(convs):
             if i + 1 < len(convs) and self._pairs(x.shape, convs[i], convs[i + 1]):
                 x = self._separable_pair(x, convs[i], convs[i + 1])
@@ -141,6 +153,26 @@ class SeparableOps:
                 x = self.separable_conv2d(x, **convs[i]._asdict())
                 i += 1
         return x
+
+    def _stem_fits(self, shape, stem, first, second) -> bool:
+        """Whether ``separable_pair`` takes ``stem`` before the pair ``first``, ``second``:
+        a conv of few input channels (as ``conv2d`` runs it by ``conv2d_few_channels``,
+        every tap reading the input), whole blocks of output channels, no scale layer, no
+        input activation on the first conv, and the pair taken on the stem's output."""
+        from .geometry import check_filter, conv_geometry, live_taps
+
+        check_filter(shape, stem.w.shape, "separable_chain")
+        n, h, wd, cin = shape
+        kh, kw, _, c1 = stem.w.shape
+        stride = int(stem.stride)
+        pointwise = kh == kw == 1 and stride == 1
+        if cin > FEW_CHANNELS or c1 % PANEL or stem.scale is not None or first.input_act:
+            return False
+        if pointwise:  # conv2d runs those as a product of the pixels as they lie
+            return False
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, stem.padding)
+        live = live_taps(h, kh, stride, pt, ho) + live_taps(wd, kw, stride, pl, wo)
+        return live == (0, kh, 0, kw) and self._pairs((n, ho, wo, c1), first, second)
 
     @staticmethod
     def _pairs(shape, first, second) -> bool:
@@ -160,25 +192,60 @@ class SeparableOps:
         return three and plain and same and takes_depth_first(n * h * w * mid, mid)
 
     @launches
-    def _separable_pair(self, x, first, second):
-        """``separable_chain`` of the two convs (taken by :meth:`_pairs`) as one kernel,
+    def _separable_pair(self, x, first, second, stem=None):
+        """``separable_chain`` of the two convs (taken by :meth:`_pairs`), and of the
+        stem before them if one is given (taken by :meth:`_stem_fits`), as one kernel,
         planned once per filters and input shape."""
         x = self._f32(x)
         key = ("pair", x.shape, int(second.stride), first.depthwise_act, first.input_act)
-        key += (first.act, second.depthwise_act, second.act, current_threads())
+        key += (first.act, second.depthwise_act, second.act)
         same = (first.depthwise_filter, first.bias, *tuple(first.depthwise_bn or ()))
         same += (second.depthwise_filter, second.pointwise_filter, second.bias)
         same += tuple(second.depthwise_bn or ()) + tuple(second.scale or ())
+        if stem is not None:
+            key += ("stem", int(stem.stride), stem.padding, stem.act, stem.input_norm)
+            same += (stem.w, stem.bias)
+        key += (current_threads(),)
 
         def make():
-            return self._plan_pair(x.shape, first, second, key[-1])
+            return self._plan_pair(x.shape, first, second, key[-1], stem)
 
         return self._plans.get(first.pointwise_filter, key, make, same)(x, None)
 
-    def _plan_pair(self, shape, first, second, threads):
+    def _stem_args(self, shape, stem):
+        """``separable_pair``'s stem arguments (none: empty arrays) and the stem's output
+        shape: its packed filter and taps' offsets as ``conv2d`` makes them for
+        ``conv2d_few_channels`` (the same packed filter), its input normalisation's rows,
+        its geometry, bias and activation code."""
+        from .geometry import conv_geometry
+
+        n, h, wd, cin = shape
+        if stem is None:
+            none = (np.zeros((0, 0, PANEL), np.float32), np.zeros(0, np.int64))
+            none += (np.zeros((0, 0), np.float32), 1, 1, 0, 0, h, wd, _EMPTY, 0)
+            return none, shape
+        w32 = self._f32(stem.w)
+        kh, kw, _, c1 = w32.shape
+        stride = int(stem.stride)
+        pt, pl, ho, wo = conv_geometry(h, wd, kh, kw, stride, stem.padding)
+        wp = self._packed.get(
+            stem.w, ("matrix", 0, kh, 0, kw), lambda: gemm.pack(w32.reshape(kh * kw * cin, c1))
+        )
+        wpad = (wo - 1) * stride + kw
+        ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(cin), indexing="ij")
+        koff = ((ky * wpad + kx) * cin + ci).reshape(-1).astype(np.int64)
+        norm = np.zeros((0, wd * cin), np.float32)
+        if stem.input_norm is not None:
+            norm = np.stack([np.tile(np.asarray(v, np.float32), wd) for v in stem.input_norm])
+        bias = numba_plans.epilogue_terms(self._f32, stem.bias, None, c1)[0]
+        args = (wp, koff, norm, kh, stride, pt, pl, ho, wo, bias)
+        return args + (epilogue.ACT_CODES[stem.act],), (n, ho, wo, c1)
+
+    def _plan_pair(self, shape, first, second, threads, stem=None):
         """The run(x, residual) of :meth:`_separable_pair`."""
         from .geometry import check_filter, conv_geometry
 
+        stem_args, shape = self._stem_args(shape, stem)
         n, h, wd, c = shape
         mid = first.pointwise_filter.shape[3]
         check_filter((n, h, wd, mid), second.depthwise_filter.shape, "separable_chain")
@@ -196,12 +263,18 @@ class SeparableOps:
         )
         bias1 = numba_plans.epilogue_terms(self._f32, first.bias, None, mid)[0]
         codes = epilogue.ACT_CODES
-        head = (dw1, pt1, pl1, *bn1, codes[first.depthwise_act], first.input_act == "relu")
+        head = (*stem_args, dw1, pt1, pl1, *bn1, codes[first.depthwise_act])
+        head += (first.input_act == "relu",)
         head += (pw1, bias1, codes[first.act], dw2, stride, pt2, pl2, ho, wo, *bn2)
         head += (codes[second.depthwise_act], pw2)
         terms = numba_plans.epilogue_terms(self._f32, second.bias, second.scale, cout)
         terms += (codes[second.act],)
         # one run of output rows a thread: rows are made twice only where runs meet
         threads = min(threads, n * ho)
-        sizes = (scratch_floats(wd, c, mid, wo, pl2, stride),)
+        # a stem's input rows: KH rows of its padded width (conv2d_few_channels's)
+        rows0 = 0
+        if stem is not None:
+            kh0, kw0, cin0 = stem.w.shape[0], stem.w.shape[1], stem.w.shape[2]
+            rows0 = stem_floats(kh0, (wd - 1) * int(stem.stride) + kw0, cin0)
+        sizes = (scratch_floats(wd, c, mid, wo, pl2, stride, rows0),)
         return self._runner(separable_pair, head, sizes, threads, terms, (n, ho, wo, cout))

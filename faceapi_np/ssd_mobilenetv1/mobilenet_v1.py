@@ -8,7 +8,7 @@ pointwise convs is folded into an offset; the depthwise convs keep a full batch 
 from __future__ import annotations
 
 from .. import layers
-from ..backend.base import SeparableConv
+from ..backend.base import Conv, SeparableConv
 from ..tap import is_recording, traced
 from .const import BN_EPS, CONV11_PAIR, STRIDE_2_PAIRS
 
@@ -73,9 +73,10 @@ def traced_pair(x, p, bk, stride: int, name: str):
 def mobilenet_v1(x, params, bk, input_norm=None):
     """Run the backbone.
 
-    The 13 pairs are a chain of separable convs (``Backend.separable_chain``), which a
-    backend may run as kernels that never store the depthwise outputs, or that keep a
-    pair's map in cache for the next pair. While a tap records
+    The first conv and the 13 pairs are a chain of separable convs after a stem
+    (``Backend.separable_chain``), which a backend may run as kernels that never store
+    the depthwise outputs, or that keep a map in cache for the next pair (the first
+    conv's with the first pair). While a tap records
     (:func:`~faceapi_np.tap.is_recording`) each pair runs as its two traced layers
     instead. Both ways compute the same sums in the same order (the contract of those
     backend ops), so a tapped pass gives the same outputs.
@@ -91,14 +92,17 @@ def mobilenet_v1(x, params, bk, input_norm=None):
     out : array, shape (N, 16, 16, 1024)
     conv11 : array, shape (N, 32, 32, 512), the output of pair 11 (feeds box predictor 0)
     """
+    strides = [2 if idx in STRIDE_2_PAIRS else 1 for idx in range(1, len(params.conv_pairs) + 1)]
+    if not is_recording():
+        # the first conv is the chain's stem: a backend may run it with the first pairs
+        p0 = params.conv_0
+        stem = Conv(p0.filters, 2, "same", p0.batch_norm_offset, act="relu6", input_norm=input_norm)
+        convs = [separable(p, bk, s) for p, s in zip(params.conv_pairs, strides)]
+        conv11 = layers.separable_chain(x, convs[:CONV11_PAIR], bk, stem)
+        return layers.separable_chain(conv11, convs[CONV11_PAIR:], bk), conv11
     out = pointwise_conv_layer(
         x, params.conv_0, bk, 2, input_norm=input_norm, name="mobilenetv1/conv_0"
     )  # (N, 256, 256, 32)
-    strides = [2 if idx in STRIDE_2_PAIRS else 1 for idx in range(1, len(params.conv_pairs) + 1)]
-    if not is_recording():
-        convs = [separable(p, bk, s) for p, s in zip(params.conv_pairs, strides)]
-        conv11 = layers.separable_chain(out, convs[:CONV11_PAIR], bk)
-        return layers.separable_chain(conv11, convs[CONV11_PAIR:], bk), conv11
     for idx, (p, stride) in enumerate(zip(params.conv_pairs, strides), start=1):
         out = traced_pair(out, p, bk, stride, f"mobilenetv1/conv_{idx}")
         if idx == CONV11_PAIR:

@@ -267,11 +267,34 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
     ``c`` (>= rows, N) float32 with unit column stride. K is small (a first layer's
     KH*KW*C_in), so there is no blocking of K.
     """
-    k = koff.shape[0]
-    n = c.shape[1]
-    ldc = c.strides[0] // 4
-    c_addr, w_addr, k_addr = c.ctypes.data, wp.ctypes.data, koff.ctypes.data
     b, sw, sb, res, ldr, terms = epilogue_args(bias, scale_w, scale_b, residual, row0)
+    _rows_at(
+        a_addr, lda, koff, wp, c.ctypes.data, c.strides[0] // 4, NR, c.shape[1], rows,
+        b, sw, sb, res, ldr, terms, act,
+    )  # fmt: skip
+
+
+@njit(nogil=True)
+def gemm_rows_to_blocks(a_addr, lda, koff, wp, dst, first, width, rows, bias, act):
+    """:func:`gemm_rows_at` (bias and activation only) with each row stored in channel
+    blocks, as :func:`gemm_to_blocks` stores its rows: row ``i``'s channels ``16j ..
+    16j + 15`` at ``dst[first + (j * width + i) * 16 ..]``; N a multiple of 16."""
+    b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], _NO_ROWS, 0)
+    _rows_at(
+        a_addr, lda, koff, wp, dst.ctypes.data + 4 * first, NR, width * NR, wp.shape[0] * NR,
+        rows, b, sw, sb, res, ldr, terms, act,
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def _rows_at(
+    a_addr, lda, koff, wp, c_addr, ldc, pstride, n, rows, bias, scale_w, scale_b, residual, ldr,
+    terms, act,
+):  # fmt: skip
+    """The loop of :func:`gemm_rows_at`: each panel against every block of 6 rows; ``c``
+    at ``c_addr`` laid out as :func:`_blocked_at`'s."""
+    k = koff.shape[0]
+    w_addr, k_addr = wp.ctypes.data, koff.ctypes.data
     for j0 in range(0, n, NR):
         panel = w_addr + 4 * (j0 // NR) * k * NR
         for m0 in range(0, rows, MR):
@@ -280,16 +303,16 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
                 lda,
                 k_addr,
                 panel,
-                c_addr + 4 * (m0 * ldc + j0),
+                c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
                 ldc,
                 k,
                 min(MR, rows - m0),
                 min(NR, n - j0),
                 False,
-                b + 4 * j0,
-                sw + 4 * j0,
-                sb + 4 * j0,
-                res + 4 * (m0 * ldr + j0),
+                bias + 4 * j0,
+                scale_w + 4 * j0,
+                scale_b + 4 * j0,
+                residual + 4 * (m0 * ldr + j0),
                 ldr,
                 terms,
                 act,

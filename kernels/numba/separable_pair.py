@@ -43,8 +43,16 @@ the old kernel and this one alternating on SSD's planned pairs, after the steps 
 them, medians of 15, two runs, ms): pairs 1-2 3.91 -> 3.65 and 4.08 -> 3.91, pairs 3-4
 4.73 -> 4.41 and 5.14 -> 5.00.
 
-Not done: SSD's first conv (3 channels, stride 2) as a third stage, whose 8 MiB output
-the first pair reads back.
+A stem (``Backend.separable_chain``'s: SSD's first conv, 3 channels, stride 2, whose 8
+MiB output the first pair read back): each of its output rows is made when the first
+conv's depthwise sums first need it, by the few-channel conv's own steps (its input
+rows copied with their padding and normalisation, ``conv2d.padded_rows``; the product
+over the taps' offsets, ``gemm.gemm_rows_to_blocks``, the same sums as
+``gemm.gemm_rows_at``), stored straight into a second ring of three in channel blocks,
+which those sums read as the second conv's read the first ring. In SSD's planned
+sequence, the two trees in separate processes alternating, 4 rounds (ms): the first
+conv then the first pair 4.16-4.50 (conv 0.92-1.08, pair 3.23-3.51) -> 3.82-3.94 as one
+kernel; the same bits.
 """
 
 from __future__ import annotations
@@ -52,23 +60,33 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .conv2d import padded_rows
 from .depthwise import blocked_outputs, row_ring
 from .depthwise_ir import VW
-from .gemm import gemm_epilogue, gemm_to_blocks
+from .gemm import gemm_epilogue, gemm_rows_to_blocks, gemm_to_blocks
 from .separable import depthwise_rows
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def _second_depthwise(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o):
-    """The second conv's depthwise row into ``o`` from three blocked rows of the first's output."""
+def _ring_depthwise(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o):
+    """A depthwise row into ``o`` from three blocked rows of a ring (a conv's outputs)."""
     blocked_outputs(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o)
 
 
-def scratch_floats(w: int, c: int, mid: int, wo: int, pad_left: int, stride: int) -> int:
+def scratch_floats(
+    w: int, c: int, mid: int, wo: int, pad_left: int, stride: int, stem_floats: int = 0
+) -> int:
     """Floats of scratch a thread of :func:`separable_pair` needs for an input ``w``
-    pixels wide with ``c`` channels, ``mid`` channels between the convs and ``wo``
-    output columns."""
-    return w * c + 3 * _padded_width(w, wo, pad_left, stride) * mid + wo * mid
+    pixels wide with ``c`` channels (the stem's output, with a stem), ``mid`` channels
+    between the convs and ``wo`` output columns; ``stem_floats`` the stem's input rows
+    (:func:`stem_floats`)."""
+    ring1 = 3 * _padded_width(w, w, 1, 1) * c if stem_floats else 0
+    return w * c + 3 * _padded_width(w, wo, pad_left, stride) * mid + wo * mid + ring1 + stem_floats
+
+
+def stem_floats(kh: int, padded_width: int, cin: int) -> int:
+    """Floats of a stem's input rows: ``kh`` rows of ``padded_width`` pixels."""
+    return kh * padded_width * cin
 
 
 @njit(inline="always")
@@ -80,6 +98,17 @@ def _padded_width(w, wo, pad_left, stride):
 @njit(parallel=True, nogil=True, cache=True)
 def separable_pair(
     x,
+    stem_w,
+    stem_koff,
+    stem_norm,
+    stem_kh,
+    stem_stride,
+    stem_pad_top,
+    stem_pad_left,
+    stem_h,
+    stem_w_out,
+    stem_bias,
+    stem_act,
     w1,
     pad1_top,
     pad1_left,
@@ -110,23 +139,45 @@ def separable_pair(
     act2,
     out,
 ):
-    """``out`` (N*Ho*Wo, C_out) = sep2(sep1(x)), depth first (see the module).
+    """``out`` (N*Ho*Wo, C_out) = sep2(sep1(stem(x))), depth first (see the module).
+
+    The stem, if ``stem_koff`` has values: a conv of an input with few channels, as
+    ``conv2d.conv2d_few_channels`` computes it: ``stem_w`` its (KH*KW*C_in, C1) filter
+    packed by ``gemm.pack`` (C1 a multiple of 16), ``stem_koff`` its taps' offsets,
+    ``stem_norm`` the input normalisation's rows (no rows: none), ``stem_kh``,
+    ``stem_stride``, ``stem_pad_top``, ``stem_pad_left`` its geometry, (``stem_h``,
+    ``stem_w_out``) its output's height and width, ``stem_bias`` and ``stem_act`` its
+    epilogue; without a stem, ``x`` is sep1's input. Each row of the stem's output is
+    made when sep1 first needs it, straight into a ring of three in the channel blocks
+    sep1's depthwise sums read.
 
     ``x`` (N, H, W, C). The first conv (stride 1): ``w1`` (3, 3, C), its batch norm
     ``mean1``, ``inv1``, ``offset1`` and activation code ``dact1``, ``relu1`` an input
-    ReLU (as ``depthwise.depthwise3x3``'s), ``pw1`` its (C, M) 1x1 filter packed by
-    ``gemm.pack``, ``bias1`` and ``act1`` after it. The second: the same for ``w2`` (3,
-    3, M) at ``stride2``, ``pw2`` (M, C_out), and the epilogue terms ``bias2`` ..
-    ``act2`` as ``conv2d.conv2d``'s. ``scratch`` (T, >= :func:`scratch_floats`): T
-    threads. Needs M a multiple of ``depthwise_ir.VW``.
+    ReLU (as ``depthwise.depthwise3x3``'s; none with a stem), ``pw1`` its (C, M) 1x1
+    filter packed by ``gemm.pack``, ``bias1`` and ``act1`` after it. The second: the
+    same for ``w2`` (3, 3, M) at ``stride2``, ``pw2`` (M, C_out), and the epilogue terms
+    ``bias2`` .. ``act2`` as ``conv2d.conv2d``'s. ``scratch`` (T, >=
+    :func:`scratch_floats`): T threads. Needs M a multiple of ``depthwise_ir.VW``.
     """
-    n, h, wd, c = x.shape
+    n = x.shape[0]
+    stem = stem_koff.shape[0] > 0
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    if stem:
+        h, wd, c = stem_h, stem_w_out, stem_w.shape[0] * VW
+    cin = x.shape[3]
     mid = w2.shape[2]
     cout = out.shape[1]
     rows = n * ho
     wp = _padded_width(wd, wo, pad2_left, stride2)
+    wp1 = _padded_width(wd, wd, pad1_left, 1)  # a blocked row of the stem's output
     nthreads = scratch.shape[0]
     zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
+    # the stem's input rows: padded as the few-channel conv pads them
+    xrows = x.reshape(n, x.shape[1], x.shape[2] * cin)
+    stem_kw = stem_koff.shape[0] // (stem_kh * cin) if stem else 0
+    wpad0 = (wd - 1) * stem_stride + stem_kw
+    copy0 = min(x.shape[2], wpad0 - stem_pad_left) * cin
+    divide = stem_norm.shape[0] > 0 and (stem_norm[2] != 1.0).any()
     # stride 1 and channel 0 typed int64, as separable3x3 passes them to depthwise_rows
     # and gemm_epilogue: a literal 1 or 0 would have numba compile those a second time
     stride1, first = np.int64(1), np.int64(0)
@@ -138,8 +189,15 @@ def separable_pair(
         ring[:] = 0.0  # the padding columns, which the products never write
         at += 3 * wp * mid
         cols2 = buf[at : at + wo * mid].reshape(wo, mid)
+        at += wo * mid
+        ring1 = buf[at : at + (3 * wp1 * c if stem else 0)]
+        ring1[:] = 0.0
+        at += ring1.shape[0]
+        pad0 = buf[at : at + (stem_kh * wpad0 * cin if stem else 0)]
+        pad0 = pad0.reshape(-1, max(1, wpad0 * cin))
         blocked, held = row_ring(x)  # the first conv's input rows, repacked
         kept = np.full(3, -1, np.int64)  # which of the first conv's rows each slot holds
+        kept1 = np.full(3, -1, np.int64)  # which of the stem's rows each slot of ring1 holds
         for row in range(t * rows // nthreads, (t + 1) * rows // nthreads):
             b, oy = row // ho, row % ho
             iy0 = oy * stride2 - pad2_top
@@ -153,17 +211,46 @@ def separable_pair(
                 if iy < 0 or iy >= h:
                     dst[:] = 0.0
                     continue
-                depthwise_rows(
-                    x, w1, stride1, pad1_top, pad1_left, h, mean1, inv1, offset1, dact1,
-                    relu1, zero_row, blocked, held, b * h + iy, b * h + iy + 1, cols1,
-                )  # fmt: skip
+                if stem:
+                    jy0 = iy - pad1_top  # the stem rows this row's depthwise sums read
+                    for jy in range(jy0, jy0 + 3):
+                        s1 = ((jy % 3) + 3) % 3
+                        key1 = b * (1 << 32) + jy + (1 << 31)
+                        if kept1[s1] == key1:
+                            continue
+                        kept1[s1] = key1
+                        dst1 = ring1[s1 * wp1 * c : (s1 + 1) * wp1 * c]
+                        if jy < 0 or jy >= h:
+                            dst1[:] = 0.0
+                            continue
+                        iy_in = jy * stem_stride - stem_pad_top
+                        padded_rows(
+                            xrows, b, iy_in, stem_pad_left * cin, copy0, stem_norm, divide, pad0
+                        )  # fmt: skip
+                        gemm_rows_to_blocks(
+                            pad0.ctypes.data, stem_stride * cin, stem_koff, stem_w, dst1,
+                            pad1_left * VW, wp1, wd, stem_bias, stem_act,
+                        )  # fmt: skip
+                    base1 = ring1.ctypes.data
+                    size1 = 4 * wp1 * c
+                    _ring_depthwise(
+                        base1 + size1 * (((jy0 % 3) + 3) % 3),
+                        base1 + size1 * ((((jy0 + 1) % 3) + 3) % 3),
+                        base1 + size1 * ((((jy0 + 2) % 3) + 3) % 3),
+                        wp1, w1, stride1, mean1, inv1, offset1, dact1, cols1,
+                    )  # fmt: skip
+                else:
+                    depthwise_rows(
+                        x, w1, stride1, pad1_top, pad1_left, h, mean1, inv1, offset1, dact1,
+                        relu1, zero_row, blocked, held, b * h + iy, b * h + iy + 1, cols1,
+                    )  # fmt: skip
                 gemm_to_blocks(cols1, pw1, dst, pad2_left * VW, wp, bias1, act1)
             base = ring.ctypes.data
             size = 4 * wp * mid
             a0 = base + size * (((iy0 % 3) + 3) % 3)
             a1 = base + size * ((((iy0 + 1) % 3) + 3) % 3)
             a2 = base + size * ((((iy0 + 2) % 3) + 3) % 3)
-            _second_depthwise(
+            _ring_depthwise(
                 a0, a1, a2, wp, w2, stride2, mean2, inv2, offset2, dact2, cols2
             )  # fmt: skip
             gemm_epilogue(
