@@ -46,7 +46,8 @@ them, medians of 15, two runs, ms): pairs 1-2 3.91 -> 3.65 and 4.08 -> 3.91, pai
 A stem (``Backend.separable_chain``'s: SSD's first conv, 3 channels, stride 2, whose 8
 MiB output the first pair read back): each of its output rows is made when the first
 conv's depthwise sums first need it, by the few-channel conv's own steps (its input
-rows copied with their padding and normalisation, ``conv2d.padded_rows``; the product
+rows copied with their padding and normalisation, ``conv2d.padded_rows``, those it
+shares with the stem row made before it moved up instead of copied again; the product
 over the taps' offsets, ``gemm.gemm_rows_to_blocks``, the same sums as
 ``gemm.gemm_rows_at``), stored straight into a second ring of three in channel blocks,
 which those sums read as the second conv's read the first ring. In SSD's planned
@@ -198,6 +199,7 @@ def separable_pair(
         blocked, held = row_ring(x)  # the first conv's input rows, repacked
         kept = np.full(3, -1, np.int64)  # which of the first conv's rows each slot holds
         kept1 = np.full(3, -1, np.int64)  # which of the stem's rows each slot of ring1 holds
+        window = -1  # the stem row whose input rows pad0 holds
         for row in range(t * rows // nthreads, (t + 1) * rows // nthreads):
             b, oy = row // ho, row % ho
             iy0 = oy * stride2 - pad2_top
@@ -223,10 +225,18 @@ def separable_pair(
                         if jy < 0 or jy >= h:
                             dst1[:] = 0.0
                             continue
+                        # the input rows of stem row jy, padded: those it shares with
+                        # row jy - 1 (in pad0 if that row was the last made) moved up,
+                        # only the others copied from the input
                         iy_in = jy * stem_stride - stem_pad_top
+                        keep = max(stem_kh - stem_stride, 0) if window == key1 - 1 else 0
+                        for r in range(keep):
+                            pad0[r] = pad0[r + stem_stride]
                         padded_rows(
-                            xrows, b, iy_in, stem_pad_left * cin, copy0, stem_norm, divide, pad0
+                            xrows, b, iy_in + keep, stem_pad_left * cin, copy0, stem_norm,
+                            divide, pad0[keep:],
                         )  # fmt: skip
+                        window = key1
                         gemm_rows_to_blocks(
                             pad0.ctypes.data, stem_stride * cin, stem_koff, stem_w, dst1,
                             pad1_left * VW, wp1, wd, stem_bias, stem_act,
