@@ -96,6 +96,23 @@ def _padded_width(w, wo, pad_left, stride):
     return max(w + pad_left, (wo - 1) * stride + 3)
 
 
+@njit(inline="always")
+def _ring_slot(ring, held, b, iy, size, h):
+    """Where row ``iy`` of image ``b`` goes in a ring of three slots of ``size`` floats,
+    and whether it must be made there: not if the slot holds it already (``held``, one
+    key a slot), nor if it lies outside the image's ``h`` rows (the slot is zeroed)."""
+    slot = ((iy % 3) + 3) % 3
+    dst = ring[slot * size : (slot + 1) * size]
+    key = b * (1 << 32) + iy + (1 << 31)
+    if held[slot] == key:
+        return dst, False
+    held[slot] = key
+    if iy < 0 or iy >= h:
+        dst[:] = 0.0
+        return dst, False
+    return dst, True
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def separable_pair(
     x,
@@ -204,31 +221,20 @@ def separable_pair(
             b, oy = row // ho, row % ho
             iy0 = oy * stride2 - pad2_top
             for iy in range(iy0, iy0 + 3):
-                slot = ((iy % 3) + 3) % 3
-                key = b * (1 << 32) + iy + (1 << 31)
-                if kept[slot] == key:
-                    continue
-                kept[slot] = key
-                dst = ring[slot * wp * mid : (slot + 1) * wp * mid]
-                if iy < 0 or iy >= h:
-                    dst[:] = 0.0
+                dst, make = _ring_slot(ring, kept, b, iy, wp * mid, h)
+                if not make:
                     continue
                 if stem:
                     jy0 = iy - pad1_top  # the stem rows this row's depthwise sums read
                     for jy in range(jy0, jy0 + 3):
-                        s1 = ((jy % 3) + 3) % 3
-                        key1 = b * (1 << 32) + jy + (1 << 31)
-                        if kept1[s1] == key1:
-                            continue
-                        kept1[s1] = key1
-                        dst1 = ring1[s1 * wp1 * c : (s1 + 1) * wp1 * c]
-                        if jy < 0 or jy >= h:
-                            dst1[:] = 0.0
+                        dst1, make1 = _ring_slot(ring1, kept1, b, jy, wp1 * c, h)
+                        if not make1:
                             continue
                         # the input rows of stem row jy, padded: those it shares with
                         # row jy - 1 (in pad0 if that row was the last made) moved up,
                         # only the others copied from the input
                         iy_in = jy * stem_stride - stem_pad_top
+                        key1 = b * (1 << 32) + jy + (1 << 31)  # as _ring_slot's keys: never -1
                         keep = max(stem_kh - stem_stride, 0) if window == key1 - 1 else 0
                         for r in range(keep):
                             pad0[r] = pad0[r + stem_stride]
