@@ -191,8 +191,7 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
             # product reading each receptive field where it lies (taps' offsets: koff)
             wp = packed(("matrix",), lambda a: gemm.pack(a.reshape(k, cout)))
             wpad = (wo - 1) * stride + kw
-            ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(cin), indexing="ij")
-            koff = ((ky * wpad + kx) * cin + ci).reshape(-1).astype(np.int64)
+            koff = numba_plans.tap_offsets(kh, kw, cin, wpad)
             # a 2x2 max pool after it is done as the rows are stored: tiles of row pairs
             pooled = pool == 2
             unit = 2 if pooled else 1
@@ -204,9 +203,7 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
                 out_shape, pool = numba_plans.pooled_shape(out_shape), None
             # the copy applies the normalisation: its three steps along a whole input row
             # (no rows: none)
-            steps = np.zeros((0, wd * cin), np.float32)
-            if norm is not None:
-                steps = np.stack([np.tile(np.asarray(v, np.float32), wd) for v in norm])
+            steps = numba_plans.norm_rows(norm, wd, cin)
             args = (wp, koff, steps, kh, stride, pt, pl, ho, wo, tile, pooled)
             sizes = (size, 2 * wo * cout if pooled else 0)
             return self._runner(

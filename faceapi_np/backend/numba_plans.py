@@ -101,3 +101,20 @@ def pooled_shape(shape):
     """The shape of a 2x2 / 2 'same' max pool of an (N, H, W, C) output, pooled in-kernel."""
     n, h, w, c = shape
     return n, -(-h // 2), -(-w // 2), c
+
+
+def tap_offsets(kh: int, kw: int, cin: int, padded_width: int) -> np.ndarray:
+    """Where each tap (ky, kx, ci) of an output pixel's receptive field lies from the
+    pixel's first value, in floats, in rows of ``padded_width`` pixels (the few-channel
+    conv's padded copy of its input rows): ``(ky * Wp + kx) * C_in + ci``, int64."""
+    ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(cin), indexing="ij")
+    return ((ky * padded_width + kx) * cin + ci).reshape(-1).astype(np.int64)
+
+
+def norm_rows(norm, width: int, cin: int) -> np.ndarray:
+    """An input normalisation (scale, offset, divisor: one float per channel each) as
+    three float32 rows along a whole input row of ``width`` pixels, as the few-channel
+    conv applies them while copying the row; no rows for none."""
+    if norm is None:
+        return np.zeros((0, width * cin), np.float32)
+    return np.stack([np.tile(np.asarray(v, np.float32), width) for v in norm])

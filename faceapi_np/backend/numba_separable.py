@@ -231,12 +231,8 @@ class SeparableOps:
         wp = self._packed.get(
             stem.w, ("matrix", 0, kh, 0, kw), lambda: gemm.pack(w32.reshape(kh * kw * cin, c1))
         )
-        wpad = (wo - 1) * stride + kw
-        ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(cin), indexing="ij")
-        koff = ((ky * wpad + kx) * cin + ci).reshape(-1).astype(np.int64)
-        norm = np.zeros((0, wd * cin), np.float32)
-        if stem.input_norm is not None:
-            norm = np.stack([np.tile(np.asarray(v, np.float32), wd) for v in stem.input_norm])
+        koff = numba_plans.tap_offsets(kh, kw, cin, (wo - 1) * stride + kw)
+        norm = numba_plans.norm_rows(stem.input_norm, wd, cin)
         bias = numba_plans.epilogue_terms(self._f32, stem.bias, None, c1)[0]
         args = (wp, koff, norm, kh, stride, pt, pl, ho, wo, bias)
         return args + (epilogue.ACT_CODES[stem.act],), (n, ho, wo, c1)
