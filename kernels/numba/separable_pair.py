@@ -75,14 +75,14 @@ def _ring_depthwise(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o):
 
 
 def scratch_floats(
-    w: int, c: int, mid: int, wo: int, pad_left: int, stride: int, stem_floats: int = 0
+    w: int, c: int, mid: int, wo: int, pad_left: int, stride: int, stem_rows: int = 0
 ) -> int:
     """Floats of scratch a thread of :func:`separable_pair` needs for an input ``w``
     pixels wide with ``c`` channels (the stem's output, with a stem), ``mid`` channels
-    between the convs and ``wo`` output columns; ``stem_floats`` the stem's input rows
-    (:func:`stem_floats`)."""
-    ring1 = 3 * _padded_width(w, w, 1, 1) * c if stem_floats else 0
-    return w * c + 3 * _padded_width(w, wo, pad_left, stride) * mid + wo * mid + ring1 + stem_floats
+    between the convs and ``wo`` output columns; ``stem_rows`` the floats of a stem's
+    input rows (:func:`stem_floats`), 0 without a stem."""
+    ring1 = 3 * _padded_width(w, w, 1, 1) * c if stem_rows else 0  # the stem's rows
+    return w * c + 3 * _padded_width(w, wo, pad_left, stride) * mid + wo * mid + ring1 + stem_rows
 
 
 def stem_floats(kh: int, padded_width: int, cin: int) -> int:
