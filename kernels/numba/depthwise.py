@@ -86,24 +86,53 @@ def row_ring(x):
 
 
 @njit(inline="always")
+def row_key(b, iy):
+    """The key a ring's slot holds for row ``iy`` of image ``b`` (never -1, an empty slot's)."""
+    return b * (1 << 32) + iy + (1 << 31)
+
+
+@njit(inline="always")
+def ring_slot(ring, held, b, iy, size, h):
+    """Where row ``iy`` of image ``b`` goes in a ring of three slots of ``size`` floats,
+    and whether it must be made there: not if the slot holds it already (``held``, one
+    :func:`row_key` a slot), nor if it lies outside the image's ``h`` rows (the slot is
+    zeroed)."""
+    slot = ((iy % 3) + 3) % 3
+    dst = ring[slot * size : (slot + 1) * size]
+    key = row_key(b, iy)
+    if held[slot] == key:
+        return dst, False
+    held[slot] = key
+    if iy < 0 or iy >= h:
+        dst[:] = 0.0
+        return dst, False
+    return dst, True
+
+
+@njit(inline="always")
+def ring_rows(ring, iy0, size):
+    """The addresses of rows ``iy0``, ``iy0 + 1``, ``iy0 + 2`` in a ring of three slots of
+    ``size`` floats (:func:`ring_slot`'s)."""
+    base, step = ring.ctypes.data, 4 * size
+    return (
+        base + step * (((iy0 % 3) + 3) % 3),
+        base + step * ((((iy0 + 1) % 3) + 3) % 3),
+        base + step * ((((iy0 + 2) % 3) + 3) % 3),
+    )
+
+
+@njit(inline="always")
 def _blocked_row(x, b, iy, wp, pad, relu, blocked, held):
     """The address of input row ``iy`` of image ``b`` as padded channel blocks (C/VW, Wp,
     VW) (``depthwise_ir.block_row``; zeros outside the image; through a ReLU if
     ``relu``), in ring slot ``iy % 3`` of ``blocked``: repacked there unless ``held``
     says it already is (an output row shares two input rows with the next)."""
-    h, c = x.shape[1], x.shape[3]
-    slot = ((iy % 3) + 3) % 3
-    key = b * (1 << 32) + iy + (1 << 31)
-    size = wp * c
-    dst = blocked[slot * size : (slot + 1) * size]
-    if held[slot] != key:
-        held[slot] = key
-        if not 0 <= iy < h:
-            dst[:] = 0.0
-        elif relu:
-            block_row_relu(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
-        else:
-            block_row(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
+    c = x.shape[3]
+    dst, make = ring_slot(blocked, held, b, iy, wp * c, x.shape[1])
+    if make and relu:
+        block_row_relu(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
+    elif make:
+        block_row(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
     return dst.ctypes.data
 
 

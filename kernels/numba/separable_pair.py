@@ -62,7 +62,7 @@ import numpy as np
 from numba import njit, prange
 
 from .conv2d import padded_rows
-from .depthwise import blocked_outputs, row_ring
+from .depthwise import blocked_outputs, ring_rows, ring_slot, row_key, row_ring
 from .depthwise_ir import VW
 from .gemm import gemm_epilogue, gemm_rows_to_blocks, gemm_to_blocks
 from .separable import depthwise_rows
@@ -94,23 +94,6 @@ def stem_floats(kh: int, padded_width: int, cin: int) -> int:
 def _padded_width(w, wo, pad_left, stride):
     """Columns of a blocked row of the first conv's output, padding included."""
     return max(w + pad_left, (wo - 1) * stride + 3)
-
-
-@njit(inline="always")
-def _ring_slot(ring, held, b, iy, size, h):
-    """Where row ``iy`` of image ``b`` goes in a ring of three slots of ``size`` floats,
-    and whether it must be made there: not if the slot holds it already (``held``, one
-    key a slot), nor if it lies outside the image's ``h`` rows (the slot is zeroed)."""
-    slot = ((iy % 3) + 3) % 3
-    dst = ring[slot * size : (slot + 1) * size]
-    key = b * (1 << 32) + iy + (1 << 31)
-    if held[slot] == key:
-        return dst, False
-    held[slot] = key
-    if iy < 0 or iy >= h:
-        dst[:] = 0.0
-        return dst, False
-    return dst, True
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -216,44 +199,39 @@ def separable_pair(
         blocked, held = row_ring(x)  # the first conv's input rows, repacked
         kept = np.full(3, -1, np.int64)  # which of the first conv's rows each slot holds
         kept1 = np.full(3, -1, np.int64)  # which of the stem's rows each slot of ring1 holds
-        window = -1  # the stem row whose input rows pad0 holds
+        window = -1  # the row_key of the stem row whose input rows pad0 holds
         for row in range(t * rows // nthreads, (t + 1) * rows // nthreads):
             b, oy = row // ho, row % ho
             iy0 = oy * stride2 - pad2_top
             for iy in range(iy0, iy0 + 3):
-                dst, make = _ring_slot(ring, kept, b, iy, wp * mid, h)
+                dst, make = ring_slot(ring, kept, b, iy, wp * mid, h)
                 if not make:
                     continue
                 if stem:
                     jy0 = iy - pad1_top  # the stem rows this row's depthwise sums read
                     for jy in range(jy0, jy0 + 3):
-                        dst1, make1 = _ring_slot(ring1, kept1, b, jy, wp1 * c, h)
+                        dst1, make1 = ring_slot(ring1, kept1, b, jy, wp1 * c, h)
                         if not make1:
                             continue
                         # the input rows of stem row jy, padded: those it shares with
                         # row jy - 1 (in pad0 if that row was the last made) moved up,
                         # only the others copied from the input
                         iy_in = jy * stem_stride - stem_pad_top
-                        key1 = b * (1 << 32) + jy + (1 << 31)  # as _ring_slot's keys: never -1
-                        keep = max(stem_kh - stem_stride, 0) if window == key1 - 1 else 0
+                        keep = max(stem_kh - stem_stride, 0) if window == row_key(b, jy - 1) else 0
                         for r in range(keep):
                             pad0[r] = pad0[r + stem_stride]
                         padded_rows(
                             xrows, b, iy_in + keep, stem_pad_left * cin, copy0, stem_norm,
                             divide, pad0[keep:],
                         )  # fmt: skip
-                        window = key1
+                        window = row_key(b, jy)
                         gemm_rows_to_blocks(
                             pad0.ctypes.data, stem_stride * cin, stem_koff, stem_w, dst1,
                             pad1_left * VW, wp1, wd, stem_bias, stem_act,
                         )  # fmt: skip
-                    base1 = ring1.ctypes.data
-                    size1 = 4 * wp1 * c
+                    a0, a1, a2 = ring_rows(ring1, jy0, wp1 * c)
                     _ring_depthwise(
-                        base1 + size1 * (((jy0 % 3) + 3) % 3),
-                        base1 + size1 * ((((jy0 + 1) % 3) + 3) % 3),
-                        base1 + size1 * ((((jy0 + 2) % 3) + 3) % 3),
-                        wp1, w1, stride1, mean1, inv1, offset1, dact1, cols1,
+                        a0, a1, a2, wp1, w1, stride1, mean1, inv1, offset1, dact1, cols1
                     )  # fmt: skip
                 else:
                     depthwise_rows(
@@ -261,11 +239,7 @@ def separable_pair(
                         relu1, zero_row, blocked, held, b * h + iy, b * h + iy + 1, cols1,
                     )  # fmt: skip
                 gemm_to_blocks(cols1, pw1, dst, pad2_left * VW, wp, bias1, act1)
-            base = ring.ctypes.data
-            size = 4 * wp * mid
-            a0 = base + size * (((iy0 % 3) + 3) % 3)
-            a1 = base + size * ((((iy0 + 1) % 3) + 3) % 3)
-            a2 = base + size * ((((iy0 + 2) % 3) + 3) % 3)
+            a0, a1, a2 = ring_rows(ring, iy0, wp * mid)
             _ring_depthwise(
                 a0, a1, a2, wp, w2, stride2, mean2, inv2, offset2, dact2, cols2
             )  # fmt: skip
