@@ -214,12 +214,22 @@ def test_glue_ops_equal_numpy(name):
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
     rows, w, b = x.reshape(2, -1), rng.standard_normal((60, 7)).astype(np.float32), x[0, 0, 0]
-    assert _same(bk.dense(rows, w, b[:1].repeat(7)), rows @ w + b[:1].repeat(7))
-    assert _same(bk.dense(rows, w), rows @ w)
+    bias = b[:1].repeat(7)
+    if name == "numpy":
+        assert _same(bk.dense(rows, w, bias), rows @ w + bias)
+        assert _same(bk.dense(rows, w), rows @ w)
+    else:  # gemm.py's sums (in order, fused multiply-adds): within float32 rounding
+        exact = rows.astype(np.float64) @ w.astype(np.float64)
+        bound = 60 * 2.0**-23 * (np.abs(rows) @ np.abs(w)) + 1e-30
+        assert np.all(np.abs(bk.dense(rows, w) - exact) <= bound)
+        assert np.all(np.abs(bk.dense(rows, w, bias) - (exact + bias)) <= bound + 2.0**-23 * 40)
     assert _same(bk.spatial_mean(x), x.mean(axis=(1, 2)))
-    pads = ((0, 0), (0, 1), (0, 1), (0, 4))
-    assert _same(bk.pad(x, pads), np.pad(x, pads))
+    big = rng.standard_normal((3, 7, 5, 19)).astype(np.float32)  # 35 pixels: /35 rounds
+    assert _same(bk.spatial_mean(big), big.mean(axis=(1, 2)))
+    for pads in (((0, 0), (0, 1), (0, 1), (0, 4)), ((1, 0), (2, 1), (0, 3), (5, 1))):
+        assert _same(bk.pad(x, pads), np.pad(x, pads))
     assert _same(bk.add(x, -x[::-1], act="relu"), np.maximum(x - x[::-1], 0))
     assert _same(bk.add(x, x), x + x)
+    assert _same(bk.add(x, x[:, :1], act="relu"), np.maximum(x + x[:, :1], 0))  # broadcast
     with pytest.raises(InputError, match="act must be None or 'relu'"):
         bk.add(x, x, act="relu6")

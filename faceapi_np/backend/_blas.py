@@ -1,9 +1,9 @@
 """NumPy's bundled OpenBLAS, held to one thread while the numba backend is in use.
 
-The numba backend's convs do their own products (``kernels/numba/gemm.py``) on numba's
-threads; what is left to NumPy's BLAS is the nets' small dense layers. OpenBLAS's own
-threads spin for a while after each call, taking the cores from the numba kernels that
-follow (measured on a loaded 2-core machine: the recognition net at batch 8 1.9 s median
+The numba backend's convs and dense layers do their own products
+(``kernels/numba/gemm.py``); what is left to NumPy's BLAS is descriptor matching and a
+caller's own NumPy code. OpenBLAS's own threads spin for a while after each call,
+taking the cores from the numba kernels that follow (measured on a loaded 2-core machine: the recognition net at batch 8 1.9 s median
 with OpenBLAS's threads against 0.32 s with one). OpenBLAS >= 0.3.27 (the one NumPy
 wheels bundle) has ``openblas_set_num_threads_local``, which sets the count and returns
 the previous one. Despite its name the count is the whole process's (measured with

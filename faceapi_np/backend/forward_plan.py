@@ -16,9 +16,10 @@ reads must be the plan's input or (a view of) an earlier step's output: one made
 code that launched nothing (NumPy in a layer) would not be made again by a replay, so
 it ends the recording, as does an output the plan did not make, and the net keeps
 running as before. The plan is then replayed once on the same input and kept only if
-it gives the recorded pass's outputs bit for bit. Ops that are not kernels (a dense
-layer's BLAS product, a mean, a pad, an add) are launched as NumPy steps that write
-into their output buffer (``out=``), so the same NumPy calls give the same bits.
+it gives the recorded pass's outputs bit for bit. The small ops between the convs (a
+dense layer, a mean, a pad, an add) are kernels too (``kernels/numba/small_ops.py``):
+as NumPy calls they were steps of their own, but NumPy's code paths, cold after a
+conv, cost 10-50x their warm time in a replay.
 
 A replay reads the batch where it lies when it is laid out as the recorded input
 (float32, C-contiguous, writeable, aligned: the steps that read the input are given
@@ -207,28 +208,6 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-# NumPy steps: each writes its whole output into ``out`` (so a replay recomputes it)
-def _dense_into(x, w, b, out):
-    np.matmul(x, w, out=out)
-    if b is not None:
-        np.add(out, b, out=out)
-
-
-def _mean_into(x, out):
-    np.mean(x, axis=(1, 2), out=out)
-
-
-def _pad_into(x, inside, out):
-    out.fill(0)  # (its buffer may be another step's before it)
-    out[inside] = x
-
-
-def _add_into(a, b, relu, out):
-    np.add(a, b, out=out)
-    if relu:
-        np.maximum(out, 0, out=out)
-
-
 class PlannedLaunches:
     """Mixin for a host kernel backend: launches that a :class:`Recording` can capture.
 
@@ -296,29 +275,3 @@ class PlannedLaunches:
             log.debug("forward pass not planned: its replay differs from the pass")
             plan = None
         return (expected if as_tuple else expected[0]), plan
-
-    # the ops that are not kernels, as NumPy steps into their output buffers (the
-    # NumPy backend's expressions, so the same bits)
-    def dense(self, x, weights, bias=None):
-        """See :meth:`Backend.dense`."""
-        out = np.empty((x.shape[0], weights.shape[1]), np.float32)
-        return self._launch(_dense_into, (x, weights, bias, out), (x,), out)
-
-    def spatial_mean(self, x):
-        """See :meth:`Backend.spatial_mean`."""
-        out = np.empty((x.shape[0], x.shape[3]), np.float32)
-        return self._launch(_mean_into, (x, out), (x,), out)
-
-    def pad(self, x, pads):
-        """See :meth:`Backend.pad`."""
-        shape = tuple(d + before + after for d, (before, after) in zip(x.shape, pads))
-        out = np.empty(shape, np.float32)
-        inside = tuple(slice(before, before + d) for d, (before, _) in zip(x.shape, pads))
-        return self._launch(_pad_into, (x, inside, out), (x,), out)
-
-    def add(self, a, b, act=None):
-        """See :meth:`Backend.add`."""
-        if act not in (None, "relu"):
-            return super().add(a, b, act)  # which says what is wrong
-        out = np.empty(np.broadcast_shapes(a.shape, b.shape), np.float32)
-        return self._launch(_add_into, (a, b, act == "relu", out), (a, b), out)

@@ -62,6 +62,11 @@ def compile_kernels(bk) -> None:
     bk.separable_chain(x128, convs)
     bk.max_pool(x, 3, 2, "same")
     bk.avg_pool(x, 2, 2, "valid")
+    # the small ops between the convs: a dense layer, a mean, a pad, an add
+    bk.dense(x.reshape(2, -1), rng.standard_normal((60, 4)).astype(np.float32), c)
+    padded = bk.pad(x, ((0, 0), (0, 1), (0, 1), (0, 1)))
+    bk.add(padded, padded, act="relu")
+    bk.spatial_mean(padded)
     # the pad-and-resize of every kind of image the nets are given
     for dtype in (np.uint8, np.float32):
         image = np.full((7, 5, 3), 9, dtype)

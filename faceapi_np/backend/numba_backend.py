@@ -51,7 +51,7 @@ numba_cache.install()  # before the kernels are defined: where their compiled co
 import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
-from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, winograd  # noqa: E402
+from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, small_ops, winograd  # noqa: E402
 from ..kernels.numba.conv_rows import conv2d_rows  # noqa: E402
 from .numba_separable import SeparableOps  # noqa: E402
 from .numba_threads import current_threads, launches, threads_for  # noqa: E402
@@ -66,8 +66,8 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
 
     def __init__(self):
         super().__init__(np)
-        # the few products left to NumPy (dense layers) run on one thread: BLAS's own
-        # threads would spin on the cores the next kernel needs (see _blas)
+        # NumPy's BLAS (descriptor matching, a caller's own products) runs on one thread:
+        # its threads would spin on the cores the next kernel needs (see _blas)
         _blas.pin_this_thread()
         _memory.keep_freed_memory()  # activations reuse freed pages: no page faults a pass
         self._local = threading.local()  # scratch buffers, one set per calling thread
@@ -268,6 +268,47 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
     @launches
     def _resize(self, image, size, side, off_y, off_x):
         return resize.resize_to_square(image, size, side, off_y, off_x)
+
+    # the small ops between the convs, as serial kernels (small_ops.py): NumPy calls,
+    # cold after a conv, cost 10-50x their warm time inside a forward pass
+    @launches
+    def dense(self, x, weights, bias=None):
+        """See :meth:`Backend.dense`: the product by ``gemm.py``, against the weights
+        packed once."""
+        x = self._f32(x)
+        if x.ndim != 2 or np.ndim(weights) != 2 or x.shape[1] != weights.shape[0]:
+            return super().dense(x, weights, bias)  # NumPy's error, which says what is wrong
+        wp = self._packed.get(weights, ("dense",), lambda: gemm.pack(self._f32(weights)))
+        b = _EMPTY if bias is None else self._f32(bias)
+        out = np.empty((x.shape[0], weights.shape[1]), np.float32)
+        return self._launch(small_ops.dense, (x, wp, b, out), (x,), out)
+
+    @launches
+    def spatial_mean(self, x):
+        """See :meth:`Backend.spatial_mean`."""
+        x = self._f32(x)
+        out = np.empty((x.shape[0], x.shape[3]), np.float32)
+        return self._launch(small_ops.spatial_mean, (x, out), (x,), out)
+
+    @launches
+    def pad(self, x, pads):
+        """See :meth:`Backend.pad`."""
+        x = self._f32(x)
+        if x.ndim != 4:
+            return super().pad(x, pads)
+        shape = tuple(d + before + after for d, (before, after) in zip(x.shape, pads))
+        out = np.empty(shape, np.float32)
+        before = tuple(int(b) for b, _ in pads)
+        return self._launch(small_ops.pad, (x, before, out), (x,), out)
+
+    @launches
+    def add(self, a, b, act=None):
+        """See :meth:`Backend.add`; arrays of different shapes are broadcast by NumPy."""
+        if act not in (None, "relu") or np.shape(a) != np.shape(b):
+            return super().add(a, b, act)  # which says what is wrong, or broadcasts
+        a, b = self._f32(a), self._f32(b)
+        out = np.empty(a.shape, np.float32)
+        return self._launch(small_ops.add, (a, b, act == "relu", out), (a, b), out)
 
 
 def create() -> Backend:
