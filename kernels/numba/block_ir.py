@@ -369,3 +369,20 @@ def block_product_at(
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@intrinsic
+def prefetch_l2(typingctx, addr):
+    """Ask for the cache line at address ``addr`` to be brought into L2 (``llvm.prefetch``,
+    read, locality 2: x86's ``prefetcht1``); a hint, never a fault."""
+    sig = types.void(types.uintp)
+
+    def codegen(context, builder, signature, args):
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn_type = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fn_type, "llvm.prefetch.p0i8")
+        at = builder.inttoptr(args[0], i8p)
+        builder.call(fn, [at, ir.Constant(i32, 0), ir.Constant(i32, 2), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen

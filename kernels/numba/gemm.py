@@ -56,6 +56,17 @@ apart. In one process, alternating, medians of 14 in sequence (ms): 3.26 -> 3.11
 and 0.86 -> 0.82-0.83; a product only twice as deep (160 rows, K = 512) did not gain
 (1.57 -> 1.58-1.62).
 
+Prefetching the filter: where panels are the outer loop (deep products, and the later
+blocks of K), each block of rows, as it runs, asks for its share of the lines of the
+filter slice the next step will read (``prefetch_l2``: the next KC rows of the panel,
+or of the next panel), so that a cold filter (1-4.7 MB, last read a forward pass ago)
+is on its way to L2 while this slice is used, instead of each slice's first block of
+rows waiting on memory. In SSD's planned sequence, the two trees in separate processes
+alternating, medians of 20 (ms): its 32x32x512 separable convs 2.69-2.81 -> 2.58-2.71,
+its last two 1.57-1.66 -> 1.43-1.54 and 2.86-2.97 -> 2.75-2.80, its 3x3 head conv
+0.82-0.86 -> 0.76-0.78; the whole sequence 32.9-33.5 -> 32.0-32.5. Hints only: the
+same bits.
+
 The conv's epilogue (``epilogue.py``: bias, scale layer, residual, activation) is applied
 to the block's sums before they are stored, after the last block of K, with the same
 operations in the same order (no fused multiply-add in it), so its results are the
@@ -93,7 +104,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .block_ir import BIAS, MR, NR, RESIDUAL, SCALE, block_product, block_product_at
+from .block_ir import BIAS, MR, NR, RESIDUAL, SCALE, block_product, block_product_at, prefetch_l2
 
 #: Rows of ``a`` taken against the filter at a time.
 MC = 96
@@ -210,6 +221,7 @@ def _blocked_at(
     if m == 0 or c1 <= c0:
         return
     w_addr = wp.ctypes.data
+    end = (c1 + NR - 1) // NR * k * NR  # floats of the panels this product reads
     npanels = (c1 - c0 + NR - 1) // NR
     nk = (k + KC - 1) // KC  # blocks of K
     deep = nk > 1 and m <= DEEP_ROWS and k >= 4 * m
@@ -237,6 +249,12 @@ def _blocked_at(
                         m0, j0, k0 = mc + r * MR, c0 + j * NR, b * KC
                         kc = min(KC, k - k0)
                         final = k0 + kc == k
+                        # the filter slice the next step of the outer loop reads, a
+                        # share of its lines with each block of rows (see the module)
+                        if deep:  # this panel's next KC rows (or the next panel's first)
+                            _prefetch_share(w_addr, ((j0 // NR) * k + k0 + kc) * NR, end, r, n3)
+                        elif kb > 0:  # the next panel's KC rows
+                            _prefetch_share(w_addr, ((j0 // NR + 1) * k + k0) * NR, end, r, n3)
                         block_product(
                             a_addr + 4 * (m0 * lda + k0),
                             lda,
@@ -255,6 +273,18 @@ def _blocked_at(
                             terms if final else 0,
                             act if final else 0,
                         )
+
+
+@njit(inline="always")
+def _prefetch_share(w_addr, at, end, r, nrows):
+    """Block of rows ``r`` of ``nrows``'s share of the lines of the filter's next ``KC``
+    rows of a panel (the floats at ``at``, up to ``end``) into L2."""
+    lines = KC * NR * 4 // 64
+    per = (lines + nrows - 1) // nrows
+    first = at * 4 + r * per * 64
+    last = min(at + KC * NR, end) * 4
+    for q in range(first, min(first + per * 64, last), 64):
+        prefetch_l2(w_addr + q)
 
 
 @njit(nogil=True)
