@@ -138,12 +138,10 @@ def _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, r0):
 @njit(inline="always")
 def _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel):
     """The receptive fields of the N*Ho*Wo (<= 16) output pixels as the columns of
-    ``panel`` (K, 16): pixel ``p``'s value ``k`` at ``panel[k, p]``.
-
-    Tap by tap, every pixel's channels: the C rows of the panel a tap fills (16 KiB for
-    256 channels) stay in L1 while each pixel writes its column of them. Pixel by pixel
-    (``_gather_row`` into the panel's transpose), each pixel's column ran down the whole
-    panel (147 KiB for a 3x3 conv of 256 channels, past L1): 23.7 -> 11.0 us on one core
+    ``panel`` (K, 16), pixel ``p``'s value ``k`` at ``panel[k, p]``; tap by tap, so the C
+    rows a tap fills (16 KiB for 256 channels) stay in L1 while each pixel writes its
+    column. Pixel by pixel (``_gather_row`` into the transpose), each column ran down the
+    whole panel (147 KiB for 3x3 x 256 channels, past L1): 23.7 -> 11.0 us on one core
     for the recognition net's (1, 4, 4, 256) 3x3 convs, which each thread gathers whole.
     """
     n, h, w, c = x.shape
