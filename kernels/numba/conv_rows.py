@@ -25,11 +25,11 @@ kernel for at least ``numba_tiling.ROWS_MIN_WIDTH`` channels and columns.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from .conv2d import padded_rows
 from .gemm import gemm_window
+from .scratch import zeros2d
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -54,7 +54,7 @@ def conv2d_rows(
     nthreads = scratch.shape[0]
     xrows = x.reshape(n, h, wd * c)
     copy = min(wd, wo + kw - 1 - pad_left) * c  # values of an input row inside the copy
-    no_norm = np.zeros((0, 1), dtype=np.float32)
+    no_norm = zeros2d(0, 1)
     for t in prange(nthreads):
         for i in range(t, ntiles, nthreads):
             b = i // per_image

@@ -72,6 +72,7 @@ from .depthwise_ir import (
     interior_s2_bn_relu6,
 )
 from .epilogue import activate
+from .scratch import zeros2d
 
 #: Output rows a thread of ``depthwise3x3`` takes at a time (their input rows repacked
 #: once each, but the run's first two).
@@ -265,7 +266,7 @@ def depthwise3x3(
     """As :func:`depthwise_conv2d` for a 3x3 filter ``w`` (3, 3, C), in runs of
     ``RUN`` consecutive output rows (which share input rows)."""
     n, h, wd, c = x.shape
-    zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
+    zero_row = zeros2d(wd, c)  # stands in for rows outside the image
     rows = n * ho
     for run in prange((rows + RUN - 1) // RUN):
         blocked, held = row_ring(x)

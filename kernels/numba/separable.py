@@ -52,13 +52,13 @@ and the variants that lost are in ``pool.py``.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from .conv2d import finish_tile, tile_bounds
 from .depthwise import depthwise3x3_row, row_ring
 from .gemm import gemm_epilogue
 from .pool import pool2x2_row
+from .scratch import zeros2d
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -125,7 +125,7 @@ def separable3x3(
     nblocks = (cout + col_block - 1) // col_block
     ntiles = (rows + tile_rows - 1) // tile_rows * nblocks
     nthreads = scratch.shape[0]
-    zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
+    zero_row = zeros2d(wd, c)  # stands in for rows outside the image
     for t in prange(nthreads):
         done = -1  # the row tile whose depthwise rows are in this thread's scratch
         blocked, held = row_ring(x)

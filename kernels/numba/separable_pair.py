@@ -65,6 +65,7 @@ from .conv2d import padded_rows
 from .depthwise import blocked_outputs, ring_rows, ring_slot, row_key, row_ring
 from .depthwise_ir import VW
 from .gemm import gemm_epilogue, gemm_rows_to_blocks, gemm_to_blocks
+from .scratch import zeros2d
 from .separable import depthwise_rows
 
 
@@ -172,7 +173,7 @@ def separable_pair(
     wp = _padded_width(wd, wo, pad2_left, stride2)
     wp1 = _padded_width(wd, wd, pad1_left, 1)  # a blocked row of the stem's output
     nthreads = scratch.shape[0]
-    zero_row = np.zeros((wd, c), dtype=np.float32)  # stands in for rows outside the image
+    zero_row = zeros2d(wd, c)  # stands in for rows outside the image
     # the stem's input rows: padded as the few-channel conv pads them
     xrows = x.reshape(n, x.shape[1], x.shape[2] * cin)
     stem_kw = stem_koff.shape[0] // (stem_kh * cin) if stem else 0

@@ -62,6 +62,7 @@ from numba import njit, prange
 
 from .block_ir import NR
 from .gemm import epilogue_args, gemm_packed
+from .scratch import zeros2d
 from .winograd_ir import input_tiles, output_tiles
 
 #: G of F(2x2, 3x3): U = G g G^T turns a 3x3 filter into its 4x4 transformed tile.
@@ -138,7 +139,7 @@ def conv3x3(
     tile_rows = n * tiles_y
     nbands = (tile_rows + band_rows - 1) // band_rows
     nthreads = scratch_v.shape[0]
-    zero_row = np.zeros((w, c), dtype=np.float32)  # stands in for rows outside the image
+    zero_row = zeros2d(w, c)  # stands in for rows outside the image
     # the tiles whose 4x4 patch lies inside the image's columns: lo .. hi
     lo = min(tiles_x, (pad_left + 1) // 2)
     hi = max(lo, min(tiles_x, (w - 4 + pad_left) // 2 + 1))
