@@ -93,6 +93,7 @@ from numba import njit, prange
 from .epilogue import finish
 from .gemm import gemm_epilogue, gemm_rows_at, gemm_turned
 from .pool import pool2x2_row
+from .scratch import any_not_one
 
 
 @njit(inline="always")
@@ -336,7 +337,7 @@ def conv2d_few_channels(
     hp, wp2 = (ho + 1) // 2, (wo + 1) // 2  # the pooled map
     # a divisor of ones (SSD's x * s - 1) is left out: x / 1 is x, and a division a value
     # is the dearest step (conv0 in SSD's sequence, one process alternating: 1.05 -> 0.99 ms)
-    divide = norm.shape[0] > 0 and (norm[2] != 1.0).any()
+    divide = norm.shape[0] > 0 and any_not_one(norm[2])
     for t in prange(nthreads):
         for i in range(t, ntiles, nthreads):
             b = i // per_image

@@ -65,7 +65,7 @@ from .conv2d import padded_rows
 from .depthwise import blocked_outputs, ring_rows, ring_slot, row_key, row_ring
 from .depthwise_ir import VW
 from .gemm import gemm_epilogue, gemm_rows_to_blocks, gemm_to_blocks
-from .scratch import zeros2d
+from .scratch import any_not_one, zeros2d
 from .separable import depthwise_rows
 
 
@@ -179,7 +179,7 @@ def separable_pair(
     stem_kw = stem_koff.shape[0] // (stem_kh * cin) if stem else 0
     wpad0 = (wd - 1) * stem_stride + stem_kw
     copy0 = min(x.shape[2], wpad0 - stem_pad_left) * cin
-    divide = stem_norm.shape[0] > 0 and (stem_norm[2] != 1.0).any()
+    divide = stem_norm.shape[0] > 0 and any_not_one(stem_norm[2])
     # stride 1 and channel 0 typed int64, as separable3x3 passes them to depthwise_rows
     # and gemm_epilogue: a literal 1 or 0 would have numba compile those a second time
     stride1, first = np.int64(1), np.int64(0)
