@@ -138,13 +138,11 @@ def _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, r0):
 
 @njit(inline="always")
 def _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel):
-    """The receptive fields of the N*Ho*Wo (<= 16) output pixels as the columns of
-    ``panel`` (K, 16), pixel ``p``'s value ``k`` at ``panel[k, p]``; tap by tap, so the C
-    rows a tap fills (16 KiB for 256 channels) stay in L1 while each pixel writes its
-    column. Pixel by pixel (``_gather_row`` into the transpose), each column ran down the
-    whole panel (147 KiB for 3x3 x 256 channels, past L1): 23.7 -> 11.0 us on one core
-    for the recognition net's (1, 4, 4, 256) 3x3 convs, which each thread gathers whole.
-    """
+    """The N*Ho*Wo (<= 16) receptive fields as the columns of ``panel`` (K, 16), tap by
+    tap: the C rows a tap fills (16 KiB at 256 channels) stay in L1 while each pixel
+    writes its column. Pixel by pixel (``_gather_row`` into the transpose) each column ran
+    down the whole panel (147 KiB, past L1): 23.7 -> 11.0 us on one core for the
+    recognition net's (1, 4, 4, 256) 3x3 convs, which each thread gathers whole."""
     n, h, w, c = x.shape
     for ky in range(kh):
         for kx in range(kw):
@@ -259,26 +257,27 @@ def conv2d(
 @njit(inline="always")
 def padded_rows(xrows, b, iy0, left, copy, norm, divide, pad):
     """Input rows ``iy0 ..`` of image ``b`` (``xrows`` (N, H, W*C)) into the rows of
-    ``pad`` with their zero padding: ``left`` zeros, the row's first ``copy`` values
-    (through the normalisation ``norm`` (3, W*C), if it has rows: by its divisor only if
-    ``divide``), zeros to the end; rows above or below the image all zeros."""
-    h = xrows.shape[1]
+    ``pad``: ``left`` zeros, the row's first ``copy`` values (through ``norm`` (3, W*C) if
+    it has rows, by its divisor only if ``divide``), zeros to the end; rows outside the
+    image all zeros."""
     for r in range(pad.shape[0]):
         iy = iy0 + r
         dst = pad[r]
-        if iy < 0 or iy >= h:
+        if iy < 0 or iy >= xrows.shape[1]:
             dst[:] = 0.0
             continue
         dst[:left] = 0.0
         src = xrows[b, iy]
         if norm.shape[0] == 0:
             dst[left : left + copy] = src[:copy]
-        elif divide:
-            for j in range(copy):
-                dst[left + j] = (src[j] * norm[0, j] - norm[1, j]) / norm[2, j]
-        else:
-            for j in range(copy):
-                dst[left + j] = src[j] * norm[0, j] - norm[1, j]
+        else:  # indexed from 0 in a view: no index can be negative, so the loops vectorise
+            d, scale, offset, divisor = dst[left : left + copy], norm[0], norm[1], norm[2]
+            if divide:
+                for j in range(copy):
+                    d[j] = (src[j] * scale[j] - offset[j]) / divisor[j]
+            else:
+                for j in range(copy):
+                    d[j] = src[j] * scale[j] - offset[j]
         dst[left + copy :] = 0.0
 
 
