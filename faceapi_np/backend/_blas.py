@@ -3,8 +3,9 @@
 The numba backend's convs and dense layers do their own products
 (``kernels/numba/gemm.py``); what is left to NumPy's BLAS is descriptor matching and a
 caller's own NumPy code. OpenBLAS's own threads spin for a while after each call,
-taking the cores from the numba kernels that follow (measured on a loaded 2-core machine: the recognition net at batch 8 1.9 s median
-with OpenBLAS's threads against 0.32 s with one). OpenBLAS >= 0.3.27 (the one NumPy
+taking the cores from the numba kernels that follow (measured on a loaded 2-core
+machine: the recognition net at batch 8 1.9 s median with OpenBLAS's threads against
+0.32 s with one). OpenBLAS >= 0.3.27 (the one NumPy
 wheels bundle) has ``openblas_set_num_threads_local``, which sets the count and returns
 the previous one. Despite its name the count is the whole process's (measured with
 scipy-openblas 0.3.31: a count of 1 set in one thread is what every other thread reads
