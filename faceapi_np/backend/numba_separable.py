@@ -213,8 +213,9 @@ class SeparableOps:
         return self._plans.get(first.pointwise_filter, key, make, same)(x, None)
 
     def _stem_args(self, shape, stem):
-        """``separable_pair``'s stem arguments (none: empty arrays) and the stem's output
-        shape: its packed filter and taps' offsets as ``conv2d`` makes them for
+        """``separable_pair``'s stem arguments (none: empty arrays), the stem's output
+        shape and the floats of its input rows a thread keeps (``stem_floats``; 0 for
+        none): its packed filter and taps' offsets as ``conv2d`` makes them for
         ``conv2d_few_channels`` (the same packed filter), its input normalisation's rows,
         its geometry, bias and activation code."""
         from .geometry import conv_geometry
@@ -223,7 +224,7 @@ class SeparableOps:
         if stem is None:
             none = (np.zeros((0, 0, PANEL), np.float32), np.zeros(0, np.int64))
             none += (np.zeros((0, 0), np.float32), 1, 1, 0, 0, h, wd, _EMPTY, 0)
-            return none, shape
+            return none, shape, 0
         w32 = self._f32(stem.w)
         kh, kw, _, c1 = w32.shape
         stride = int(stem.stride)
@@ -231,17 +232,19 @@ class SeparableOps:
         wp = self._packed.get(
             stem.w, ("matrix", 0, kh, 0, kw), lambda: gemm.pack(w32.reshape(kh * kw * cin, c1))
         )
-        koff = numba_plans.tap_offsets(kh, kw, cin, (wo - 1) * stride + kw)
+        wpad = (wo - 1) * stride + kw  # a padded input row (conv2d_few_channels's)
+        koff = numba_plans.tap_offsets(kh, kw, cin, wpad)
         norm = numba_plans.norm_rows(stem.input_norm, wd, cin)
         bias = numba_plans.epilogue_terms(self._f32, stem.bias, None, c1)[0]
         args = (wp, koff, norm, kh, stride, pt, pl, ho, wo, bias)
-        return args + (epilogue.ACT_CODES[stem.act],), (n, ho, wo, c1)
+        args += (epilogue.ACT_CODES[stem.act],)
+        return args, (n, ho, wo, c1), stem_floats(kh, wpad, cin)
 
     def _plan_pair(self, shape, first, second, threads, stem=None):
         """The run(x, residual) of :meth:`_separable_pair`."""
         from .geometry import check_filter, conv_geometry
 
-        stem_args, shape = self._stem_args(shape, stem)
+        stem_args, shape, rows0 = self._stem_args(shape, stem)
         n, h, wd, c = shape
         mid = first.pointwise_filter.shape[3]
         check_filter((n, h, wd, mid), second.depthwise_filter.shape, "separable_chain")
@@ -267,10 +270,5 @@ class SeparableOps:
         terms += (codes[second.act],)
         # one run of output rows a thread: rows are made twice only where runs meet
         threads = min(threads, n * ho)
-        # a stem's input rows: KH rows of its padded width (conv2d_few_channels's)
-        rows0 = 0
-        if stem is not None:
-            kh0, kw0, cin0 = stem.w.shape[0], stem.w.shape[1], stem.w.shape[2]
-            rows0 = stem_floats(kh0, (wd - 1) * int(stem.stride) + kw0, cin0)
         sizes = (scratch_floats(wd, c, mid, wo, pl2, stride, rows0),)
         return self._runner(separable_pair, head, sizes, threads, terms, (n, ho, wo, cout))
