@@ -177,7 +177,7 @@ def gemm_window(
 
 
 #: No residual rows (a zero-length residual means none).
-_NO_ROWS = np.zeros((0, 0), np.float32)
+NO_ROWS = np.zeros((0, 0), np.float32)
 
 
 @njit(nogil=True)
@@ -187,7 +187,7 @@ def gemm_to_blocks(a, wp, dst, first, width, bias, act):
     layout of ``depthwise_ir.block_row``'s rows (``first`` the offset of the first row's
     pixel, after the padding columns; ``width`` the padded row's pixels). ``dst``
     float32, 1-D; N a multiple of 16; zero-length ``bias`` means none."""
-    b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], _NO_ROWS, 0)
+    b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], NO_ROWS, 0)
     m, k = a.shape
     _blocked_at(
         a.ctypes.data, a.strides[0] // 4, m, k, wp, dst.ctypes.data + 4 * first, NR, width * NR,
@@ -309,7 +309,7 @@ def gemm_rows_to_blocks(a_addr, lda, koff, wp, dst, first, width, rows, bias, ac
     """:func:`gemm_rows_at` (bias and activation only) with each row stored in channel
     blocks, as :func:`gemm_to_blocks` stores its rows: row ``i``'s channels ``16j ..
     16j + 15`` at ``dst[first + (j * width + i) * 16 ..]``; N a multiple of 16."""
-    b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], _NO_ROWS, 0)
+    b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], NO_ROWS, 0)
     _rows_at(
         a_addr, lda, koff, wp, dst.ctypes.data + 4 * first, NR, width * NR, wp.shape[0] * NR,
         rows, b, sw, sb, res, ldr, terms, act,

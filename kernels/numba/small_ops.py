@@ -29,9 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .gemm import gemm_epilogue
-
-_NO_ROWS = np.zeros((0, 0), np.float32)
+from .gemm import NO_ROWS, gemm_epilogue
 
 
 @njit(nogil=True, cache=True)
@@ -39,7 +37,7 @@ def dense(x, wp, bias, out):
     """``out`` (N, C_out) = ``x`` (N, K) @ w + ``bias`` for ``wp = gemm.pack(w)``; a
     zero-length ``bias`` means none. ``x`` has unit column stride."""
     none = bias[:0]
-    gemm_epilogue(x, wp, out, 0, out.shape[1], bias, none, none, _NO_ROWS, 0, 0)
+    gemm_epilogue(x, wp, out, 0, out.shape[1], bias, none, none, NO_ROWS, 0, 0)
     return out
 
 
