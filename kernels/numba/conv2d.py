@@ -5,8 +5,8 @@ the fused epilogue (bias, scale layer, residual, activation; ``epilogue.py``). N
 reference: ``conv2d`` in ``faceapi_np/backend/numpy_backend.py`` (a strided
 sliding-window view copied into the im2col matrix) and ``conv2d_naive``.
 
-Design (``conv2d``): the output rows (of N*Ho) are cut into tiles, and thread ``t`` of
-numba's threads takes tiles ``t, t + T, t + 2T, ...``. For each tile it gathers each
+Design (``conv2d``): the output rows (of N*Ho) are cut into tiles, and each of numba's
+threads takes a run of consecutive tiles (``tiles.py``). For each tile it gathers each
 output pixel's receptive field into a row of its own scratch buffer of at most 1 MiB (it
 stays in L2 instead of going to memory and back), multiplies it by the filter, packed
 once for the product (``gemm.py``), and runs the epilogue while the tile's output is
@@ -72,7 +72,7 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
   With 1-4 pixels most of its 16-wide panel is empty: 0.017 -> 0.033 ms for a 1-pixel
   conv, so those keep channel blocks.
 * tiles of ``tile_rows`` rows and a shorter last one (13 rows in tiles of 4: 4, 4, 4, 1)
-  against tiles of equal size, the longer ones taken from both ends (``tile_bounds``):
+  against tiles of equal size, the longer ones taken from both ends (``tiles.py``):
   with 2 threads taking every other tile, a (1, 28, 28, 128) separable conv to 256
   channels (4 tiles of 7, 7, 7, 5 rows: one thread 54% of the rows) 0.257 -> 0.245 ms.
 * the padded copy and tap offsets for every conv, not only few-channel ones (Winograd
@@ -94,6 +94,7 @@ from .epilogue import finish
 from .gemm import gemm_epilogue, gemm_rows_at, gemm_turned
 from .pool import pool2x2_row
 from .scratch import any_not_one
+from .tiles import thread_tiles, tile_bounds
 
 
 @njit(inline="always")
@@ -160,34 +161,6 @@ def _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel):
 
 
 @njit(inline="always")
-def tile_bounds(i, nblocks, col_block, cout, tile_rows, rows):
-    """Tile ``i`` of a kernel tiled by at most ``tile_rows`` output rows by ``col_block``
-    channels: (row tile, first row, end row, first channel, end channel).
-
-    The ``ceil(rows / tile_rows)`` row tiles are of equal size to a row, the tiles one row
-    longer taken from both ends in turn (26 rows in 4 tiles: 7, 6, 6, 7), so that threads
-    taking every other tile get equal shares: with 2 threads, 4 tiles of 7, 7, 7, 5 rows
-    gave one thread 54% of the work, and 7, 6, 7, 6 still 54% of the rows. A row's values
-    do not depend on its tile.
-    """
-    rt = i // nblocks
-    c0 = (i % nblocks) * col_block
-    nrt = (rows + tile_rows - 1) // tile_rows
-    r0 = 0
-    for j in range(rt):
-        r0 += _tile_length(j, nrt, rows)
-    return rt, r0, r0 + _tile_length(rt, nrt, rows), c0, min(cout, c0 + col_block)
-
-
-@njit(inline="always")
-def _tile_length(j, nrt, rows):
-    """Rows of row tile ``j`` of ``nrt``: ``rows // nrt``, plus one for ``rows % nrt`` of
-    them, ranked 0, nrt - 1, 1, nrt - 2, ... (from both ends in turn)."""
-    rank = 2 * j if 2 * j < nrt else 2 * (nrt - 1 - j) + 1
-    return rows // nrt + (1 if rank < rows % nrt else 0)
-
-
-@njit(inline="always")
 def finish_tile(cols, wp, out, p0, p1, c0, c1, bias, scale_w, scale_b, residual, act):
     """Output rows ``p0 .. p1``, channels ``c0 .. c1`` = epilogue(cols @ w[:, c0:c1]) for
     the packed filter ``wp`` (``gemm.pack``), the epilogue applied as the sums are stored."""
@@ -237,7 +210,7 @@ def conv2d(
     xrows = x.reshape(n * h * wd, c)
     for t in prange(nthreads):
         gathered = -1  # the row tile now in this thread's scratch
-        for i in range(t, ntiles, nthreads):
+        for i in range(*thread_tiles(t, nthreads, ntiles)):
             rt, r0, r1, c0, c1 = tile_bounds(i, nblocks, col_block, cout, tile_rows, rows)
             p0, p1 = r0 * wo, r1 * wo
             if pointwise:
@@ -338,7 +311,7 @@ def conv2d_few_channels(
     # is the dearest step (conv0 in SSD's sequence, one process alternating: 1.05 -> 0.99 ms)
     divide = norm.shape[0] > 0 and any_not_one(norm[2])
     for t in prange(nthreads):
-        for i in range(t, ntiles, nthreads):
+        for i in range(*thread_tiles(t, nthreads, ntiles)):
             b = i // per_image
             oy0 = (i % per_image) * tile_rows
             oy1 = min(ho, oy0 + tile_rows)

@@ -3,8 +3,8 @@
 Computes ``conv(x, w)`` (stride 1, any padding) with the conv epilogue, as ``conv2d.py``'s
 kernels do; NumPy reference: ``conv2d`` in ``faceapi_np/backend/numpy_backend.py``.
 
-Design (``conv2d_rows``): tiles of output rows, thread ``t`` taking tiles ``t, t + T,
-...``; each tile's input rows are copied once with their zero padding
+Design (``conv2d_rows``): tiles of output rows, each thread taking a run of them
+(``tiles.py``); each tile's input rows are copied once with their zero padding
 (``conv2d.padded_rows``), as the few-channel conv does. For an output row and filter row
 ``ky``, the values that output pixel ``ox`` reads are the ``KW * C`` consecutive values
 of padded row ``oy + ky`` from ``ox * C``: the rows of a matrix with row stride ``C``
@@ -30,6 +30,7 @@ from numba import njit, prange
 from .conv2d import padded_rows
 from .gemm import gemm_window
 from .scratch import zeros2d
+from .tiles import thread_tiles
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -56,7 +57,7 @@ def conv2d_rows(
     copy = min(wd, wo + kw - 1 - pad_left) * c  # values of an input row inside the copy
     no_norm = zeros2d(0, 1)
     for t in prange(nthreads):
-        for i in range(t, ntiles, nthreads):
+        for i in range(*thread_tiles(t, nthreads, ntiles)):
             b = i // per_image
             oy0 = (i % per_image) * tile_rows
             oy1 = min(ho, oy0 + tile_rows)

@@ -7,7 +7,7 @@ reference: ``Backend.separable_conv2d`` in ``faceapi_np/backend/base.py``, the N
 backend's ``depthwise_conv2d`` followed by its 1x1 ``conv2d``.
 
 Design (``separable3x3``): the output rows (of N*Ho) are cut into tiles as in
-``conv2d.py``, thread ``t`` of numba's threads taking tiles ``t, t + T, ...``. For each
+``conv2d.py``, each of numba's threads taking a run of them (``tiles.py``). For each
 tile the depthwise rows are computed into the thread's scratch buffer (it and the output
 tile under 1 MiB, so both stay in L2) by the depthwise kernel's own row function
 (``depthwise3x3_row``: the same sums in the same order), that buffer is multiplied by
@@ -54,11 +54,12 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from .conv2d import finish_tile, tile_bounds
+from .conv2d import finish_tile
 from .depthwise import depthwise3x3_row, row_ring
 from .gemm import gemm_epilogue
 from .pool import pool2x2_row
 from .scratch import zeros2d
+from .tiles import thread_tiles, tile_bounds
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -129,7 +130,7 @@ def separable3x3(
     for t in prange(nthreads):
         done = -1  # the row tile whose depthwise rows are in this thread's scratch
         blocked, held = row_ring(x)
-        for i in range(t, ntiles, nthreads):
+        for i in range(*thread_tiles(t, nthreads, ntiles)):
             rt, r0, r1, c0, c1 = tile_bounds(i, nblocks, col_block, cout, tile_rows, rows)
             q0, q1 = r0, r1  # rows of out
             if pooled:  # the output rows of pooled rows q0 .. q1 (a contiguous run)
