@@ -65,7 +65,11 @@ rows waiting on memory. In SSD's planned sequence, the two trees in separate pro
 alternating, medians of 20 (ms): its 32x32x512 separable convs 2.69-2.81 -> 2.58-2.71,
 its last two 1.57-1.66 -> 1.43-1.54 and 2.86-2.97 -> 2.75-2.80, its 3x3 head conv
 0.82-0.86 -> 0.76-0.78; the whole sequence 32.9-33.5 -> 32.0-32.5. Hints only: the
-same bits.
+same bits. Asking in the first block of K for the lines of ``c`` the next block of 6
+rows writes (``prefetchw``) gained on a product whose ``c`` came from memory ((336-784,
+64) @ (64, 64), one core: 103-106 -> 107-110 GFLOP/s) but lost in the nets, where it
+comes from L2 or L3 (FaceLandmark68TinyNet at batch 8, in one process alternating:
+1.07x the time): dropped.
 
 The conv's epilogue (``epilogue.py``: bias, scale layer, residual, activation) is applied
 to the block's sums before they are stored, after the last block of K, with the same
