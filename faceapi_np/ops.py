@@ -1,4 +1,5 @@
-"""Geometry and post-processing shared by the nets: padding, resizing, sigmoid, IoU, NMS.
+"""Geometry and post-processing shared by the nets: padding, resizing, sigmoid, SSD's box
+decoding, IoU, NMS.
 
 Each function reproduces the face-api.js 0.22.2 / tfjs-core 1.7 operation named in its
 docstring, including its quirks, so that boxes and scores come out equal to face-api.js's.
@@ -77,6 +78,34 @@ def sigmoid(x, xp=np):
     """Logistic function ``1 / (1 + exp(-x))`` (face-api.js ``ops.sigmoid``, TF ``tf.sigmoid``)."""
     with np.errstate(over="ignore"):  # exp overflow gives inf and the right answer, 0
         return 1.0 / (1.0 + xp.exp(-x))
+
+
+def ssd_output(heads, anchors, center_scale, size_scale, xp=np):
+    """SSD's output layer (face-api.js ``outputLayer.ts``): boxes and face scores.
+
+    ``heads``: each head's box encodings then its class logits (12 arrays, the first
+    axis the batch; per anchor 4 encodings / 3 logits, anchors in order), joined along
+    the anchors; ``anchors`` (A, 4) (y_min, x_min, y_max, x_max). The TF object
+    detection API's ``FasterRcnnBoxCoder``: an encoding ``(ty, tx, th, tw)`` of an
+    anchor with centre ``(cy, cx)`` and size ``(h, w)`` is the box with centre ``(ty /
+    center_scale * h + cy, ...)`` and half-size ``(exp(th / size_scale) * h / 2, ...)``.
+    The score is the sigmoid of class 1's logit. Each float32 operation in face-api.js's
+    order. Returns boxes (N, A, 4), relative, and scores (N, A).
+    """
+    n, f32 = heads[0].shape[0], xp.float32
+    enc = xp.concatenate([h.reshape(n, -1, 4) for h in heads[0::2]], axis=1).reshape(-1, 4)
+    logits = xp.concatenate([h.reshape(n, -1, 3) for h in heads[1::2]], axis=1)
+    anchors = xp.tile(anchors, (n, 1))
+    sizes0 = anchors[:, 2] - anchors[:, 0]
+    sizes1 = anchors[:, 3] - anchors[:, 1]
+    centers0 = anchors[:, 0] + sizes0 / f32(2)
+    centers1 = anchors[:, 1] + sizes1 / f32(2)
+    half0 = xp.exp(enc[:, 2] / f32(size_scale)) * sizes0 / f32(2)
+    mid0 = enc[:, 0] / f32(center_scale) * sizes0 + centers0
+    half1 = xp.exp(enc[:, 3] / f32(size_scale)) * sizes1 / f32(2)
+    mid1 = enc[:, 1] / f32(center_scale) * sizes1 + centers1
+    boxes = xp.stack([mid0 - half0, mid1 - half1, mid0 + half0, mid1 + half1], axis=1)
+    return boxes.reshape(n, -1, 4), sigmoid(logits[:, :, 1], xp)
 
 
 def js_round(v):

@@ -54,7 +54,7 @@ def _same(a, b):
         ("FaceExpressionNet", 112, 1),
         ("AgeGenderNet", 112, 2),  # two outputs
         ("TinyFaceDetector", 160, 1),
-        ("SsdMobilenetv1", 512, 1),  # its heads recorded, the box decoding after them NumPy
+        ("SsdMobilenetv1", 512, 1),  # two outputs, the box decoding a kernel
     ],
 )
 def test_replays_equal_the_eager_pass(cls, size, batch, weights_dir, numba_bk):

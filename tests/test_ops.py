@@ -1,4 +1,4 @@
-"""IoU, both non-maximum suppressions and sigmoid against face-api.js 0.22.2.
+"""IoU, both non-maximum suppressions, sigmoid and SSD's output layer against face-api.js 0.22.2.
 
 Hand cases follow face-api.js ``test/tests/ops/iou.test.ts`` (IoU of 1, 0 and 0.5); the
 two NMS functions are also compared, on a few hundred seeded random boxes, with direct
@@ -322,3 +322,60 @@ def test_sigmoid_matches_formula():
     np.testing.assert_allclose(
         ops.sigmoid(x32), 1 / (1 + np.exp(-x32.astype(np.float64))), rtol=1e-6
     )
+
+
+# --- SSD's output layer --------------------------------------------------------------
+
+
+def js_ssd_output(heads, anchors):
+    """face-api.js's ``outputLayer`` as tfjs 1.7's CPU kernels compute it: each op in
+    float32, but ``exp`` and the sigmoid in double (``Math.exp``), rounded once."""
+    f32, f64, n = np.float32, np.float64, heads[0].shape[0]
+    enc = np.concatenate([h.reshape(n, -1, 4) for h in heads[0::2]], axis=1)
+    logits = np.concatenate([h.reshape(n, -1, 3) for h in heads[1::2]], axis=1)[:, :, 1]
+    y0, x0, y1, x1 = anchors.T
+    h, w = y1 - y0, x1 - x0
+    cy, cx = y0 + h / f32(2), x0 + w / f32(2)
+    half_h = np.exp((enc[..., 2] / f32(5)).astype(f64)).astype(f32) * h / f32(2)
+    half_w = np.exp((enc[..., 3] / f32(5)).astype(f64)).astype(f32) * w / f32(2)
+    mid_y, mid_x = enc[..., 0] / f32(10) * h + cy, enc[..., 1] / f32(10) * w + cx
+    boxes = np.stack([mid_y - half_h, mid_x - half_w, mid_y + half_h, mid_x + half_w], axis=2)
+    return boxes, (1.0 / (1.0 + np.exp(-logits.astype(f64)))).astype(f32)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_ssd_output_decodes_as_face_api_js(name):
+    """The numba kernel gives tfjs's bits (its exp and sigmoid in double, as tfjs's);
+    the NumPy reference's float32 exp is within a few ulps of them."""
+    from faceapi_np.backend import get_backend
+    from faceapi_np.errors import BackendError
+
+    try:
+        bk = get_backend(name)
+    except BackendError as exc:
+        pytest.skip(f"{name} backend: {exc}")
+    rng = np.random.default_rng(11)
+    per_cell = (3, 6, 6, 6, 6, 6)
+    cells = (4, 3, 2, 2, 1, 1)
+    heads = [
+        (rng.standard_normal((2, c, c, a * k)) * 4).astype(np.float32)
+        for c, a in zip(cells, per_cell)
+        for k in (4, 3)
+    ]
+    heads[1][0, 0, 0, 1], heads[1][1, 0, 0, 1] = 200.0, -200.0  # exp overflows: scores 1, 0
+    count = sum(c * c * a for c, a in zip(cells, per_cell))
+    corner = rng.uniform(0, 0.8, (count, 2)).astype(np.float32)
+    anchors = np.concatenate([corner, corner + rng.uniform(0.05, 0.2, (count, 2))], axis=1)
+    anchors = anchors.astype(np.float32)
+    boxes, scores = bk.ssd_output(heads, anchors, 10.0, 5.0)
+    want_boxes, want_scores = js_ssd_output(heads, anchors)
+    assert boxes.shape == (2, count, 4) and scores.shape == (2, count)
+    assert scores[0, 0] == 1.0 and scores[1, 0] == 0.0
+    if name == "numba":
+        np.testing.assert_array_equal(boxes, want_boxes)
+        np.testing.assert_array_equal(scores, want_scores)
+    else:
+        np.testing.assert_allclose(boxes, want_boxes, rtol=4e-7, atol=2.4e-7)  # 2 ulps at 1
+        np.testing.assert_allclose(scores, want_scores, rtol=4e-7, atol=1e-12)
+    one, _ = bk.ssd_output([h[1:] for h in heads], anchors, 10.0, 5.0)
+    np.testing.assert_array_equal(one[0], boxes[1])  # the second image decoded alone

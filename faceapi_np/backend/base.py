@@ -10,7 +10,9 @@ epilogue so that a fast backend reads and writes an activation once:
 * ``separable_conv2d``: a depthwise conv then a 1x1 conv, each with its own fused terms
   (by default the two ops above, which a backend may fuse into one kernel);
 * ``max_pool``, ``avg_pool``;
-* ``resize_to_square``: face-api.js's pad-to-square and bilinear resize of one image.
+* ``resize_to_square``: face-api.js's pad-to-square and bilinear resize of one image;
+* ``dense``, ``spatial_mean``, ``pad``, ``add``, ``ssd_output`` (SSD's box decoding): the
+  small ops between and after the convs, NumPy here.
 
 Activations are named: ``None``, ``"relu"``, ``"relu6"``, ``"leaky"`` (face-api.js's
 ``relu(x - 0.1x) + 0.1x``). The NumPy backend (``numpy_backend.py``) is the reference
@@ -201,15 +203,8 @@ class Backend:
         -------
         array (N, H', W', C_out)
         """
-        y = self.depthwise_conv2d(
-            x,
-            depthwise_filter,
-            stride,
-            padding,
-            bn=depthwise_bn,
-            act=depthwise_act,
-            input_act=input_act,
-        )
+        terms = dict(bn=depthwise_bn, act=depthwise_act, input_act=input_act)
+        y = self.depthwise_conv2d(x, depthwise_filter, stride, padding, **terms)
         y = self.conv2d(
             y, pointwise_filter, 1, "valid", bias=bias, scale=scale, residual=residual, act=act
         )
@@ -262,6 +257,13 @@ class Backend:
             raise InputError(f"add: act must be None or 'relu', not {act!r}")
         y = a + b
         return y if act is None else self.xp.maximum(y, 0)
+
+    def ssd_output(self, heads, anchors, center_scale, size_scale):
+        """SSD's output layer: (boxes (N, A, 4), scores (N, A)) from its 12 heads' outputs
+        and the (A, 4) anchors (:func:`faceapi_np.ops.ssd_output`)."""
+        from ..ops import ssd_output  # (ops imports this package)
+
+        return ssd_output(heads, anchors, center_scale, size_scale, self.xp)
 
     def resize_to_square(self, image, size: int, center: bool = False):
         """One image (H, W, 3) padded to a square and resized to (size, size, 3), float32.

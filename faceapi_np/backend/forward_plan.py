@@ -37,7 +37,7 @@ Measured on the 2-core machine, in one process, the eager pass and the replay
 alternating (10 rounds of medians, ms): FaceLandmark68Net at batch 1 1.057 -> 0.881 and
 1.413 -> 1.241 (two runs), FaceLandmark68TinyNet 0.604 -> 0.526 and 0.605 -> 0.523,
 FaceRecognitionNet 4.79 -> 4.31 and 4.25 -> 3.87, Tiny Face Detector 4.49 -> 4.33, SSD
-MobileNetV1's backbone and heads (``SsdMobilenetv1.heads``) 43.3 -> 42.7. At
+MobileNetV1's backbone and heads 43.3 -> 42.7 (its box decoding NumPy then). At
 batch 8 the Python is a small part: FaceLandmark68Net 0.96-1.00x, FaceRecognitionNet
 0.97-0.98x, FaceLandmark68TinyNet 1.00-1.04x (within this machine's noise). Before the
 scratch buffers were taken at their grown sizes, each step that needed a larger one got

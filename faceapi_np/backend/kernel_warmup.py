@@ -67,6 +67,9 @@ def compile_kernels(bk) -> None:
     padded = bk.pad(x, ((0, 0), (0, 1), (0, 1), (0, 1)))
     bk.add(padded, padded, act="relu")
     bk.spatial_mean(padded)
+    # SSD's output layer: six heads of 1-2 anchors a cell (4 encodings, 3 logits each)
+    heads = [np.ones((2, a * k), np.float32) for a in (1, 2, 1, 1, 2, 1) for k in (4, 3)]
+    bk.ssd_output(heads, np.ones((8, 4), np.float32), 10.0, 5.0)
     # the pad-and-resize of every kind of image the nets are given
     for dtype in (np.uint8, np.float32):
         image = np.full((7, 5, 3), 9, dtype)

@@ -51,7 +51,16 @@ numba_cache.install()  # before the kernels are defined: where their compiled co
 import numba  # noqa: E402
 
 from ..kernels.numba import conv2d as conv_kernels  # noqa: E402
-from ..kernels.numba import depthwise, epilogue, gemm, pool, resize, small_ops, winograd  # noqa: E402
+from ..kernels.numba import (  # noqa: E402
+    depthwise,
+    epilogue,
+    gemm,
+    pool,
+    resize,
+    small_ops,
+    ssd_output,
+    winograd,
+)
 from ..kernels.numba.conv_rows import conv2d_rows  # noqa: E402
 from .numba_separable import SeparableOps  # noqa: E402
 from .numba_threads import current_threads, launches, threads_for  # noqa: E402
@@ -309,6 +318,23 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
         a, b = self._f32(a), self._f32(b)
         out = np.empty(a.shape, np.float32)
         return self._launch(small_ops.add, (a, b, act == "relu", out), (a, b), out)
+
+    @launches
+    def ssd_output(self, heads, anchors, center_scale, size_scale):
+        """See :meth:`Backend.ssd_output`: one serial kernel (``ssd_output.py``) reading
+        each head's output where its conv left it."""
+        anchors = self._f32(anchors)
+        n = np.shape(heads[0])[0] if len(heads) == 12 else 0
+        flat = [self._f32(h).reshape(n, -1) for h in heads] if n else []
+        per_head = [b.shape[1] // 4 for b in flat[0::2]]  # anchors, by the encodings
+        if per_head != [c.shape[1] // 3 for c in flat[1::2]] or sum(per_head) != len(anchors):
+            return super().ssd_output(heads, anchors, center_scale, size_scale)  # its error
+        out = np.empty(n * len(anchors) * 5, np.float32)
+        scales = np.float32(center_scale), np.float32(size_scale)
+        args = (*flat, anchors, *scales, self._threads_now(), out)
+        self._launch(ssd_output.ssd_output, args, tuple(flat), out)
+        boxes = out[: n * len(anchors) * 4].reshape(n, -1, 4)
+        return boxes, out[n * len(anchors) * 4 :].reshape(n, -1)
 
 
 def create() -> Backend:

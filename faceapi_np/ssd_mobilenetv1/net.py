@@ -22,7 +22,7 @@ from .const import INPUT_SCALE, INPUT_SIZE, IOU_THRESHOLD
 from .mobilenet_v1 import mobilenet_v1
 from .options import SsdMobilenetv1Options
 from .output_layer import output_layer
-from .prediction_layer import join_heads, prediction_layer
+from .prediction_layer import prediction_layer
 
 
 class SsdMobilenetv1(NeuralNetwork):
@@ -38,8 +38,10 @@ class SsdMobilenetv1(NeuralNetwork):
         """This net's param tree from the weight map (see ``params.py``)."""
         return ssd_params.extract_params(reader)
 
+    @planned
     def forward(self, batch, bk: Backend | None = None):
-        """Raw detector output for a batch, before NMS.
+        """Raw detector output for a batch, before NMS. All of it is the backend's ops,
+        so a backend that records forward passes replays it (``net.planned``).
 
         Parameters
         ----------
@@ -53,23 +55,14 @@ class SsdMobilenetv1(NeuralNetwork):
         scores : array, shape (N, 5118), face probability per anchor
         """
         bk = bk or get_backend()
-        box_pred, class_pred = join_heads(self.heads(batch, bk), bk.xp)
-        boxes, scores = output_layer(box_pred, class_pred, self.params_on(bk).output_layer, bk)
-        record("output_layer/boxes", "decode boxes", boxes)
-        return boxes, record("output_layer/scores", "sigmoid", scores)
-
-    @planned
-    def heads(self, batch, bk: Backend | None = None):
-        """The convolutional part of :meth:`forward`: the backbone and the six heads'
-        predictions, per head (``prediction_layer``). All of it is kernels, so a backend
-        that records forward passes replays it (``net.planned``); the box decoding after
-        it is NumPy."""
-        bk = bk or get_backend()
         x = self._check_batch(batch, bk)
         p = self.params_on(bk)
         # 0..255 -> [-1, 1], applied as the first conv reads the pixels
         out, conv11 = mobilenet_v1(x, p.mobilenetv1, bk, layers.scale_norm(INPUT_SCALE, 1))
-        return prediction_layer(out, conv11, p.prediction_layer, bk)
+        heads = prediction_layer(out, conv11, p.prediction_layer, bk)
+        boxes, scores = output_layer(heads, p.output_layer, bk)
+        record("output_layer/boxes", "decode boxes", boxes)
+        return boxes, record("output_layer/scores", "sigmoid", scores)
 
     def locate_faces(
         self,

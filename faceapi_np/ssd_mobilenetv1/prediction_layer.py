@@ -25,7 +25,7 @@ def prediction_layer(x, conv11, params, bk):
     -------
     heads : tuple of 12 arrays, each head's box encodings (N, anchors, 1, 4) then its
         class logits (N, anchors, 3), from the 32x32 map to the 1x1 one: 5118 anchors in
-        all (:func:`join_heads` puts them together)
+        all (the output layer joins them)
     """
     feats, out = [conv11, x], x
     for idx, p in enumerate(params.convs):
@@ -41,9 +41,3 @@ def prediction_layer(x, conv11, params, bk):
         cls = layers.conv(f, p.class_predictor, bk, name=f"{name}/class_predictor")
         heads += [box.reshape(n, -1, 1, 4), cls.reshape(n, -1, 3)]
     return tuple(heads)
-
-
-def join_heads(heads, xp):
-    """(box_predictions (N, 5118, 1, 4), class_predictions (N, 5118, 3)): the heads of
-    :func:`prediction_layer` joined along the anchors, in face-api.js's order."""
-    return xp.concatenate(heads[0::2], axis=1), xp.concatenate(heads[1::2], axis=1)
