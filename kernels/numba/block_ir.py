@@ -34,7 +34,12 @@ filter whose channels are not a multiple of 16) and the other pairs take one pat
 masked vectors (``llvm.masked.load``/``store``: the lanes past the panel's columns are
 neither read nor written), each term behind a branch. Its operations are the NumPy
 backend's in the same order, as separate multiplies and adds (LLVM fuses nothing it is
-not told to), so fused or not, masked or not, the outputs are the same bits.
+not told to), so fused or not, masked or not, the outputs are the same bits. The dense
+blocks' running sums (bias and residual, with or without a ReLU: 12 of
+FaceLandmark68Net's 15 separable convs) took the branching path until they had pairs
+of their own: in one process alternating with the code before (medians of 30-40),
+FaceLandmark68Net at batch 8 4.78 -> 4.70 ms (its first block's convs 0.92-0.94x) and
+at batch 1 0.639 -> 0.631, FaceLandmark68TinyNet at batch 8 2.74 -> 2.70.
 
 The short panel was first stored value by value, each of its 96 values through its own
 copy of the branching epilogue: most of the IR of a block, and of the compile time of
@@ -124,9 +129,11 @@ def emit_epilogue(builder, v, load, row_res, terms, act):
 
 
 #: (terms, act) pairs the block store has straight-line code for (the nets' convs: bias
-#: and an activation; the recognition net's scale layer and shortcut); others branch.
+#: and an activation; the recognition net's scale layer and shortcut; the dense blocks'
+#: running sums of the landmark, expression and age-gender nets); others branch.
 COMMON_EPILOGUES = ((BIAS, 0), (BIAS, 1), (BIAS, 2), (BIAS, 3), (0, 1), (BIAS | SCALE, 0),
-                    (BIAS | SCALE, 1), (BIAS | SCALE | RESIDUAL, 1))  # fmt: skip
+                    (BIAS | SCALE, 1), (BIAS | SCALE | RESIDUAL, 1), (BIAS | RESIDUAL, 0),
+                    (BIAS | RESIDUAL, 1))  # fmt: skip
 
 
 def emit_by_epilogue(builder, terms_v, act_v, emit, name, common=None):
