@@ -54,14 +54,16 @@ WINOGRAD_FLOATS = 64 * 1024
 #: Depthwise convs and pools below this many multiply-adds / reads run on one thread (as above).
 SMALL_OP = 1 << 16
 #: Two consecutive separable convs run depth first (``kernels/numba/separable_pair.py``)
-#: when the map between them has at least this many floats (4 MiB: SSD's pairs 1-2, 3-4
-#: and 5-6). Pairs 5-6, (1, 64, 64, 256) -> 256 -> 512, lost at first (4.11 -> 4.35 ms)
-#: and gained once the pair stored its products straight into its ring: in SSD's planned
-#: sequence, alternating, medians of 20, two runs, 4.96 -> 4.72 and 5.24 -> 5.02 ms (the
-#: whole net, two net objects alternating, five runs: within its noise, the medians of
-#: rounds 0.9 ms apart either way). The 2 MiB maps after them (32x32x512) stay with the
-#: single kernels: with them depth first too, SSD 35.5 -> 36.3 ms (medians of rounds) ...
-DEPTH_FIRST_MIN_FLOATS = 1024 * 1024
+#: when the map between them has at least this many floats (8 MiB: SSD's pairs 1-2 and
+#: 3-4). Pairs 5-6, (1, 64, 64, 256) -> 256 -> 512, whose 4 MiB map stays in cache, ran
+#: depth first too (with 4 MiB here) while the pair kernel beat the two separable
+#: kernels there (4.96 -> 4.72 ms in SSD's planned sequence); once each thread took a
+#: run of tiles (``kernels/numba/tiles.py``) the two kernels were ahead: the whole net,
+#: two net objects alternating in one process, medians of 40, three runs (ms): 31.98 ->
+#: 31.70, 31.74 -> 31.53, 32.12 -> 31.52. Pairs 3-4 lost without it (31.48 -> 32.18).
+#: The 2 MiB maps after them (32x32x512) stay with the single kernels: with them depth
+#: first too, SSD 35.5 -> 36.3 ms (medians of rounds) ...
+DEPTH_FIRST_MIN_FLOATS = 2 * 1024 * 1024
 #: ... and its channels fill the depthwise kernel's vectors (``depthwise_ir.VW``).
 DEPTH_FIRST_VECTOR = 16
 #: Output channels a panel of the packed filter holds (``kernels/numba/block_ir.py``'s

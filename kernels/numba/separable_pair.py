@@ -32,7 +32,8 @@ separable kernels / this one): SSD's pairs 1-2, (1, 256, 256, 32) -> 64 -> 128 a
 stride 2, 4.97 / 3.84 and 4.96 / 4.29; pairs 3-4, (1, 128, 128, 128) -> 128 -> 256,
 4.94 / 4.55 and 4.98 / 4.56; pairs 5-6, (1, 64, 64, 256) -> 256 -> 512, whose 4 MiB map
 stays in cache, 4.11 / 4.35 and 4.20 / 4.77: lost then (with the repacking below; they
-gained once it was gone, see ``numba_tiling.DEPTH_FIRST_MIN_FLOATS``); two images of
+gained once it was gone, and lost again once the single kernels improved: see
+``numba_tiling.DEPTH_FIRST_MIN_FLOATS``); two images of
 (40, 40, 32) -> 64 -> 64: 0.32 / 0.32. Two threads against one: 1.90x on the
 first pair, 1.96-2.05x on the second. Whole SSD, eager, the pairs on and off alternating
 in one process, 8 rounds: medians 43.2 ms off, 41.2 ms on.
