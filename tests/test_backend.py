@@ -548,6 +548,27 @@ def test_numba_takes_winograd_where_it_pays(x_shape, winograd):
 
 
 @pytest.mark.parametrize(
+    "rows,tile,want",
+    [
+        (448, 73, 63),  # FaceLandmark68Net's first block at batch 8: 7 tiles -> 8 of 56
+        (224, 56, 56),  # 4 tiles already
+        (26, 4, 4),  # 7 tiles, and none even within a quarter smaller: left as it is
+        (16, 16, 16),  # one tile
+        (9, 3, 3),  # 3 tiles, 2 rows would give 5: left
+    ],
+)
+def test_row_tiles_come_in_even_numbers_where_they_can(rows, tile, want):
+    """Two threads taking runs of tiles get equal shares only of an even count."""
+    from faceapi_np.backend.numba_tiling import even_split
+
+    got = even_split(rows, tile)
+    assert got == want
+    assert tile - tile // 4 <= got <= tile
+    if got != tile:
+        assert -(-rows // got) % 2 == 0
+
+
+@pytest.mark.parametrize(
     "m,k,n,c0,c1",
     [
         (1, 1, 1, 0, 1),
