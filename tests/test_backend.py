@@ -554,18 +554,22 @@ def test_numba_takes_winograd_where_it_pays(x_shape, winograd):
         (224, 56, 56),  # 4 tiles already
         (26, 4, 4),  # 7 tiles, and none even within a quarter smaller: left as it is
         (16, 16, 16),  # one tile
-        (9, 3, 3),  # 3 tiles, 2 rows would give 5: left
+        (9, 3, 3),  # 3 tiles, 2 rows would give 5, and no larger size is allowed
     ],
 )
 def test_row_tiles_come_in_even_numbers_where_they_can(rows, tile, want):
     """Two threads taking runs of tiles get equal shares only of an even count."""
-    from faceapi_np.backend.numba_tiling import even_split
+    from faceapi_np.backend.numba_tiling import even_split, row_tile
 
     got = even_split(rows, tile)
     assert got == want
     assert tile - tile // 4 <= got <= tile
     if got != tile:
         assert -(-rows // got) % 2 == 0
+    # up to a size that still fits: the recognition net's 9 rows of Winograd tiles at
+    # batch 1 in 2 bands of 5, not 3 of 3
+    assert even_split(9, 3, 7) == 5 and row_tile(9, 1000, 7000) == 5
+    assert row_tile(9, 1000, 4000) == 3  # 5 rows do not fit: 3 bands
 
 
 @pytest.mark.parametrize(

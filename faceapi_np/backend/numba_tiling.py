@@ -104,20 +104,28 @@ def tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int, thr
     return tile, block, min(threads, ntiles)
 
 
-def even_split(rows: int, tile: int) -> int:
-    """``tile``, or the largest size at most a quarter smaller that cuts ``rows`` into an
-    even number of row tiles where ``tile`` cuts them into an odd number (more than one):
-    threads take runs of tiles (``kernels/numba/tiles.py``), and 7 tiles on 2 threads
-    give one of them 4/7 of the rows. FaceLandmark68Net's first block at batch 8 (448
+def even_split(rows: int, tile: int, largest: int = 0) -> int:
+    """``tile``, or where it cuts ``rows`` into an odd number of tiles (more than one)
+    the largest size at most a quarter smaller, else the smallest up to ``largest``,
+    that cuts them into an even number: threads take runs of tiles
+    (``kernels/numba/tiles.py``), and 7 tiles on 2 threads give one of them 4/7 of the
+    rows, 3 Winograd bands 2/3. FaceLandmark68Net's first block at batch 8 (448
     rows in 7 tiles of 64 -> 8 of 56), nets in one process alternating with and without
     this, medians of 60 (ms): FaceLandmark68Net at batch 8 4.96 -> 4.85 and 4.96 ->
     4.81, FaceLandmark68TinyNet 3.04 -> 2.88 and 2.97 -> 2.83, the age-gender net 9.35 ->
-    8.85; the other nets within 1%, the same bits."""
+    8.85; the other nets within 1%, the same bits. The recognition net's Winograd bands
+    (at batch 1, 9 tile rows in 3 bands of 3 -> 2 of 5; at batch 8 21 and 11 bands -> 24
+    and 12), the same way, medians of 80 / 20: at batch 1 3.83 -> 3.61 and 3.52 -> 3.33,
+    at batch 8 18.5 -> 17.5 and 18.2 -> 17.9; Tiny Face Detector's first conv (13 tiles
+    -> 14) 2.86 -> 2.81."""
     if -(-rows // tile) % 2 == 0 or tile >= rows:
         return tile
     for smaller in range(tile - 1, max(0, tile - tile // 4) - 1, -1):
         if -(-rows // smaller) % 2 == 0:
             return smaller
+    for larger in range(tile + 1, min(largest, rows - 1) + 1):
+        if -(-rows // larger) % 2 == 0:
+            return larger
     return tile
 
 
@@ -134,9 +142,11 @@ def takes_winograd(tiles: int, pixels: int, cin: int, cout: int) -> bool:
 
 def row_tile(rows: int, row_floats: int, budget: int) -> int:
     """Rows a tile for kernels tiled by rows alone (few-channel convs, Winograd bands): as
-    many as fit ``budget`` floats at ``row_floats`` a row, and at least :data:`SPLIT`
-    tiles when there are the rows for them."""
-    return max(1, min(budget // row_floats, -(-rows // SPLIT)))
+    many as fit ``budget`` floats at ``row_floats`` a row, at least :data:`SPLIT` tiles
+    when there are the rows for them, and an even number where a size that fits gives
+    one (:func:`even_split`)."""
+    largest = max(1, budget // row_floats)
+    return even_split(rows, max(1, min(largest, -(-rows // SPLIT))), largest)
 
 
 def takes_depth_first(floats: int, channels: int) -> bool:
