@@ -90,9 +90,10 @@ def tiles(rows: int, row_floats: int, row_macs: int, pixels: int, cout: int, thr
     epilogue: SSD 92 -> 76 ms against one tile per thread, interleaved), a tile is worth a
     thread (:data:`MIN_TILE_MACS`), and there are at least :data:`SPLIT` tiles when there
     is the work for them, an even number where one is near (:func:`even_split`); an op
-    smaller than one tile's worth of work runs whole on one thread. A conv with fewer output ``pixels`` than filters is split by blocks of
-    channels instead (:func:`channel_block`). The tiles never depend on the thread count,
-    so neither do the results.
+    smaller than one tile's worth of work runs whole on one thread. A conv with fewer
+    output ``pixels`` than filters is split by blocks of channels instead
+    (:func:`channel_block`). The tiles never depend on the thread count, so neither do
+    the results.
     """
     block = channel_block(pixels, cout)
     by_cache = max(1, TILE_FLOATS // row_floats)

@@ -20,8 +20,9 @@ conv 0.70 -> 0.67, the five 32x32x512 ones 2.66-2.71 -> 2.60-2.68; the whole seq
 the other nets within 1%.
 
 Winograd's bands (``winograd.py``) are still taken every other band: in runs, its
-convs in the recognition net at batch 8 took 1.03-1.14x the time (in one process
-alternating, medians of 40, twice), and its bands share nothing a run would reuse.
+convs in the recognition net at batch 8 (then 21 and 11 bands) took 1.03-1.14x the time
+(in one process alternating, medians of 40, twice), and its bands share nothing a run
+would reuse.
 
 Which tiles a thread takes never changes what a tile computes: the outputs are the same
 bits with any rule and any number of threads.
