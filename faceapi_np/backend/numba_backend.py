@@ -329,12 +329,12 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
         per_head = [b.shape[1] // 4 for b in flat[0::2]]  # anchors, by the encodings
         if per_head != [c.shape[1] // 3 for c in flat[1::2]] or sum(per_head) != len(anchors):
             return super().ssd_output(heads, anchors, center_scale, size_scale)  # its error
-        out = np.empty(n * len(anchors) * 5, np.float32)
+        split = n * len(anchors) * 4  # the boxes, then the scores (the kernel's layout)
+        out = np.empty(split + n * len(anchors), np.float32)
         scales = np.float32(center_scale), np.float32(size_scale)
         args = (*flat, anchors, *scales, self._threads_now(), out)
         self._launch(ssd_output.ssd_output, args, tuple(flat), out)
-        boxes = out[: n * len(anchors) * 4].reshape(n, -1, 4)
-        return boxes, out[n * len(anchors) * 4 :].reshape(n, -1)
+        return out[:split].reshape(n, -1, 4), out[split:].reshape(n, -1)
 
 
 def create() -> Backend:
