@@ -1,7 +1,7 @@
 """One block of the numba convs' matrix product, written in LLVM IR: ``c = epi(a @ b)``.
 
-Computes a block of ``MR = 6`` rows by ``NR = 16`` columns of a product: each output
-summed over K in its own lane of six 16-float vector registers (one a row), one
+Computes a block of ``MR = 12`` rows by ``NR = 16`` columns of a product: each output
+summed over K in its own lane of twelve 16-float vector registers (one a row), one
 broadcast of ``a[i, k]`` times one row of 16 filter values per step, then the conv's
 epilogue (bias, scale layer, residual, activation) before it is stored. ``gemm.py`` cuts
 whole products into such blocks. NumPy reference: ``cols @ w`` and the epilogue passes in
@@ -14,19 +14,27 @@ float>`` vectors and ``llvm.fma``. LLVM maps them to the machine's vector unit (
 AVX-512 register; two AVX2 ones; four NEON ones on ARM). A kernel that calls the
 intrinsic is compiled and cached by numba as any other.
 
-Why 16-float vectors: with two 8-float vectors a row (12 accumulators), a step of K was
-20 instructions (6 broadcasts, 2 loads, 12 multiply-adds) for 6 cycles of the
-multiply-add units, and how LLVM laid out the code around the loop decided whether the
-front end kept up: the product ran at 111 GFLOP/s on one core (of 117) bare and at 100
-with the conv's epilogue after it, on every shape, in every kernel. With one AVX-512
-register a row, LLVM folds the broadcast into the multiply-add (``{1to16}``): 7
-instructions a step, and 114-116 GFLOP/s with or without the epilogue ((96, 256) @
-(256, 256), (258, 512) @ (512, 512), (1026, 128) @ (128, 128); one core, best of 9). The
-same multiply-adds in the same order: the outputs are the same bits. Whole nets, the
-old and the new code in separate processes alternating, 3 rounds (ms): FaceLandmark68Net
-0.77-0.80 -> 0.70 at batch 1 and 6.13 -> 5.40 at batch 8, FaceLandmark68TinyNet 0.45
--> 0.40, Tiny Face Detector 3.0-3.4 -> 2.9-3.0, the recognition net at batch 8 17.3-17.9
--> 16.4-17.3, SSD 38.6-40.0 -> 37.4-40.9.
+Why 16-float vectors: with two 8-float vectors a row, a step of K was 20 instructions
+(6 broadcasts, 2 loads, 12 multiply-adds), and whether the front end kept up depended on
+LLVM's code layout around the loop: 100-111 GFLOP/s on one Zen 4 core (of 117). With one
+AVX-512 register a row the broadcast folds into the multiply-add (``{1to16}``): 114-116
+on every shape, with or without the epilogue; whole nets 0.87-0.97x the time (the same
+bits: the same multiply-adds in the same order).
+
+Why 12 rows: a step's multiply-adds depend on the step before through their
+accumulators, so a block has at most MR in flight: enough with 6 where a 512-bit
+multiply-add issues once a cycle (Zen 4 splits it in two halves), not where two issue a
+cycle with a latency of 4 (Zen 5: 6 in flight for 8 slots). With 12 the loop is 12
+multiply-adds and one load a step, in 24 of the 32 vector registers. Measured on a Zen 5
+core, GFLOP/s, best of 15, MR 6 -> 12 (8, 10, 14 in brackets): (1024, 512) @ (512, 512)
+191 -> 215 (204, 199, 180); (96, 256) @ (256, 256) 203 -> 245 (209, 209, 182); (4096,
+32) @ (32, 64) 162 -> 190 (191, 185, 163); (289, 576) @ (576, 64) 185 -> 207 (219, 189,
+165); (16, 2304) @ (2304, 256) 159 -> 135 (178, 152, 98: 12 rows over 16 compute 8 they
+do not store). Whole nets on 2 cores, the two trees in separate processes alternating,
+best medians of 3 rounds (ms): SSD 20.44 -> 18.70, FaceLandmark68Net 0.440 -> 0.418 and
+3.068 -> 2.910 at batch 8, FaceLandmark68TinyNet 0.252 -> 0.245 and 1.709 -> 1.650, Tiny
+Face Detector 1.658 -> 1.602, the recognition net at batch 8 10.52 -> 9.99 (at batch 1
+the same, 1.77-1.84 -> 1.78-1.79). The same bits.
 
 The epilogue: straight-line code for the (terms, activation) pairs the nets use
 (``COMMON_EPILOGUES``), picked by one branch a block; a short panel (the last one of a
@@ -41,12 +49,10 @@ of their own: in one process alternating with the code before (medians of 30-40)
 FaceLandmark68Net at batch 8 4.78 -> 4.70 ms (its first block's convs 0.92-0.94x) and
 at batch 1 0.639 -> 0.631, FaceLandmark68TinyNet at batch 8 2.74 -> 2.70.
 
-The short panel was first stored value by value, each of its 96 values through its own
-copy of the branching epilogue: most of the IR of a block, and of the compile time of
-every kernel with a product (a kernel with one block product compiled in 3.7-3.8 s
-with it, 1.2-1.3 s with the masked path; every kernel into an empty cache, the
-backend's creation and ``faceapi-np warmup``'s kernels: 58.7 + 28.2 + 42.0 -> 43.9 +
-17.0 + 29.0 s, same machine, one run each).
+The short panel was first stored value by value, each value through its own copy of
+the branching epilogue: most of a block's IR and compile time (a kernel with one block
+product 3.7-3.8 s, 1.2-1.3 s with the masked path; every kernel into an empty cache
+130 -> 90 s).
 """
 
 from __future__ import annotations
@@ -58,8 +64,8 @@ from numba.extending import intrinsic
 
 from .epilogue import LEAKY_ALPHA
 
-#: Rows of ``a`` a block takes (one broadcast each per step).
-MR = 6
+#: Rows of ``a`` a block takes (one broadcast each per step; see "Why 12 rows").
+MR = 12
 #: Floats a vector holds (LLVM splits a longer vector into the machine's registers).
 VW = 16
 #: Vectors a row of the block holds.
@@ -306,15 +312,8 @@ class Loader:
         return ir.Constant(self.ty, x)
 
 
-_EPI_TYPES = (
-    types.uintp,
-    types.uintp,
-    types.uintp,
-    types.uintp,
-    types.int64,
-    types.int64,
-    types.int64,
-)
+#: The epilogue arguments: bias, scale_w, scale_b, residual addresses; ldr, terms, act.
+_EPI_TYPES = (types.uintp,) * 4 + (types.int64,) * 3
 
 
 @intrinsic

@@ -7,10 +7,11 @@ in the NumPy backend's conv2d.
 
 The method is the one every fast BLAS uses (Goto and van de Geijn, "Anatomy of
 High-Performance Matrix Multiplication", 2008): the product is cut into blocks of
-``MR = 6`` rows by ``NR = 16`` columns, and each block is summed over K in 6 vector
+``MR = 12`` rows by ``NR = 16`` columns, and each block is summed over K in 12 vector
 registers (a row of 16 floats each), one broadcast of ``a[i, k]`` times one row of
-16 filter values per step: 6 fused multiply-adds (16 wide) for one vector load and 6
-scalar ones, so the loop runs at the speed of the multiply-add units, not of memory.
+16 filter values per step: 12 fused multiply-adds (16 wide) for one vector load and 12
+scalar ones, so the loop runs at the speed of the multiply-add units, not of memory
+(why 12: ``block_ir.py``).
 
 The block loop is written in LLVM IR (``block_ir.py``: numba does not vectorise an
 accumulator block); everything around it here (packing, blocking, edges) is numba.
@@ -33,7 +34,7 @@ Loop order, and why it changes after the first block of K: the first block of K 
 ``c``, whose lines are usually cold (a conv's output, last used a forward pass ago).
 Taken panel by panel, it stores one 64-byte line in each of 96 rows, 1-4 KiB apart,
 then the next line of each: a pattern the hardware prefetcher does not follow, so each
-store waits for its line. So the first block of K takes each block of 6 rows against
+store waits for its line. So the first block of K takes each block of MR rows against
 every panel (the rows written whole, in order, the panels' KC rows read from L2), and
 the later ones, whose ``c`` is in cache, each panel against every block of rows (its
 KC rows stay in L1). Measured on SSD's planned sequence (2 cores, medians of 14 in
@@ -65,7 +66,7 @@ rows waiting on memory. In SSD's planned sequence, the two trees in separate pro
 alternating, medians of 20 (ms): its 32x32x512 separable convs 2.69-2.81 -> 2.58-2.71,
 its last two 1.57-1.66 -> 1.43-1.54 and 2.86-2.97 -> 2.75-2.80, its 3x3 head conv
 0.82-0.86 -> 0.76-0.78; the whole sequence 32.9-33.5 -> 32.0-32.5. Hints only: the
-same bits. Asking in the first block of K for the lines of ``c`` the next block of 6
+same bits. Asking in the first block of K for the lines of ``c`` the next block of
 rows writes (``prefetchw``) gained on a product whose ``c`` came from memory ((336-784,
 64) @ (64, 64), one core: 103-106 -> 107-110 GFLOP/s) but lost in the nets, where it
 comes from L2 or L3 (FaceLandmark68TinyNet at batch 8, in one process alternating:
@@ -215,9 +216,9 @@ def _blocked_at(
     bias, scale_w, scale_b, residual, ldr, terms, act,
 ):  # fmt: skip
     """The blocking of :func:`gemm_packed` (see the module): ``MC`` rows by ``KC`` of K
-    at a time (their ``a`` stays in L2); in the first block of K each block of 6 rows
+    at a time (their ``a`` stays in L2); in the first block of K each block of MR rows
     against every panel (``c``'s rows written in order), in the others each panel's
-    ``KC`` rows (16 KiB, in L1) against every block of 6 rows in turn. A deep product
+    ``KC`` rows (16 KiB, in L1) against every block of MR rows in turn. A deep product
     (:data:`DEEP_ROWS`) takes its rows as one block and each panel over the whole of K.
     The epilogue terms (addresses) only with the last block of K.
     ``c`` at ``c_addr``: row ``i``'s panel ``p`` at ``i * ldc + p * pstride`` floats
@@ -231,7 +232,7 @@ def _blocked_at(
     deep = nk > 1 and m <= DEEP_ROWS and k >= 4 * m
     for mc in range(0, m, m if deep else MC):
         mc1 = min(m, mc + (m if deep else MC))
-        nrows = (mc1 - mc + MR - 1) // MR  # blocks of 6 rows
+        nrows = (mc1 - mc + MR - 1) // MR  # blocks of MR rows
         for kb in range(1 if deep else nk):
             # three loops over (panel, block of K, block of rows) in the order of the
             # case; one call site, so that the block's code is emitted once
@@ -325,7 +326,7 @@ def _rows_at(
     a_addr, lda, koff, wp, c_addr, ldc, pstride, n, rows, bias, scale_w, scale_b, residual, ldr,
     terms, act,
 ):  # fmt: skip
-    """The loop of :func:`gemm_rows_at`: each panel against every block of 6 rows; ``c``
+    """The loop of :func:`gemm_rows_at`: each panel against every block of MR rows; ``c``
     at ``c_addr`` laid out as :func:`_blocked_at`'s."""
     k = koff.shape[0]
     w_addr, k_addr = wp.ctypes.data, koff.ctypes.data
