@@ -325,7 +325,7 @@ FUSED_CONV_CASES = [
     ((1, 9, 8, 2), (3, 3, 2, 7), 1, 1),  # few channels: read in a padded copy, no im2col
     ((2, 7, 6, 3), (5, 5, 3, 4), 3, "same"),  # few channels, stride 3, a 5x5 window
     ((1, 3, 3, 16), (3, 3, 16, 80), 1, "same"),  # more filters than pixels: channel blocks
-    ((2, 2, 3, 20), (3, 3, 20, 48), 1, "same"),  # 8-16 pixels: the product turned around
+    ((2, 2, 3, 20), (3, 3, 20, 96), 1, "same"),  # 8-16 pixels: the product turned around
     ((1, 4, 4, 24), (3, 3, 24, 40), 2, "valid"),  # 1 pixel, many filters: channel blocks
     # stride 1, 32+ channels on rows of 32+ pixels: a product per filter row over
     # padded input rows
@@ -510,12 +510,13 @@ def test_numba_winograd_filter_transform_is_g_g_gt(cin, cout):
     module's formula says, for every pair of channels (zeros past C_out)."""
     pytest.importorskip("numba")
     from faceapi_np.kernels.numba import gemm, winograd
+    from faceapi_np.kernels.numba.block_ir import NR  # the filter columns a panel holds
 
     w = np.random.default_rng(cin + cout).standard_normal((3, 3, cin, cout)).astype(np.float32)
     u = np.einsum("ik,klcd,jl->ijcd", winograd.G, w.astype(np.float64), winograd.G)
     want = np.stack([gemm.pack(m) for m in u.reshape(16, cin, cout).astype(np.float32)])
     got = winograd.packed_filter(w)
-    assert got.shape == want.shape == (16, -(-cout // 16), cin, 16)
+    assert got.shape == want.shape == (16, -(-cout // NR), cin, NR)
     assert np.array_equal(got, want)
 
 
@@ -578,9 +579,9 @@ def test_row_tiles_come_in_even_numbers_where_they_can(rows, tile, want):
         (1, 1, 1, 0, 1),
         (5, 3, 7, 0, 7),
         (7, 9, 16, 0, 16),
-        (13, 27, 40, 16, 40),
+        (13, 27, 40, 32, 40),
         (50, 64, 136, 0, 136),
-        (200, 600, 72, 16, 72),
+        (200, 600, 72, 32, 72),
         (64, 600, 40, 0, 40),
     ],
 )
@@ -616,14 +617,15 @@ def test_numba_packed_product_on_strided_tiles_edges_and_accumulate(m, k, n, c0,
 
 
 def test_numba_packed_filter_layout():
-    """Panel p holds columns 16p .. 16p+15 of the filter matrix, zeros past its last column."""
+    """Panel p holds columns NR*p .. NR*p + NR-1 of the filter matrix, zeros past its last."""
     from faceapi_np.kernels.numba.gemm import NR, pack
 
-    w = np.arange(5 * 20, dtype=np.float32).reshape(5, 20)
+    n = NR + 4  # one whole panel and 4 columns of a second
+    w = np.arange(5 * n, dtype=np.float32).reshape(5, n)
     wp = pack(w)
     assert wp.shape == (2, 5, NR) and wp.dtype == np.float32 and wp.flags.c_contiguous
-    assert np.array_equal(wp[0], w[:, :16])
-    assert np.array_equal(wp[1, :, :4], w[:, 16:]) and not wp[1, :, 4:].any()
+    assert np.array_equal(wp[0], w[:, :NR])
+    assert np.array_equal(wp[1, :, :4], w[:, NR:]) and not wp[1, :, 4:].any()
 
 
 def test_numba_results_do_not_depend_on_the_thread_count():

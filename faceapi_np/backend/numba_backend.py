@@ -37,6 +37,7 @@ from .base import Backend, KernelBackend, normalize_input
 from .forward_plan import PlannedLaunches
 from .numba_tiling import (
     FEW_CHANNELS,
+    PANEL,
     ROWS_MIN_WIDTH,
     TILE_FLOATS,
     WINOGRAD_FLOATS,
@@ -180,7 +181,7 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
             wt = packed(("turned",), lambda a: np.ascontiguousarray(a.reshape(k, cout).T))
             threads = min(threads, -(-cout // block))
             args = (wt, kh, kw, stride, pt, pl, ho, wo, block)
-            kernel, sizes = conv_kernels.conv2d_few_pixels, (16 * (k + block),)
+            kernel, sizes = conv_kernels.conv2d_few_pixels, (PANEL * (k + block),)
             return self._runner(kernel, args, sizes, threads, terms, out_shape, norm, pool)
 
         if stride == 1 and kh > 1 and min(cin, wo) >= ROWS_MIN_WIDTH and block == cout:

@@ -14,7 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import numba_cache, numba_plans
-from .numba_tiling import FEW_CHANNELS, PANEL, channel_block, takes_depth_first, tiles
+from .numba_tiling import (
+    DEPTH_FIRST_VECTOR,
+    FEW_CHANNELS,
+    PANEL,
+    channel_block,
+    takes_depth_first,
+    tiles,
+)
 
 numba_cache.install()  # before the kernels are defined: where their compiled code is kept
 from ..kernels.numba import epilogue, gemm, separable  # noqa: E402
@@ -166,7 +173,12 @@ class SeparableOps:
         kh, kw, _, c1 = stem.w.shape
         stride = int(stem.stride)
         pointwise = kh == kw == 1 and stride == 1
-        if cin > FEW_CHANNELS or c1 % PANEL or stem.scale is not None or first.input_act:
+        if (
+            cin > FEW_CHANNELS
+            or c1 % DEPTH_FIRST_VECTOR
+            or stem.scale is not None
+            or first.input_act
+        ):
             return False
         if pointwise:  # conv2d runs those as a product of the pixels as they lie
             return False

@@ -68,7 +68,7 @@ DEPTH_FIRST_MIN_FLOATS = 2 * 1024 * 1024
 DEPTH_FIRST_VECTOR = 16
 #: Output channels a panel of the packed filter holds (``kernels/numba/block_ir.py``'s
 #: ``NR``): a block of channels starts on a panel.
-PANEL = 16
+PANEL = 32
 
 
 def channel_block(pixels: int, cout: int) -> int:

@@ -65,11 +65,11 @@ from numba.extending import intrinsic
 from .epilogue import LEAKY_ALPHA
 
 #: Rows of ``a`` a block takes (one broadcast each per step; see "Why 12 rows").
-MR = 12
+MR = 8
 #: Floats a vector holds (LLVM splits a longer vector into the machine's registers).
 VW = 16
-#: Vectors a row of the block holds.
-NV = 1
+#: Vectors a row of the block holds (see "Why 8 rows of two vectors").
+NV = 2
 #: Filter columns a panel holds.
 NR = NV * VW
 BIAS, SCALE, RESIDUAL = 1, 2, 4
@@ -169,13 +169,21 @@ def emit_by_epilogue(builder, terms_v, act_v, emit, name, common=None):
     builder.position_at_end(after)
 
 
+def vector_at(builder, p, i, ld, h, step):
+    """A vector pointer to row ``i``'s vector ``h`` at float pointer ``p`` (rows ``ld``
+    floats apart, a row's vectors ``step`` apart; ``ld`` and ``step`` IR values)."""
+    l64 = ir.IntType(64)
+    off = builder.add(builder.mul(ir.Constant(l64, i), ld), builder.mul(ir.Constant(l64, h), step))
+    return builder.bitcast(builder.gep(p, [off]), ir.VectorType(ir.FloatType(), VW).as_pointer())
+
+
 def _emit_block(builder, args, offsets):
     """The IR of one block product (see :func:`block_product`); with ``offsets``, row
     ``i``'s value ``k`` is read at ``a + i * lda + koff[k]`` instead of ``a + i * lda + k``."""
     if offsets:
-        a_v, lda_v, koff_v, b_v, c_v, ldc_v, k_v, rows_v, cols_v, acc_v, *epi = args
+        a_v, lda_v, koff_v, b_v, c_v, ldc_v, hs_v, k_v, rows_v, cols_v, acc_v, *epi = args
     else:
-        a_v, lda_v, b_v, c_v, ldc_v, k_v, rows_v, cols_v, acc_v, *epi = args
+        a_v, lda_v, b_v, c_v, ldc_v, hs_v, k_v, rows_v, cols_v, acc_v, *epi = args
     bias_v, sw_v, sb_v, res_v, ldr_v, terms_v, act_v = epi
     f32, l64, i32 = ir.FloatType(), ir.IntType(64), ir.IntType(32)
     vec = ir.VectorType(f32, VW)
@@ -243,17 +251,21 @@ def _emit_block(builder, args, offsets):
     def add_old(ptr, val, load):  # c + sums when accumulating, else the sums as they are
         return _maybe(builder, acc_v, val, lambda u: builder.fadd(load(ptr), u))
 
-    def store_rows(terms, act, mask=None):  # every row's vector (NV = 1), through the epilogue
+    def store_rows(terms, act, masks=None):  # every row's vectors, through the epilogue
         for i in range(MR):
             with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
-                c_row = builder.bitcast(builder.gep(c_p, [builder.mul(const(i), ldc_v)]), vptr)
-                r_row = builder.bitcast(builder.gep(res_p, [builder.mul(const(i), ldr_v)]), vptr)
-                at = tuple(builder.bitcast(p, vptr) for p in (bias_p, sw_p, sb_p))
-                load = Loader(builder, at, vec, mask)
-                val = add_old(c_row, sums[i], load)
-                if terms is not None:
-                    val = emit_epilogue(builder, val, load, r_row, terms, act)
-                load.store(val, c_row)
+                for h in range(NV):
+                    c_row = vector_at(builder, c_p, i, ldc_v, h, hs_v)
+                    r_row = vector_at(builder, res_p, i, ldr_v, h, const(VW))
+                    ptrs = tuple(
+                        builder.bitcast(builder.gep(p, [const(VW * h)]), vptr)
+                        for p in (bias_p, sw_p, sb_p)
+                    )
+                    load = Loader(builder, ptrs, vec, None if masks is None else masks[h])
+                    val = add_old(c_row, sums[NV * i + h], load)
+                    if terms is not None:
+                        val = emit_epilogue(builder, val, load, r_row, terms, act)
+                    load.store(val, c_row)
 
     # the lanes a short panel stores: those before ``cols``
     lanes = ir.Constant(ir.VectorType(i32, VW), list(range(VW)))
@@ -262,13 +274,16 @@ def _emit_block(builder, args, offsets):
         ir.Constant(i32, 0),
     )  # fmt: skip
     count = builder.shuffle_vector(count, ir.Constant(count.type, ir.Undefined), splat)
-    mask = builder.icmp_signed("<", lanes, count)
+    masks = [
+        builder.icmp_signed("<", ir.Constant(lanes.type, list(range(VW * h, VW * h + VW))), count)
+        for h in range(NV)
+    ]
 
     def store(terms, act):  # a pair's own code, or the masked path for all the others
         if isinstance(terms, int):
             store_rows(None if terms == act == 0 else terms, act)
         else:  # one masked path instead of value-by-value code: ~3x faster to compile
-            store_rows(terms, act, mask)
+            store_rows(terms, act, masks)
 
     whole = builder.icmp_signed("==", cols_v, const(NR))
     emit_by_epilogue(builder, terms_v, act_v, store, "store", common=whole)
@@ -318,13 +333,16 @@ _EPI_TYPES = (types.uintp,) * 4 + (types.int64,) * 3
 
 @intrinsic
 def block_product(
-    typingctx, a, lda, b, c, ldc, k, rows, cols, accumulate, bias, sw, sb, res, ldr, terms, act
-):
-    """``c[i, j] = epi(acc * c[i, j] + sum_k a[i, k] * b[k, j])`` for ``i < rows <= 6``,
-    ``j < cols <= 16`` (``acc`` 1 with ``accumulate``, else 0).
+    typingctx, a, lda, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res, ldr,
+    terms, act,
+):  # fmt: skip
+    """``c[i, j] = epi(acc * c[i, j] + sum_k a[i, k] * b[k, j])`` for ``i < rows <= MR``,
+    ``j < cols <= NR`` (``acc`` 1 with ``accumulate``, else 0).
 
     ``a``, ``b``, ``c`` are data addresses; ``a`` has row stride ``lda``, ``c`` ``ldc``
-    (floats); ``b`` is one packed panel (K, 16). Rows past ``rows`` read the last row
+    (floats), and a row of ``c`` holds its ``NV`` vectors ``hstride`` floats apart (16
+    for rows as they lie, more for rows in channel blocks); ``b`` is one packed panel (K,
+    NR). Rows past ``rows`` read the last row
     (valid memory) and are not stored; columns past ``cols`` are not stored.
     The epilogue: ``bias``, ``sw``, ``sb``, ``res`` the addresses of the bias, scale
     and residual at this block's first column (and row), ``ldr`` the residual's row
@@ -333,7 +351,17 @@ def block_product(
     """
     i64 = types.int64
     sig = types.void(
-        types.uintp, i64, types.uintp, types.uintp, i64, i64, i64, i64, types.boolean, *_EPI_TYPES
+        types.uintp,
+        i64,
+        types.uintp,
+        types.uintp,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        types.boolean,
+        *_EPI_TYPES,
     )
 
     def codegen(context, builder, signature, args):
@@ -352,6 +380,7 @@ def block_product_at(
     b,
     c,
     ldc,
+    hstride,
     k,
     rows,
     cols,
@@ -368,7 +397,7 @@ def block_product_at(
     (``koff`` the address of K int64 offsets, in floats): a convolution's receptive
     fields read where they lie in the (padded) input, with no im2col copy."""
     i64, ptr = types.int64, types.uintp
-    sig = types.void(ptr, i64, ptr, ptr, ptr, i64, i64, i64, i64, types.boolean, *_EPI_TYPES)
+    sig = types.void(ptr, i64, ptr, ptr, ptr, i64, i64, i64, i64, i64, types.boolean, *_EPI_TYPES)
 
     def codegen(context, builder, signature, args):
         _emit_block(builder, args, offsets=True)

@@ -90,6 +90,7 @@ from __future__ import annotations
 
 from numba import njit, prange
 
+from .block_ir import NR
 from .epilogue import finish
 from .gemm import gemm_epilogue, gemm_rows_at, gemm_turned
 from .pool import pool2x2_row
@@ -139,7 +140,7 @@ def _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, r0):
 
 @njit(inline="always")
 def _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel):
-    """The N*Ho*Wo (<= 16) receptive fields as the columns of ``panel`` (K, 16), tap by
+    """The N*Ho*Wo (<= 16) receptive fields as the columns of ``panel`` (K, NR), tap by
     tap: the C rows a tap fills (16 KiB at 256 channels) stay in L1 while each pixel
     writes its column. Pixel by pixel (``_gather_row`` into the transpose) each column ran
     down the whole panel (147 KiB, past L1): 23.7 -> 11.0 us on one core for the
@@ -344,10 +345,10 @@ def conv2d_few_pixels(
 
     ``wt`` the (C_out, KH*KW*C_in) transposed filter matrix, contiguous; threads take
     blocks of ``col_block`` filters. Each thread gathers the pixels' receptive fields once
-    into a (K, 16) panel (zeros past the last pixel), multiplies each 6 filter rows by it
-    into its (col_block, 16) result, and writes the result back transposed through the
-    epilogue (the terms in ``block_ir.py``'s order). ``scratch`` (T, >= K*16 +
-    col_block*16).
+    into a (K, NR) panel (zeros past the last pixel), multiplies each MR filter rows by
+    it into its (col_block, NR) result, and writes the result back transposed through the
+    epilogue (the terms in ``block_ir.py``'s order). ``scratch`` (T, >= (K + col_block) *
+    NR).
     """
     n, h, wd, c = x.shape
     k = kh * kw * c
@@ -356,8 +357,8 @@ def conv2d_few_pixels(
     nblocks = (cout + col_block - 1) // col_block
     nthreads = scratch.shape[0]
     for t in prange(nthreads):
-        panel = scratch[t, : k * 16].reshape(k, 16)
-        ct = scratch[t, k * 16 : k * 16 + col_block * 16].reshape(col_block, 16)
+        panel = scratch[t, : k * NR].reshape(k, NR)
+        ct = scratch[t, k * NR : k * NR + col_block * NR].reshape(col_block, NR)
         panel[:, m:] = 0.0
         _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel)
         for blk in range(t, nblocks, nthreads):

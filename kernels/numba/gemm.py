@@ -7,18 +7,18 @@ in the NumPy backend's conv2d.
 
 The method is the one every fast BLAS uses (Goto and van de Geijn, "Anatomy of
 High-Performance Matrix Multiplication", 2008): the product is cut into blocks of
-``MR = 12`` rows by ``NR = 16`` columns, and each block is summed over K in 12 vector
-registers (a row of 16 floats each), one broadcast of ``a[i, k]`` times one row of
-16 filter values per step: 12 fused multiply-adds (16 wide) for one vector load and 12
-scalar ones, so the loop runs at the speed of the multiply-add units, not of memory
-(why 12: ``block_ir.py``).
+``MR = 8`` rows by ``NR = 32`` columns, and each block is summed over K in 16 vector
+registers (two 16-float vectors a row), one broadcast of ``a[i, k]`` times one row of
+32 filter values per step: 16 fused multiply-adds (16 wide) for two vector loads and 8
+broadcasts, so the loop runs at the speed of the multiply-add units, not of memory
+(why this shape: ``block_ir.py``).
 
 The block loop is written in LLVM IR (``block_ir.py``: numba does not vectorise an
 accumulator block); everything around it here (packing, blocking, edges) is numba.
 
 Why the filter is packed: the filter is the same on every call, so it is laid out once
-(:func:`pack`, kept by the backend with the weights) as panels of 16 columns, each
-K rows of 16 contiguous floats: the block loop reads it as one stream. A BLAS packs
+(:func:`pack`, kept by the backend with the weights) as panels of NR columns, each
+K rows of NR contiguous floats: the block loop reads it as one stream. A BLAS packs
 its operands again on every call; for the thin products of a tiled conv (a tile of
 6-1000 rows against a 2.4 MB filter) that packing cost as much as the product.
 
@@ -109,11 +109,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .block_ir import BIAS, MR, NR, RESIDUAL, SCALE, block_product, block_product_at, prefetch_l2
+from .block_ir import (
+    BIAS,
+    MR,
+    NR,
+    NV,
+    RESIDUAL,
+    SCALE,
+    VW,
+    block_product,
+    block_product_at,
+    prefetch_l2,
+)
 
 #: Rows of ``a`` taken against the filter at a time.
 MC = 96
-#: Depth of K taken at a time: a panel's KC rows are 16 KiB.
+#: Depth of K taken at a time: a panel's KC rows are 32 KiB.
 KC = 256
 #: A product of at most this many rows, over more than one block of K and at least four
 #: times as deep as it has rows, is deep: its filter outweighs its rows' outputs, so
@@ -122,8 +133,8 @@ DEEP_ROWS = 256
 
 
 def pack(wmat: np.ndarray) -> np.ndarray:
-    """``wmat`` (K, N) as panels (ceil(N/16), K, 16): panel ``p`` holds columns
-    ``16p .. 16p+15``, zero-padded past N. Done once per filter."""
+    """``wmat`` (K, N) as panels (ceil(N/NR), K, NR): panel ``p`` holds columns
+    ``NR*p .. NR*p + NR-1``, zero-padded past N. Done once per filter."""
     k, n = wmat.shape
     panels = -(-n // NR)
     padded = np.zeros((k, panels * NR), np.float32)
@@ -151,7 +162,7 @@ def gemm_packed(a, wp, c, c0, c1, accumulate=False):
     """``c[:, c0:c1] = a @ w[:, c0:c1]`` (``+=`` with ``accumulate``) for ``wp = pack(w)``.
 
     ``a`` (M, K) and ``c`` (M, >= c1) float32 with unit column stride (rows may be
-    strided); ``c0`` a multiple of 16. No epilogue (see :func:`gemm_epilogue`).
+    strided); ``c0`` a multiple of ``NR``. No epilogue (see :func:`gemm_epilogue`).
     """
     _blocked(a, wp, c, c0, c1, accumulate, 0, 0, 0, 0, 0, 0, 0)
 
@@ -186,17 +197,17 @@ NO_ROWS = np.zeros((0, 0), np.float32)
 
 
 @njit(nogil=True)
-def gemm_to_blocks(a, wp, dst, first, width, bias, act):
+def gemm_to_blocks(a, wp, dst, first, width, n, bias, act):
     """``act(a @ w + bias)`` for ``wp = pack(w)``, each row stored in channel blocks: row
     ``i``'s channels ``16j .. 16j + 15`` at ``dst[first + (j * width + i) * 16 ..]``, the
     layout of ``depthwise_ir.block_row``'s rows (``first`` the offset of the first row's
     pixel, after the padding columns; ``width`` the padded row's pixels). ``dst``
-    float32, 1-D; N a multiple of 16; zero-length ``bias`` means none."""
+    float32, 1-D; ``n`` the channels (w's N), a multiple of 16; zero-length ``bias`` means none."""
     b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], NO_ROWS, 0)
     m, k = a.shape
     _blocked_at(
-        a.ctypes.data, a.strides[0] // 4, m, k, wp, dst.ctypes.data + 4 * first, NR, width * NR,
-        0, wp.shape[0] * NR, False, b, sw, sb, res, ldr, terms, act,
+        a.ctypes.data, a.strides[0] // 4, m, k, wp, dst.ctypes.data + 4 * first, VW, width * NR,
+        0, n, False, b, sw, sb, res, ldr, terms, act,
     )  # fmt: skip
 
 
@@ -218,11 +229,12 @@ def _blocked_at(
     """The blocking of :func:`gemm_packed` (see the module): ``MC`` rows by ``KC`` of K
     at a time (their ``a`` stays in L2); in the first block of K each block of MR rows
     against every panel (``c``'s rows written in order), in the others each panel's
-    ``KC`` rows (16 KiB, in L1) against every block of MR rows in turn. A deep product
+    ``KC`` rows (32 KiB, in L1) against every block of MR rows in turn. A deep product
     (:data:`DEEP_ROWS`) takes its rows as one block and each panel over the whole of K.
     The epilogue terms (addresses) only with the last block of K.
     ``c`` at ``c_addr``: row ``i``'s panel ``p`` at ``i * ldc + p * pstride`` floats
-    (``pstride`` 16 for rows as they lie, more for rows in channel blocks)."""
+    (``pstride`` NR for rows as they lie, more for rows in channel blocks; a panel's two
+    vectors ``pstride // NV`` apart)."""
     if m == 0 or c1 <= c0:
         return
     w_addr = wp.ctypes.data
@@ -266,6 +278,7 @@ def _blocked_at(
                             w_addr + 4 * ((j0 // NR) * k + k0) * NR,
                             c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
                             ldc,
+                            pstride // NV,
                             kc,
                             min(MR, mc1 - m0),
                             min(NR, c1 - j0),
@@ -310,14 +323,14 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
 
 
 @njit(nogil=True)
-def gemm_rows_to_blocks(a_addr, lda, koff, wp, dst, first, width, rows, bias, act):
+def gemm_rows_to_blocks(a_addr, lda, koff, wp, dst, first, width, n, rows, bias, act):
     """:func:`gemm_rows_at` (bias and activation only) with each row stored in channel
     blocks, as :func:`gemm_to_blocks` stores its rows: row ``i``'s channels ``16j ..
-    16j + 15`` at ``dst[first + (j * width + i) * 16 ..]``; N a multiple of 16."""
+    16j + 15`` at ``dst[first + (j * width + i) * 16 ..]``; ``n`` the channels."""
     b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], NO_ROWS, 0)
     _rows_at(
-        a_addr, lda, koff, wp, dst.ctypes.data + 4 * first, NR, width * NR, wp.shape[0] * NR,
-        rows, b, sw, sb, res, ldr, terms, act,
+        a_addr, lda, koff, wp, dst.ctypes.data + 4 * first, VW, width * NR, n, rows, b, sw,
+        sb, res, ldr, terms, act,
     )  # fmt: skip
 
 
@@ -340,6 +353,7 @@ def _rows_at(
                 panel,
                 c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
                 ldc,
+                pstride // NV,
                 k,
                 min(MR, rows - m0),
                 min(NR, n - j0),
@@ -359,14 +373,14 @@ def gemm_turned(wt, panel, ct, r0, r1):
     """``ct[r - r0, :] = wt[r, :] @ panel`` for filter rows ``r0 .. r1``: the product
     turned around for a conv with few output pixels (<= 16), where the filter (``wt``,
     (C_out, K), its transpose packed once) is the operand read once, a row broadcast at a
-    time, and the pixels' receptive fields are the one panel ``panel`` (K, 16) kept in L2.
-    ``ct`` (>= r1 - r0, 16) float32 rows; no epilogue. K is not blocked: a block's sums
+    time, and the pixels' receptive fields are the one panel ``panel`` (K, NR) kept in L2.
+    ``ct`` (>= r1 - r0, NR) float32 rows; no epilogue. K is not blocked: a block's sums
     stay in registers for the whole of K."""
     k = wt.shape[1]
     ldw, ldc = wt.strides[0] // 4, ct.strides[0] // 4
     w_addr, c_addr, p_addr = wt.ctypes.data, ct.ctypes.data, panel.ctypes.data
     for m0 in range(r0, r1, MR):
         block_product(
-            w_addr + 4 * m0 * ldw, ldw, p_addr, c_addr + 4 * (m0 - r0) * ldc, ldc, k,
+            w_addr + 4 * m0 * ldw, ldw, p_addr, c_addr + 4 * (m0 - r0) * ldc, ldc, VW, k,
             min(MR, r1 - m0), NR, False, 0, 0, 0, 0, 0, 0, 0,
         )  # fmt: skip

@@ -166,7 +166,7 @@ def separable_pair(
     stem = stem_koff.shape[0] > 0
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     if stem:
-        h, wd, c = stem_h, stem_w_out, stem_w.shape[0] * VW
+        h, wd, c = stem_h, stem_w_out, w1.shape[2]
     cin = x.shape[3]
     mid = w2.shape[2]
     cout = out.shape[1]
@@ -229,7 +229,7 @@ def separable_pair(
                         window = row_key(b, jy)
                         gemm_rows_to_blocks(
                             pad0.ctypes.data, stem_stride * cin, stem_koff, stem_w, dst1,
-                            pad1_left * VW, wp1, wd, stem_bias, stem_act,
+                            pad1_left * VW, wp1, c, wd, stem_bias, stem_act,
                         )  # fmt: skip
                     a0, a1, a2 = ring_rows(ring1, jy0, wp1 * c)
                     _ring_depthwise(
@@ -240,7 +240,7 @@ def separable_pair(
                         x, w1, stride1, pad1_top, pad1_left, h, mean1, inv1, offset1, dact1,
                         relu1, zero_row, blocked, held, b * h + iy, b * h + iy + 1, cols1,
                     )  # fmt: skip
-                gemm_to_blocks(cols1, pw1, dst, pad2_left * VW, wp, bias1, act1)
+                gemm_to_blocks(cols1, pw1, dst, pad2_left * VW, wp, mid, bias1, act1)
             a0, a1, a2 = ring_rows(ring, iy0, wp * mid)
             _ring_depthwise(
                 a0, a1, a2, wp, w2, stride2, mean2, inv2, offset2, dact2, cols2

@@ -72,8 +72,8 @@ G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0
 @njit(cache=True)
 def packed_filter(w):
     """``U = G g G^T`` of a (3, 3, C_in, C_out) filter, its 16 (C_in, C_out) matrices each
-    packed for the product as ``gemm.pack`` lays a matrix out: (16, ceil(C_out / 16),
-    C_in, 16), zeros past C_out.
+    packed for the product as ``gemm.pack`` lays a matrix out: (16, ceil(C_out / NR),
+    C_in, NR), zeros past C_out.
 
     Computed in float64 and rounded once (the halves in ``G`` are exact in binary): for
     each column of the 3x3 filter ``t = G g`` (the rows of :data:`G`, summed left to
