@@ -36,23 +36,6 @@ best medians of 3 rounds (ms): SSD 20.44 -> 18.70, FaceLandmark68Net 0.440 -> 0.
 Face Detector 1.658 -> 1.602, the recognition net at batch 8 10.52 -> 9.99 (at batch 1
 the same, 1.77-1.84 -> 1.78-1.79). The same bits.
 
-The epilogue: straight-line code for the (terms, activation) pairs the nets use
-(``COMMON_EPILOGUES``), picked by one branch a block; a short panel (the last one of a
-filter whose channels are not a multiple of 16) and the other pairs take one path of
-masked vectors (``llvm.masked.load``/``store``: the lanes past the panel's columns are
-neither read nor written), each term behind a branch. Its operations are the NumPy
-backend's in the same order, as separate multiplies and adds (LLVM fuses nothing it is
-not told to), so fused or not, masked or not, the outputs are the same bits. The dense
-blocks' running sums (bias and residual, with or without a ReLU: 12 of
-FaceLandmark68Net's 15 separable convs) took the branching path until they had pairs
-of their own: in one process alternating with the code before (medians of 30-40),
-FaceLandmark68Net at batch 8 4.78 -> 4.70 ms (its first block's convs 0.92-0.94x) and
-at batch 1 0.639 -> 0.631, FaceLandmark68TinyNet at batch 8 2.74 -> 2.70.
-
-The short panel was first stored value by value, each value through its own copy of
-the branching epilogue: most of a block's IR and compile time (a kernel with one block
-product 3.7-3.8 s, 1.2-1.3 s with the masked path; every kernel into an empty cache
-130 -> 90 s).
 """
 
 from __future__ import annotations
@@ -62,7 +45,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .epilogue import LEAKY_ALPHA
+from .epilogue_ir import Loader, emit_by_epilogue, emit_epilogue, maybe
 
 #: Rows of ``a`` a block takes (one broadcast each per step; see "Why 12 rows").
 MR = 8
@@ -72,101 +55,8 @@ VW = 16
 NV = 2
 #: Filter columns a panel holds.
 NR = NV * VW
-BIAS, SCALE, RESIDUAL = 1, 2, 4
-
-
-def _maybe(builder, cond, value, make):
-    """``make(value)`` where ``cond`` holds at run time, else ``value`` (a branch + phi)."""
-    before = builder.block
-    with builder.if_then(cond):
-        changed = make(value)
-        then = builder.block
-    phi = builder.phi(value.type)
-    phi.add_incoming(changed, then)
-    phi.add_incoming(value, before)
-    return phi
-
-
-def emit_epilogue(builder, v, load, row_res, terms, act):
-    """``act((v + bias) * scale_w + scale_b + residual)`` on a vector or a value.
-
-    ``terms`` and ``act`` are Python ints (the code is made for that one combination, no
-    branches) or IR values (each term behind a branch on its bit). ``load(ptr)`` reads
-    the matching width at a float pointer, ``load.pointers`` the bias, scale_w and
-    scale_b at this store's columns, ``row_res`` this row's residual. As
-    ``epilogue.activate`` and the NumPy backend: separate multiplies and adds,
-    ``max``/``min`` as numba lowers them (so the results are the same bits).
-    """
-    l64 = ir.IntType(64)
-
-    def when(bit_or_code, is_act, value, make):
-        if isinstance(terms, int):
-            on = (act == bit_or_code) if is_act else bool(terms & bit_or_code)
-            return make(value) if on else value
-        test = (
-            builder.icmp_signed("==", act, ir.Constant(l64, bit_or_code))
-            if is_act
-            else builder.icmp_signed(
-                "!=", builder.and_(terms, ir.Constant(l64, bit_or_code)), ir.Constant(l64, 0)
-            )
-        )
-        return _maybe(builder, test, value, make)
-
-    bias_p, sw_p, sb_p = load.pointers
-    v = when(BIAS, False, v, lambda u: builder.fadd(u, load(bias_p)))
-    v = when(SCALE, False, v, lambda u: builder.fadd(builder.fmul(u, load(sw_p)), load(sb_p)))
-    v = when(RESIDUAL, False, v, lambda u: builder.fadd(u, load(row_res)))
-    zero, six = load.constant(0.0), load.constant(6.0)
-
-    def relu(u):  # max(u, 0): 0 where 0 > u, else u (u itself for -0.0 and NaN)
-        return builder.select(builder.fcmp_ordered(">", zero, u), zero, u)
-
-    def relu6(u):  # min(max(u, 0), 6)
-        r = relu(u)
-        return builder.select(builder.fcmp_ordered("<", six, r), six, r)
-
-    def leaky(u):  # face-api.js's relu(u - a*u) + a*u
-        a = builder.fmul(u, load.constant(float(LEAKY_ALPHA)))
-        return builder.fadd(relu(builder.fsub(u, a)), a)
-
-    for code, fn in ((1, relu), (2, relu6), (3, leaky)):
-        v = when(code, True, v, fn)
-    return v
-
-
-#: (terms, act) pairs the block store has straight-line code for (the nets' convs: bias
-#: and an activation; the recognition net's scale layer and shortcut; the dense blocks'
-#: running sums of the landmark, expression and age-gender nets); others branch.
-COMMON_EPILOGUES = ((BIAS, 0), (BIAS, 1), (BIAS, 2), (BIAS, 3), (0, 1), (BIAS | SCALE, 0),
-                    (BIAS | SCALE, 1), (BIAS | SCALE | RESIDUAL, 1), (BIAS | RESIDUAL, 0),
-                    (BIAS | RESIDUAL, 1))  # fmt: skip
-
-
-def emit_by_epilogue(builder, terms_v, act_v, emit, name, common=None):
-    """``emit(terms, act)`` once for each pair of :data:`COMMON_EPILOGUES` (and none), with
-    Python ints, and once with the IR values ``terms_v``, ``act_v`` (branching per term)
-    for the others; one switch on the run-time pair picks the code. With ``common`` (an
-    IR condition), the pairs' own code is taken only where it holds, the generic code
-    everywhere else."""
-    l64 = ir.IntType(64)
-    mode = builder.add(builder.mul(terms_v, ir.Constant(l64, 4)), act_v)
-    after = builder.append_basic_block(f"{name}.done")
-    generic = builder.append_basic_block(f"{name}.generic")
-    if common is not None:
-        by_pair = builder.append_basic_block(f"{name}.pair")
-        builder.cbranch(common, by_pair, generic)
-        builder.position_at_end(by_pair)
-    switch = builder.switch(mode, generic)
-    for terms, act in ((0, 0),) + COMMON_EPILOGUES:
-        case = builder.append_basic_block(f"{name}.{terms}.{act}")
-        switch.add_case(ir.Constant(l64, terms * 4 + act), case)
-        builder.position_at_end(case)
-        emit(terms, act)
-        builder.branch(after)
-    builder.position_at_end(generic)
-    emit(terms_v, act_v)
-    builder.branch(after)
-    builder.position_at_end(after)
+#: Rows a narrow block takes: one vector a row (see "Narrow blocks").
+NARROW_MR = 12
 
 
 def vector_at(builder, p, i, ld, h, step):
@@ -177,8 +67,9 @@ def vector_at(builder, p, i, ld, h, step):
     return builder.bitcast(builder.gep(p, [off]), ir.VectorType(ir.FloatType(), VW).as_pointer())
 
 
-def _emit_block(builder, args, offsets):
-    """The IR of one block product (see :func:`block_product`); with ``offsets``, row
+def _emit_block(builder, args, offsets, mr, nv):
+    """The IR of one block product of ``mr`` rows by ``nv`` vectors (see
+    :func:`block_product`), reading a panel of ``NR`` columns; with ``offsets``, row
     ``i``'s value ``k`` is read at ``a + i * lda + koff[k]`` instead of ``a + i * lda + k``."""
     if offsets:
         a_v, lda_v, koff_v, b_v, c_v, ldc_v, hs_v, k_v, rows_v, cols_v, acc_v, *epi = args
@@ -201,7 +92,7 @@ def _emit_block(builder, args, offsets):
     # row i of the block, or the last row where the block is short
     last = builder.sub(rows_v, const(1))
     a_rows = []
-    for i in range(MR):
+    for i in range(mr):
         r = builder.select(builder.icmp_signed("<", const(i), rows_v), const(i), last)
         a_rows.append(builder.gep(a_p, [builder.mul(r, lda_v)]))
     zero = ir.Constant(vec, [0.0] * VW)
@@ -215,20 +106,20 @@ def _emit_block(builder, args, offsets):
     builder.cbranch(builder.icmp_signed(">", k_v, const(0)), loop, done)
     builder.position_at_end(loop)
     kk = builder.phi(l64)
-    acc = [builder.phi(vec) for _ in range(NV * MR)]
+    acc = [builder.phi(vec) for _ in range(nv * mr)]
     b_row = builder.gep(b_p, [builder.mul(kk, const(NR))])
     b_half = [
         builder.load(builder.bitcast(builder.gep(b_row, [const(VW * h)]), vptr), align=4)
-        for h in range(NV)
+        for h in range(nv)
     ]
     at = builder.load(builder.gep(koff_p, [kk]), align=8) if offsets else kk
     new = []
-    for i in range(MR):
+    for i in range(mr):
         s = builder.load(builder.gep(a_rows[i], [at]), align=4)
         s = builder.shuffle_vector(
             builder.insert_element(undef, s, ir.Constant(i32, 0)), undef, splat
         )
-        new += [builder.call(fma, [s, b_half[h], acc[NV * i + h]]) for h in range(NV)]
+        new += [builder.call(fma, [s, b_half[h], acc[nv * i + h]]) for h in range(nv)]
     k_next = builder.add(kk, const(1))
     kk.add_incoming(const(0), entry)
     kk.add_incoming(k_next, loop)
@@ -249,12 +140,12 @@ def _emit_block(builder, args, offsets):
         sums.append(phi)
 
     def add_old(ptr, val, load):  # c + sums when accumulating, else the sums as they are
-        return _maybe(builder, acc_v, val, lambda u: builder.fadd(load(ptr), u))
+        return maybe(builder, acc_v, val, lambda u: builder.fadd(load(ptr), u))
 
     def store_rows(terms, act, masks=None):  # every row's vectors, through the epilogue
-        for i in range(MR):
+        for i in range(mr):
             with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
-                for h in range(NV):
+                for h in range(nv):
                     c_row = vector_at(builder, c_p, i, ldc_v, h, hs_v)
                     r_row = vector_at(builder, res_p, i, ldr_v, h, const(VW))
                     ptrs = tuple(
@@ -262,7 +153,7 @@ def _emit_block(builder, args, offsets):
                         for p in (bias_p, sw_p, sb_p)
                     )
                     load = Loader(builder, ptrs, vec, None if masks is None else masks[h])
-                    val = add_old(c_row, sums[NV * i + h], load)
+                    val = add_old(c_row, sums[nv * i + h], load)
                     if terms is not None:
                         val = emit_epilogue(builder, val, load, r_row, terms, act)
                     load.store(val, c_row)
@@ -276,7 +167,7 @@ def _emit_block(builder, args, offsets):
     count = builder.shuffle_vector(count, ir.Constant(count.type, ir.Undefined), splat)
     masks = [
         builder.icmp_signed("<", ir.Constant(lanes.type, list(range(VW * h, VW * h + VW))), count)
-        for h in range(NV)
+        for h in range(nv)
     ]
 
     def store(terms, act):  # a pair's own code, or the masked path for all the others
@@ -285,50 +176,25 @@ def _emit_block(builder, args, offsets):
         else:  # one masked path instead of value-by-value code: ~3x faster to compile
             store_rows(terms, act, masks)
 
-    whole = builder.icmp_signed("==", cols_v, const(NR))
+    whole = builder.icmp_signed("==", cols_v, const(nv * VW))
     emit_by_epilogue(builder, terms_v, act_v, store, "store", common=whole)
 
 
-class Loader:
-    """Loads and stores of one width (a 16-float vector or a float) for
-    :func:`emit_epilogue`: the term pointers at this store's columns, and constants of
-    that width. With ``mask`` (a vector's lanes to touch), masked vector loads and stores
-    (``llvm.masked.load``/``store``): lanes off the mask are neither read nor written."""
-
-    def __init__(self, builder, pointers, ty, mask=None):
-        self.builder, self.pointers, self.ty, self.mask = builder, pointers, ty, mask
-
-    def _masked(self, what, args):
-        module, vptr = self.builder.module, ir.PointerType(self.ty)
-        name = f"llvm.masked.{what}.v{self.ty.count}f32.p0v{self.ty.count}f32"
-        types_ = [vptr, ir.IntType(32), self.mask.type]
-        if what == "load":
-            fn_type = ir.FunctionType(self.ty, types_ + [self.ty])
-        else:
-            fn_type = ir.FunctionType(ir.VoidType(), [self.ty] + types_)
-        fn = cgutils.get_or_insert_function(module, fn_type, name)
-        return self.builder.call(fn, args)
-
-    def __call__(self, ptr):
-        if self.mask is None:
-            return self.builder.load(ptr, align=4)
-        align = ir.Constant(ir.IntType(32), 4)
-        return self._masked("load", [ptr, align, self.mask, self.constant(0.0)])
-
-    def store(self, value, ptr):
-        if self.mask is None:
-            self.builder.store(value, ptr, align=4)
-            return
-        self._masked("store", [value, ptr, ir.Constant(ir.IntType(32), 4), self.mask])
-
-    def constant(self, x):
-        if isinstance(self.ty, ir.VectorType):
-            return ir.Constant(self.ty, [x] * self.ty.count)
-        return ir.Constant(self.ty, x)
+#: The block's arguments (see :func:`block_product`): a, lda, b, c, ldc, hstride, k, rows,
+#: cols, accumulate, then the epilogue's bias, scale_w, scale_b, residual, ldr, terms, act.
+_I64, _PTR = types.int64, types.uintp
+_SIG = types.void(_PTR, _I64, _PTR, _PTR, _I64, _I64, _I64, _I64, _I64, types.boolean,
+                  *(_PTR,) * 4, *(_I64,) * 3)  # fmt: skip
+#: The same with ``koff`` after ``lda`` (:func:`block_product_at`).
+_SIG_AT = types.void(*_SIG.args[:2], _PTR, *_SIG.args[2:])
 
 
-#: The epilogue arguments: bias, scale_w, scale_b, residual addresses; ldr, terms, act.
-_EPI_TYPES = (types.uintp,) * 4 + (types.int64,) * 3
+def _codegen(offsets, mr, nv):
+    def codegen(context, builder, signature, args):
+        _emit_block(builder, args, offsets, mr, nv)
+        return context.get_dummy_value()
+
+    return codegen
 
 
 @intrinsic
@@ -342,68 +208,43 @@ def block_product(
     ``a``, ``b``, ``c`` are data addresses; ``a`` has row stride ``lda``, ``c`` ``ldc``
     (floats), and a row of ``c`` holds its ``NV`` vectors ``hstride`` floats apart (16
     for rows as they lie, more for rows in channel blocks); ``b`` is one packed panel (K,
-    NR). Rows past ``rows`` read the last row
-    (valid memory) and are not stored; columns past ``cols`` are not stored.
-    The epilogue: ``bias``, ``sw``, ``sb``, ``res`` the addresses of the bias, scale
-    and residual at this block's first column (and row), ``ldr`` the residual's row
-    stride, ``terms`` the bits of those present, ``act`` the activation code; ``epi`` is
-    the identity when ``terms`` and ``act`` are 0.
+    NR). Rows past ``rows`` read the last row (valid memory) and are not stored; columns
+    past ``cols`` are not stored. The epilogue: ``bias``, ``sw``, ``sb``, ``res`` the
+    addresses of the bias, scale and residual at this block's first column (and row),
+    ``ldr`` the residual's row stride, ``terms`` the bits of those present, ``act`` the
+    activation code; ``epi`` is the identity when ``terms`` and ``act`` are 0.
     """
-    i64 = types.int64
-    sig = types.void(
-        types.uintp,
-        i64,
-        types.uintp,
-        types.uintp,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        types.boolean,
-        *_EPI_TYPES,
-    )
+    return _SIG, _codegen(False, MR, NV)
 
-    def codegen(context, builder, signature, args):
-        _emit_block(builder, args, offsets=False)
-        return context.get_dummy_value()
 
-    return sig, codegen
+@intrinsic
+def block_product_narrow(
+    typingctx, a, lda, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res, ldr,
+    terms, act,
+):  # fmt: skip
+    """As :func:`block_product` for ``cols <= 16``: ``NARROW_MR`` rows by one vector, the
+    first 16 columns of the panel (see "Narrow blocks")."""
+    return _SIG, _codegen(False, NARROW_MR, 1)
 
 
 @intrinsic
 def block_product_at(
-    typingctx,
-    a,
-    lda,
-    koff,
-    b,
-    c,
-    ldc,
-    hstride,
-    k,
-    rows,
-    cols,
-    accumulate,
-    bias,
-    sw,
-    sb,
-    res,
-    ldr,
-    terms,
-    act,
-):
+    typingctx, a, lda, koff, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res,
+    ldr, terms, act,
+):  # fmt: skip
     """As :func:`block_product`, with ``a[i, k]`` read at ``a + i * lda + koff[k]``
     (``koff`` the address of K int64 offsets, in floats): a convolution's receptive
     fields read where they lie in the (padded) input, with no im2col copy."""
-    i64, ptr = types.int64, types.uintp
-    sig = types.void(ptr, i64, ptr, ptr, ptr, i64, i64, i64, i64, i64, types.boolean, *_EPI_TYPES)
+    return _SIG_AT, _codegen(True, MR, NV)
 
-    def codegen(context, builder, signature, args):
-        _emit_block(builder, args, offsets=True)
-        return context.get_dummy_value()
 
-    return sig, codegen
+@intrinsic
+def block_product_at_narrow(
+    typingctx, a, lda, koff, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res,
+    ldr, terms, act,
+):  # fmt: skip
+    """:func:`block_product_at` as :func:`block_product_narrow` is :func:`block_product`."""
+    return _SIG_AT, _codegen(True, NARROW_MR, 1)
 
 
 @intrinsic

@@ -110,17 +110,18 @@ import numpy as np
 from numba import njit
 
 from .block_ir import (
-    BIAS,
     MR,
+    NARROW_MR,
     NR,
     NV,
-    RESIDUAL,
-    SCALE,
     VW,
     block_product,
     block_product_at,
+    block_product_at_narrow,
+    block_product_narrow,
     prefetch_l2,
 )
+from .epilogue_ir import BIAS, RESIDUAL, SCALE
 
 #: Rows of ``a`` taken against the filter at a time.
 MC = 96
@@ -343,6 +344,14 @@ def _rows_at(
     at ``c_addr`` laid out as :func:`_blocked_at`'s."""
     k = koff.shape[0]
     w_addr, k_addr = wp.ctypes.data, koff.ctypes.data
+    if n <= VW:  # one vector of columns (Tiny Face Detector's first conv): narrow blocks
+        for m0 in range(0, rows, NARROW_MR):
+            block_product_at_narrow(
+                a_addr + 4 * m0 * lda, lda, k_addr, w_addr, c_addr + 4 * m0 * ldc, ldc, VW, k,
+                min(NARROW_MR, rows - m0), n, False, bias, scale_w, scale_b,
+                residual + 4 * m0 * ldr, ldr, terms, act,
+            )  # fmt: skip
+        return
     for j0 in range(0, n, NR):
         panel = w_addr + 4 * (j0 // NR) * k * NR
         for m0 in range(0, rows, MR):
@@ -379,8 +388,8 @@ def gemm_turned(wt, panel, ct, r0, r1):
     k = wt.shape[1]
     ldw, ldc = wt.strides[0] // 4, ct.strides[0] // 4
     w_addr, c_addr, p_addr = wt.ctypes.data, ct.ctypes.data, panel.ctypes.data
-    for m0 in range(r0, r1, MR):
-        block_product(
+    for m0 in range(r0, r1, NARROW_MR):  # <= 16 pixels: the panel's first vector
+        block_product_narrow(
             w_addr + 4 * m0 * ldw, ldw, p_addr, c_addr + 4 * (m0 - r0) * ldc, ldc, VW, k,
-            min(MR, r1 - m0), NR, False, 0, 0, 0, 0, 0, 0, 0,
+            min(NARROW_MR, r1 - m0), VW, False, 0, 0, 0, 0, 0, 0, 0,
         )  # fmt: skip

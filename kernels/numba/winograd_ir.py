@@ -7,7 +7,7 @@ method and the matrices):
 * :func:`input_tiles`: ``V[xi, t] = (B^T d B)[xi]`` of each tile's 4x4 input patch ``d``,
   for all channels, into the 16 matrices ``V[xi]`` (tiles, C) that the products read;
 * :func:`output_tiles`: ``Y = A^T m A`` of each tile's 16 products ``m``, through the
-  conv's epilogue (bias, scale layer, residual, activation; ``block_ir.emit_epilogue``),
+  conv's epilogue (bias, scale layer, residual, activation; ``epilogue_ir.emit_epilogue``),
   into the tile's four output pixels (two where the map ends).
 
 Every value is the same sequence of float32 additions and subtractions as the numba
@@ -36,7 +36,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .block_ir import Loader, emit_by_epilogue, emit_epilogue
+from .epilogue_ir import Loader, emit_by_epilogue, emit_epilogue
 
 #: Floats a vector holds: channels transformed at once (C must be a multiple).
 VW = 8
