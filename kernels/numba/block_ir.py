@@ -1,11 +1,12 @@
 """One block of the numba convs' matrix product, written in LLVM IR: ``c = epi(a @ b)``.
 
-Computes a block of ``MR = 12`` rows by ``NR = 16`` columns of a product: each output
-summed over K in its own lane of twelve 16-float vector registers (one a row), one
-broadcast of ``a[i, k]`` times one row of 16 filter values per step, then the conv's
-epilogue (bias, scale layer, residual, activation) before it is stored. ``gemm.py`` cuts
-whole products into such blocks. NumPy reference: ``cols @ w`` and the epilogue passes in
-the NumPy backend's conv2d.
+Computes a block of ``MR = 8`` rows by ``NR = 32`` columns of a product: each output
+summed over K in its own lane of sixteen 16-float vector registers (two a row), one
+broadcast of ``a[i, k]`` times one row of 32 filter values per step, then the conv's
+epilogue (``epilogue_ir.py``: bias, scale layer, residual, activation) before it is
+stored; a narrow block (``NARROW_MR = 12`` rows by one vector) for products of at most 16
+columns. ``gemm.py`` cuts whole products into such blocks. NumPy reference: ``cols @ w``
+and the epilogue passes in the NumPy backend's conv2d.
 
 Why LLVM IR: numba's pipeline does not vectorise an accumulator block (``conv2d.py``: a
 register-blocked direct conv in plain numba was 4x slower than BLAS), so the loop is
@@ -21,21 +22,33 @@ AVX-512 register a row the broadcast folds into the multiply-add (``{1to16}``): 
 on every shape, with or without the epilogue; whole nets 0.87-0.97x the time (the same
 bits: the same multiply-adds in the same order).
 
-Why 12 rows: a step's multiply-adds depend on the step before through their
-accumulators, so a block has at most MR in flight: enough with 6 where a 512-bit
-multiply-add issues once a cycle (Zen 4 splits it in two halves), not where two issue a
-cycle with a latency of 4 (Zen 5: 6 in flight for 8 slots). With 12 the loop is 12
-multiply-adds and one load a step, in 24 of the 32 vector registers. Measured on a Zen 5
-core, GFLOP/s, best of 15, MR 6 -> 12 (8, 10, 14 in brackets): (1024, 512) @ (512, 512)
-191 -> 215 (204, 199, 180); (96, 256) @ (256, 256) 203 -> 245 (209, 209, 182); (4096,
-32) @ (32, 64) 162 -> 190 (191, 185, 163); (289, 576) @ (576, 64) 185 -> 207 (219, 189,
-165); (16, 2304) @ (2304, 256) 159 -> 135 (178, 152, 98: 12 rows over 16 compute 8 they
-do not store). Whole nets on 2 cores, the two trees in separate processes alternating,
-best medians of 3 rounds (ms): SSD 20.44 -> 18.70, FaceLandmark68Net 0.440 -> 0.418 and
-3.068 -> 2.910 at batch 8, FaceLandmark68TinyNet 0.252 -> 0.245 and 1.709 -> 1.650, Tiny
-Face Detector 1.658 -> 1.602, the recognition net at batch 8 10.52 -> 9.99 (at batch 1
-the same, 1.77-1.84 -> 1.78-1.79). The same bits.
+Why 8 rows of two vectors: a step's multiply-adds depend on the step before through
+their accumulators, so a block has at most MR * NV in flight, and a step loads NV filter
+vectors and broadcasts MR values of ``a`` (each folded into its multiply-adds when NV is
+1, one broadcast for two when it is 2). Zen 4 issues a 512-bit multiply-add once a cycle
+(in two 256-bit halves): 6 rows of one vector kept up there. Zen 5 issues two a cycle
+with a latency of 4, so it needs 8 in flight and, at two a cycle, loads to match: 6 rows
+of one vector leave a quarter of the slots empty; 12 rows fill them with 13 loads for 12
+multiply-adds; 8 rows of two vectors need 10 loads (2 vectors, 8 broadcasts) for 16.
+One Zen 5 core, GFLOP/s, best of 15 (noise about 5%), MR x NV 6x1 -> 12x1 -> 8x2 (6x2,
+4x2): (1024, 512) @ (512, 512) 191 -> 215 -> 248 (251, 205); (96, 256) @ (256, 256) 203
+-> 245 -> 256 (255, 222); (4096, 32) @ (32, 64) 162 -> 190 -> 248 (239, 205); (289, 576)
+@ (576, 64) 185 -> 207 -> 243 (243, 214); (16, 2304) @ (2304, 256) 159 -> 135 -> 212
+(190, 190); (1024, 1024) @ (1024, 1024) 196 -> 187 -> 237 (237, 207). KC 128 and 512, MC
+48 and 192 measured alike. Whole nets on 2 cores, the trees in separate processes
+alternating, best medians of 3 rounds (ms), 6x1 -> 12x1 -> 8x2: SSD 20.44 -> 18.60 ->
+15.50, FaceLandmark68Net 0.440 -> 0.424 -> 0.356 and at batch 8 3.068 -> 2.792 -> 2.398,
+FaceLandmark68TinyNet 0.252 -> 0.242 -> 0.198 and 1.709 -> 1.663 -> 1.355, the recognition
+net 1.77 -> 1.71 -> 1.71 and at batch 8 10.52 -> 10.03 -> 7.99, Tiny Face Detector 1.66
+-> 1.65 -> 1.65. Each output's sums are the same multiply-adds in the same order, so
+every shape gives the same bits.
 
+Narrow blocks: a panel of 32 columns makes a product of 16 (Tiny Face Detector's first
+conv, 3 -> 16 channels on 416x416, half its net's time; the turned-around product of the
+recognition net's 4x4 maps, 16 pixels) compute a second vector it never stores. Those
+take ``NARROW_MR`` rows by the panel's first vector instead (``gemm._rows_at``,
+``gemm.gemm_turned``): Tiny Face Detector 1.65 -> 1.42 ms, the recognition net 1.71 ->
+1.51 (alternating as above, 3 rounds).
 """
 
 from __future__ import annotations
@@ -47,7 +60,7 @@ from numba.extending import intrinsic
 
 from .epilogue_ir import Loader, emit_by_epilogue, emit_epilogue, maybe
 
-#: Rows of ``a`` a block takes (one broadcast each per step; see "Why 12 rows").
+#: Rows of ``a`` a block takes (one broadcast each per step; see "Why 8 rows of two vectors").
 MR = 8
 #: Floats a vector holds (LLVM splits a longer vector into the machine's registers).
 VW = 16
