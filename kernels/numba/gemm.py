@@ -22,13 +22,12 @@ K rows of NR contiguous floats: the block loop reads it as one stream. A BLAS pa
 its operands again on every call; for the thin products of a tiled conv (a tile of
 6-1000 rows against a 2.4 MB filter) that packing cost as much as the product.
 
-Measured (one core of the 2-core AVX-512 machine, GFLOP/s, best of 30; this kernel
-against ``np.matmul`` on NumPy's OpenBLAS, which packs both operands each call):
-(1024, 512) @ (512, 512) 108 / 103; (16, 2304) @ (2304, 256) 102 / 75;
-(1500, 288) @ (288, 32) 110 / 93; (4096, 32) @ (32, 64) 102 / 89;
-(289, 576) @ (576, 64) 111 / 100. The machine's peak is ~112. Blocks of rows outside
-(each block against every panel) and panels outside measured alike there, with ``c`` in
-cache.
+Measured (one core, GFLOP/s, best of 15-30; this kernel against ``np.matmul`` on
+NumPy's OpenBLAS, which packs both operands each call), Zen 5 / Zen 4: (1024, 512) @
+(512, 512) 248 / 133 and 108 / 103; (16, 2304) @ (2304, 256) 212 / 101 and 102 / 75;
+(4096, 32) @ (32, 64) 248 / 118 and 102 / 89; (289, 576) @ (576, 64) 243 / 123 and 111
+/ 100 (Zen 4's peak ~112). Blocks of rows outside (each against every panel) and panels
+outside measured alike, with ``c`` in cache.
 
 Loop order, and why it changes after the first block of K: the first block of K writes
 ``c``, whose lines are usually cold (a conv's output, last used a forward pass ago).
