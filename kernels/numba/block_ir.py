@@ -72,7 +72,7 @@ NR = NV * VW
 NARROW_MR = 12
 
 
-def vector_at(builder, p, i, ld, h, step):
+def _vector_at(builder, p, i, ld, h, step):
     """A vector pointer to row ``i``'s vector ``h`` at float pointer ``p`` (rows ``ld``
     floats apart, a row's vectors ``step`` apart; ``ld`` and ``step`` IR values)."""
     l64 = ir.IntType(64)
@@ -159,27 +159,27 @@ def _emit_block(builder, args, offsets, mr, nv):
         for i in range(mr):
             with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
                 for h in range(nv):
-                    c_row = vector_at(builder, c_p, i, ldc_v, h, hs_v)
-                    r_row = vector_at(builder, res_p, i, ldr_v, h, const(VW))
-                    ptrs = tuple(
-                        builder.bitcast(builder.gep(p, [const(VW * h)]), vptr)
-                        for p in (bias_p, sw_p, sb_p)
-                    )
-                    load = Loader(builder, ptrs, vec, None if masks is None else masks[h])
+                    c_row = _vector_at(builder, c_p, i, ldc_v, h, hs_v)
+                    r_row = _vector_at(builder, res_p, i, ldr_v, h, const(VW))
+                    load = Loader(builder, terms_at[h], vec, None if masks is None else masks[h])
                     val = add_old(c_row, sums[nv * i + h], load)
                     if terms is not None:
                         val = emit_epilogue(builder, val, load, r_row, terms, act)
                     load.store(val, c_row)
 
-    # the lanes a short panel stores: those before ``cols``
-    lanes = ir.Constant(ir.VectorType(i32, VW), list(range(VW)))
+    # the bias and scale pointers at each of a row's vectors (the same for every row)
+    terms_at = [
+        tuple(builder.bitcast(builder.gep(p, [const(VW * h)]), vptr) for p in (bias_p, sw_p, sb_p))
+        for h in range(nv)
+    ]
+    # the lanes a short panel stores: those before ``cols``, vector h's lanes VW*h ..
+    ivec = ir.VectorType(i32, VW)
     count = builder.insert_element(
-        ir.Constant(ir.VectorType(i32, VW), ir.Undefined), builder.trunc(cols_v, i32),
-        ir.Constant(i32, 0),
-    )  # fmt: skip
-    count = builder.shuffle_vector(count, ir.Constant(count.type, ir.Undefined), splat)
+        ir.Constant(ivec, ir.Undefined), builder.trunc(cols_v, i32), ir.Constant(i32, 0)
+    )
+    count = builder.shuffle_vector(count, ir.Constant(ivec, ir.Undefined), splat)
     masks = [
-        builder.icmp_signed("<", ir.Constant(lanes.type, list(range(VW * h, VW * h + VW))), count)
+        builder.icmp_signed("<", ir.Constant(ivec, list(range(VW * h, VW * h + VW))), count)
         for h in range(nv)
     ]
 
