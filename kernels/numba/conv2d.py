@@ -88,14 +88,16 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
-from .block_ir import NR
+from .block_ir import NR, VW
 from .epilogue import finish
 from .gemm import gemm_epilogue, gemm_rows_at, gemm_turned
 from .pool import pool2x2_row
 from .scratch import any_not_one
 from .tiles import thread_tiles, tile_bounds
+from .transpose_ir import columns16
 
 
 @njit(inline="always")
@@ -138,18 +140,41 @@ def _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, r0):
                         cols[r, base + ci] = 0.0
 
 
-@njit(inline="always")
+@njit(nogil=True)
 def _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel):
-    """The N*Ho*Wo (<= 16) receptive fields as the columns of ``panel`` (K, NR), tap by
-    tap: the C rows a tap fills (16 KiB at 256 channels) stay in L1 while each pixel
-    writes its column. Pixel by pixel (``_gather_row`` into the transpose) each column ran
-    down the whole panel (147 KiB, past L1): 23.7 -> 11.0 us on one core for the
-    recognition net's (1, 4, 4, 256) 3x3 convs, which each thread gathers whole."""
+    """The N*Ho*Wo (<= 16) receptive fields as the first 16 columns of ``panel`` (K, NR),
+    zeros past the last pixel: where the channels come in whole vectors, 16 channels of a
+    tap for the 16 pixels at a time, transposed in registers (``transpose_ir.columns16``:
+    the recognition net's (1, 4, 4, 256) 3x3 convs, 10.5 -> 3 us on one core, and each
+    thread gathers the whole panel); otherwise tap by tap, the C rows a tap fills staying
+    in L1 while each pixel writes its column (pixel by pixel, each column ran down the
+    whole 147 KiB panel: 23.7 -> 11.0 us)."""
     n, h, w, c = x.shape
+    m = n * ho * wo
+    ldp = panel.strides[0] // 4
+    if c % VW == 0 and x.strides[3] == 4 and panel.strides[1] == 4:
+        srcs = np.empty(VW, np.int64)
+        s0, s1, s2 = x.strides[0], x.strides[1], x.strides[2]
+        for ky in range(kh):
+            for kx in range(kw):
+                valid = 0
+                for p in range(VW):
+                    srcs[p] = x.ctypes.data  # read, but replaced by zeros, where not valid
+                    b, oy, ox = p // (ho * wo), (p // wo) % ho, p % wo
+                    iy = oy * stride - pad_top + ky
+                    ix = ox * stride - pad_left + kx
+                    if p < m and 0 <= iy < h and 0 <= ix < w:
+                        srcs[p] = x.ctypes.data + b * s0 + iy * s1 + ix * s2
+                        valid |= 1 << p
+                first = panel.ctypes.data + 4 * (ky * kw + kx) * c * ldp
+                for c0 in range(0, c, VW):
+                    columns16(srcs.ctypes.data, valid, c0, first + 4 * c0 * ldp, ldp)
+        return
+    panel[:, m:VW] = 0.0
     for ky in range(kh):
         for kx in range(kw):
             base = (ky * kw + kx) * c
-            for p in range(n * ho * wo):
+            for p in range(m):
                 b, oy, ox = p // (ho * wo), (p // wo) % ho, p % wo
                 iy = oy * stride - pad_top + ky
                 ix = ox * stride - pad_left + kx
@@ -359,7 +384,6 @@ def conv2d_few_pixels(
     for t in prange(nthreads):
         panel = scratch[t, : k * NR].reshape(k, NR)
         ct = scratch[t, k * NR : k * NR + col_block * NR].reshape(col_block, NR)
-        panel[:, m:] = 0.0
         _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel)
         for blk in range(t, nblocks, nthreads):
             c0 = blk * col_block

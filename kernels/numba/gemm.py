@@ -385,11 +385,11 @@ def gemm_turned(wt, panel, ct, r0, r1):
     ``ct`` (>= r1 - r0, NR) float32 rows; no epilogue. K is not blocked: a block's sums
     stay in registers for the whole of K.
 
-    The filter comes from memory (2.4 MB for the recognition net's 256-filter 3x3 convs,
-    last read a pass ago; ~29 GB/s here, 0.082 ms a conv on 2 cores). Tried: the filter
-    in groups of 12 filters interleaved, so that a block reads one stream instead of 12
-    rows 9 KiB apart: 0.111-0.115 ms (fewer misses in flight); asking for the first 1-4
-    KiB of the next block's rows ahead: 0.078-0.081, within the noise. Both dropped."""
+    The recognition net's 256-filter 3x3 convs (2.4 MB of filter): 128 rows on one core
+    45 us (212 GFLOP/s), the filter in L2 or cycled with five others (14 MB) alike. Tried:
+    the filter in groups of 12 filters interleaved (one stream a block, not 12 rows 9 KiB
+    apart): 0.111-0.115 ms a conv against 0.082; asking ahead for the first 1-4 KiB of the
+    next block's rows: 0.078-0.081, noise. Both dropped."""
     k = wt.shape[1]
     ldw, ldc = wt.strides[0] // 4, ct.strides[0] // 4
     w_addr, c_addr, p_addr = wt.ctypes.data, ct.ctypes.data, panel.ctypes.data
