@@ -164,28 +164,23 @@ def _emit(builder, args, stride: int, bn_relu6: bool):
     more = builder.icmp_signed("<=", builder.add(ox_next, const(PX)), hi_v)
     builder.cbranch(more, quads, after_quads)
 
-    # the rest, one pixel at a time
+    # the rest (fewer than PX pixels) at once, so that their chains overlap too: each
+    # pixel alone is nine dependent multiply-adds
     builder.position_at_end(after_quads)
     starts = [builder.phi(l64) for _ in range(3)]
     for phi, a, b in zip(starts, (lo_v, in0, out0), (ox_next, pos_next, opos_next)):
         phi.add_incoming(a, block_entry)
         phi.add_incoming(b, quads)
-    singles = builder.append_basic_block("dw.singles")
     block_end = builder.append_basic_block("dw.block_end")
-    builder.cbranch(builder.icmp_signed("<", starts[0], hi_v), singles, block_end)
-    builder.position_at_end(singles)
-    one, pos1, opos1 = (builder.phi(l64) for _ in range(3))
-    for phi, v in zip((one, pos1, opos1), starts):
-        phi.add_incoming(v, after_quads)
-    store(opos1, pixel(pos1, 0, weights))
-    nexts = (
-        builder.add(one, const(1)),
-        builder.add(pos1, const(stride * VW)),
-        builder.add(opos1, ldo_v),
-    )
-    for phi, v in zip((one, pos1, opos1), nexts):
-        phi.add_incoming(v, singles)
-    builder.cbranch(builder.icmp_signed("<", nexts[0], hi_v), singles, block_end)
+    rest = builder.switch(builder.sub(hi_v, starts[0]), block_end)
+    for count in range(1, PX):
+        case = builder.append_basic_block(f"dw.rest{count}")
+        rest.add_case(const(count), case)
+        builder.position_at_end(case)
+        sums = [pixel(starts[1], p, weights) for p in range(count)]
+        for p, value in enumerate(sums):
+            store(builder.add(starts[2], outs[p]), value)
+        builder.branch(block_end)
 
     builder.position_at_end(block_end)
     cb_next = builder.add(cb, const(VW))
