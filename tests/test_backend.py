@@ -509,6 +509,22 @@ def test_numba_winograd_conv_matches_the_direct_one(x_shape, cout, padding, monk
     assert len(nb._packed) == len(nb._plans) == 0  # both dropped with it
 
 
+def test_numba_winograd_bands_hold_a_block_of_the_products_rows():
+    """A band's tiles are the rows of its 16 products: at least a block of them (MR)."""
+    pytest.importorskip("numba")
+    from faceapi_np.backend import numba_tiling as nt
+    from faceapi_np.kernels.numba import block_ir
+
+    assert (nt.PRODUCT_ROWS, nt.PANEL) == (block_ir.MR, block_ir.NR)
+    # the recognition net's (1, 8, 8, 128) convs: 4 rows of 4 tiles -> 2 bands of 8 tiles
+    assert nt.winograd_band(4, 4, 128) == 2
+    assert nt.winograd_band(1, 4, 16) == 1  # fewer tiles than a block: all of them
+    # rows of 8 tiles or more: bands as the other row-tiled kernels' (row_tile)
+    for rows, tiles_x, c in ((9, 9, 64), (18, 18, 32), (32, 4, 128), (16, 2, 256)):
+        want = nt.row_tile(rows, 16 * c * tiles_x, nt.WINOGRAD_FLOATS)
+        assert nt.winograd_band(rows, tiles_x, c) == want
+
+
 @pytest.mark.parametrize("cin,cout", [(16, 24), (32, 64)])
 def test_numba_winograd_filter_transform_is_g_g_gt(cin, cout):
     """The transformed filter, packed, equals G g G^T in float64 rounded once, as the

@@ -40,11 +40,11 @@ from .numba_tiling import (
     PANEL,
     ROWS_MIN_WIDTH,
     TILE_FLOATS,
-    WINOGRAD_FLOATS,
     channel_block,
     row_tile,
     takes_winograd,
     tiles,
+    winograd_band,
 )
 
 numba_cache.install()  # before the kernels are defined: where their compiled code is kept
@@ -163,9 +163,9 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
         if winograd_ok and takes_winograd(n * -(-ho // 2) * -(-wo // 2), m, cin, cout):
             u = packed(("winograd",), winograd.packed_filter)
             tile_rows = n * ((ho + 1) // 2)
-            # bands of tile rows whose transformed tiles fit the scratch budget, and at
-            # least SPLIT bands when there are the rows for them
-            band = row_tile(tile_rows, 16 * max(cin, cout) * ((wo + 1) // 2), WINOGRAD_FLOATS)
+            # bands of tile rows whose transformed tiles fit the scratch budget, at least
+            # SPLIT bands when there are the rows for them, a block of products' rows each
+            band = winograd_band(tile_rows, (wo + 1) // 2, max(cin, cout))
             threads = min(threads, -(-tile_rows // band))
             tiles_band = 16 * band * ((wo + 1) // 2)
             args = (u, pt, pl, ho, wo, band)

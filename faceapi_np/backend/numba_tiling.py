@@ -69,6 +69,9 @@ DEPTH_FIRST_VECTOR = 16
 #: Output channels a panel of the packed filter holds (``kernels/numba/block_ir.py``'s
 #: ``NR``): a block of channels starts on a panel.
 PANEL = 32
+#: Rows a block of the product takes (``block_ir.py``'s ``MR``): a Winograd band holds at
+#: least this many tiles where the map has them (:func:`winograd_band`).
+PRODUCT_ROWS = 8
 
 
 def channel_block(pixels: int, cout: int) -> int:
@@ -148,6 +151,19 @@ def row_tile(rows: int, row_floats: int, budget: int) -> int:
     one (:func:`even_split`)."""
     largest = max(1, budget // row_floats)
     return even_split(rows, max(1, min(largest, -(-rows // SPLIT))), largest)
+
+
+def winograd_band(tile_rows: int, tiles_x: int, channels: int) -> int:
+    """Tile rows a Winograd band (``kernels/numba/winograd.py``) of a map of ``tile_rows``
+    rows of ``tiles_x`` 2x2 tiles, ``channels`` the larger channel count: as
+    :func:`row_tile` cuts them (:data:`WINOGRAD_FLOATS`), but at least
+    :data:`PRODUCT_ROWS` tiles a band. A band's tiles are the rows of its 16 products:
+    the recognition net's (1, 8, 8, 128) convs, 4 rows of 4 tiles, were 4 bands of 4
+    tiles, half of every block of the products empty; in 2 bands of 8, 39 -> 27 us (2
+    cores, the kernel alone, medians of 1000; its channels split between the threads
+    instead, each transforming all 16 tiles: 33 us)."""
+    band = row_tile(tile_rows, 16 * channels * tiles_x, WINOGRAD_FLOATS)
+    return max(band, min(tile_rows, -(-PRODUCT_ROWS // tiles_x)))
 
 
 def takes_depth_first(floats: int, channels: int) -> bool:
