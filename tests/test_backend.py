@@ -332,6 +332,7 @@ FUSED_CONV_CASES = [
     ((2, 3, 2, 48), (3, 3, 48, 64), 1, "same"),
     ((1, 9, 9, 16), (3, 3, 16, 48), 2, "valid"),
     ((1, 4, 4, 24), (3, 3, 24, 40), 2, "valid"),  # 1 pixel, many filters: channel blocks
+    ((1, 3, 3, 512), (1, 1, 512, 12), 1, "valid"),  # a deep product of <= 16 columns
     # stride 1, 32+ channels on rows of 32+ pixels: a product per filter row over
     # padded input rows
     ((1, 6, 34, 32), (3, 3, 32, 12), 1, "valid"),

@@ -242,12 +242,15 @@ def _blocked_at(
     npanels = (c1 - c0 + NR - 1) // NR
     nk = (k + KC - 1) // KC  # blocks of K
     deep = nk > 1 and m <= DEEP_ROWS and k >= 4 * m
+    # one vector of columns (SSD's box and class heads): narrow blocks (block_ir.py)
+    narrow = c1 - c0 <= VW
+    mr = NARROW_MR if narrow else MR
     for mc in range(0, m, m if deep else MC):
         mc1 = min(m, mc + (m if deep else MC))
-        nrows = (mc1 - mc + MR - 1) // MR  # blocks of MR rows
+        nrows = (mc1 - mc + mr - 1) // mr  # blocks of mr rows
         for kb in range(1 if deep else nk):
             # three loops over (panel, block of K, block of rows) in the order of the
-            # case; one call site, so that the block's code is emitted once
+            # case; one call site a block shape, so that each block's code is emitted once
             if deep:  # panel, then its blocks of K in order, then rows
                 n1, n2, n3 = npanels, nk, nrows
             elif kb == 0:  # rows, then panels: c's cold rows written whole, in order
@@ -263,7 +266,7 @@ def _blocked_at(
                             j, b, r = i3, 0, i2
                         else:
                             j, b, r = i2, kb, i3
-                        m0, j0, k0 = mc + r * MR, c0 + j * NR, b * KC
+                        m0, j0, k0 = mc + r * mr, c0 + j * NR, b * KC
                         kc = min(KC, k - k0)
                         final = k0 + kc == k
                         # the filter slice the next step of the outer loop reads, a
@@ -272,25 +275,19 @@ def _blocked_at(
                             _prefetch_share(w_addr, ((j0 // NR) * k + k0 + kc) * NR, end, r, n3)
                         elif kb > 0:  # the next panel's KC rows
                             _prefetch_share(w_addr, ((j0 // NR + 1) * k + k0) * NR, end, r, n3)
-                        block_product(
-                            a_addr + 4 * (m0 * lda + k0),
-                            lda,
+                        args = (
+                            a_addr + 4 * (m0 * lda + k0), lda,
                             w_addr + 4 * ((j0 // NR) * k + k0) * NR,
-                            c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride),
-                            ldc,
-                            pstride // NV,
-                            kc,
-                            min(MR, mc1 - m0),
-                            min(NR, c1 - j0),
-                            accumulate or k0 > 0,
-                            bias + 4 * j0,
-                            scale_w + 4 * j0,
-                            scale_b + 4 * j0,
-                            residual + 4 * (m0 * ldr + j0),
-                            ldr,
-                            terms if final else 0,
-                            act if final else 0,
-                        )
+                            c_addr + 4 * (m0 * ldc + (j0 // NR) * pstride), ldc, pstride // NV,
+                            kc, min(mr, mc1 - m0), min(NR, c1 - j0), accumulate or k0 > 0,
+                            bias + 4 * j0, scale_w + 4 * j0, scale_b + 4 * j0,
+                            residual + 4 * (m0 * ldr + j0), ldr,
+                            terms if final else 0, act if final else 0,
+                        )  # fmt: skip
+                        if narrow:
+                            block_product_narrow(*args)
+                        else:
+                            block_product(*args)
 
 
 @njit(inline="always")
