@@ -62,6 +62,7 @@ from ..kernels.numba import (  # noqa: E402
     ssd_output,
     winograd,
 )
+from ..kernels.numba.conv_few_pixels import conv2d_few_pixels  # noqa: E402
 from ..kernels.numba.conv_rows import conv2d_rows  # noqa: E402
 from .numba_separable import SeparableOps  # noqa: E402
 from .numba_threads import current_threads, launches, threads_for  # noqa: E402
@@ -181,7 +182,7 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
             wt = packed(("turned",), lambda a: np.ascontiguousarray(a.reshape(k, cout).T))
             threads = min(threads, -(-cout // block))
             args = (wt, kh, kw, stride, pt, pl, ho, wo, block)
-            kernel, sizes = conv_kernels.conv2d_few_pixels, (PANEL * (k + block),)
+            kernel, sizes = conv2d_few_pixels, (PANEL * (k + block),)
             return self._runner(kernel, args, sizes, threads, terms, out_shape, norm, pool)
 
         if stride == 1 and kh > 1 and min(cin, wo) >= ROWS_MIN_WIDTH and block == cout:

@@ -63,14 +63,7 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
   landmark nets' (8, 112, 112, 3) 3x3/2 0.98 -> 0.49 ms. Its outputs equal the NumPy
   reference's bit for bit on those layers (one K block, summed in order, as OpenBLAS
   does for K <= 256).
-* a conv with 8-16 output pixels and more filters than that (the recognition net's
-  256-filter convs on 4x4 and 3x3 maps at batch 1) with the product turned around
-  (``conv2d_few_pixels``: each weight read once as a broadcast, the pixels' receptive
-  fields one panel in L2), against channel blocks of the usual product (each panel of
-  filter used by only 9-16 rows): the four (1, 4, 4, 256) 3x3 convs 0.81 -> 0.58 ms, the
-  (1, 3, 3, 256) one 0.17 -> 0.14 ms, the net's ops 4.21 -> 4.03 ms (two runs each).
-  With 1-4 pixels most of its 16-wide panel is empty: 0.017 -> 0.033 ms for a 1-pixel
-  conv, so those keep channel blocks.
+* a conv with 8-16 output pixels and more filters than that: ``conv_few_pixels.py``.
 * tiles of ``tile_rows`` rows and a shorter last one (13 rows in tiles of 4: 4, 4, 4, 1)
   against tiles of equal size, the longer ones taken from both ends (``tiles.py``):
   with 2 threads taking every other tile, a (1, 28, 28, 128) separable conv to 256
@@ -88,16 +81,12 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
-from .block_ir import NR, VW
-from .epilogue import finish
-from .gemm import gemm_epilogue, gemm_rows_at, gemm_turned
+from .gemm import gemm_epilogue, gemm_rows_at
 from .pool import pool2x2_row
 from .scratch import any_not_one
 from .tiles import thread_tiles, tile_bounds
-from .transpose_ir import columns16
 
 
 @njit(inline="always")
@@ -138,52 +127,6 @@ def _gather_row(x, kh, kw, stride, pad_top, pad_left, wo, row, ho, cols, r0):
                 else:
                     for ci in range(c):
                         cols[r, base + ci] = 0.0
-
-
-@njit(nogil=True)
-def _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel):
-    """The N*Ho*Wo (<= 16) receptive fields as the first 16 columns of ``panel`` (K, NR),
-    zeros past the last pixel: where the channels come in whole vectors, 16 channels of a
-    tap for the 16 pixels at a time, transposed in registers (``transpose_ir.columns16``:
-    the recognition net's (1, 4, 4, 256) 3x3 convs, 10.5 -> 3 us on one core, and each
-    thread gathers the whole panel); otherwise tap by tap, the C rows a tap fills staying
-    in L1 while each pixel writes its column (pixel by pixel, each column ran down the
-    whole 147 KiB panel: 23.7 -> 11.0 us)."""
-    n, h, w, c = x.shape
-    m = n * ho * wo
-    ldp = panel.strides[0] // 4
-    if c % VW == 0 and x.strides[3] == 4 and panel.strides[1] == 4:
-        srcs = np.empty(VW, np.int64)
-        s0, s1, s2 = x.strides[0], x.strides[1], x.strides[2]
-        for ky in range(kh):
-            for kx in range(kw):
-                valid = 0
-                for p in range(VW):
-                    srcs[p] = x.ctypes.data  # read, but replaced by zeros, where not valid
-                    b, oy, ox = p // (ho * wo), (p // wo) % ho, p % wo
-                    iy = oy * stride - pad_top + ky
-                    ix = ox * stride - pad_left + kx
-                    if p < m and 0 <= iy < h and 0 <= ix < w:
-                        srcs[p] = x.ctypes.data + b * s0 + iy * s1 + ix * s2
-                        valid |= 1 << p
-                first = panel.ctypes.data + 4 * (ky * kw + kx) * c * ldp
-                for c0 in range(0, c, VW):
-                    columns16(srcs.ctypes.data, valid, c0, first + 4 * c0 * ldp, ldp)
-        return
-    panel[:, m:VW] = 0.0
-    for ky in range(kh):
-        for kx in range(kw):
-            base = (ky * kw + kx) * c
-            for p in range(m):
-                b, oy, ox = p // (ho * wo), (p // wo) % ho, p % wo
-                iy = oy * stride - pad_top + ky
-                ix = ox * stride - pad_left + kx
-                if 0 <= iy < h and 0 <= ix < w:
-                    for ci in range(c):
-                        panel[base + ci, p] = x[b, iy, ix, ci]
-                else:
-                    for ci in range(c):
-                        panel[base + ci, p] = 0.0
 
 
 @njit(inline="always")
@@ -357,41 +300,4 @@ def conv2d_few_channels(
                 if pooled and ((oy - oy0) % 2 == 1 or oy == ho - 1):
                     p = (b * hp + oy // 2) * wp2  # the second row, or a last one alone
                     pool2x2_row(pair[:wo], dst[:wo], 2, True, out[p : p + wp2])
-    return out
-
-
-@njit(parallel=True, nogil=True, cache=True)
-def conv2d_few_pixels(
-    x, wt, kh, kw, stride, pad_top, pad_left, ho, wo, col_block, scratch,
-    bias, scale_w, scale_b, residual, act, out,
-):  # fmt: skip
-    """As :func:`conv2d`, for convs with at most 16 output pixels (N*Ho*Wo) and more
-    filters than that: the product turned around (``gemm.gemm_turned``).
-
-    ``wt`` the (C_out, KH*KW*C_in) transposed filter matrix, contiguous; threads take
-    blocks of ``col_block`` filters. Each thread gathers the pixels' receptive fields once
-    into a (K, NR) panel (zeros past the last pixel), multiplies each MR filter rows by
-    it into its (col_block, NR) result, and writes the result back transposed through the
-    epilogue (the terms in ``block_ir.py``'s order). ``scratch`` (T, >= (K + col_block) *
-    NR).
-    """
-    n, h, wd, c = x.shape
-    k = kh * kw * c
-    cout = wt.shape[0]
-    m = n * ho * wo
-    nblocks = (cout + col_block - 1) // col_block
-    nthreads = scratch.shape[0]
-    for t in prange(nthreads):
-        panel = scratch[t, : k * NR].reshape(k, NR)
-        ct = scratch[t, k * NR : k * NR + col_block * NR].reshape(col_block, NR)
-        _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel)
-        for blk in range(t, nblocks, nthreads):
-            c0 = blk * col_block
-            c1 = min(cout, c0 + col_block)
-            gemm_turned(wt, panel, ct, c0, c1)
-            for p in range(m):
-                for co in range(c0, c1):
-                    out[p, co] = finish(
-                        ct[co - c0, p], bias, scale_w, scale_b, residual, p, co, act
-                    )
     return out

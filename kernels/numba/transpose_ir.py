@@ -2,7 +2,7 @@
 
 Computes ``dst[j * ldd + p] = src_p[j]`` for ``p, j < 16``, where ``src_p`` is row ``p``'s
 piece (zeros for a row that ``valid`` leaves out): a 16x16 transpose, in registers. The
-few-pixels conv (``conv2d.conv2d_few_pixels``) gathers its <= 16 pixels' receptive fields
+few-pixels conv (``conv_few_pixels.conv2d_few_pixels``) gathers its <= 16 pixels' receptive fields
 as the columns of a (K, NR) panel this way, 16 channels of one tap at a time. NumPy
 reference: ``dst[:16, :16] = np.stack(pieces).T``.
 
