@@ -150,6 +150,35 @@ def test_buffers_whose_lives_do_not_overlap_are_shared(numba_bk):
     assert _same(plan(x), want)
 
 
+def test_a_replay_sets_the_thread_count_for_parallel_kernels_only(weights_dir, numba_bk):
+    """Small parallel ops are recorded with the one thread the eager pass gave them; the
+    serial kernels (pad, add, mean, dense) with None, and the replay leaves the count as
+    it is for them (no switch to one thread and back between two convs)."""
+    from faceapi_np.backend.numba_threads import current_threads
+
+    if current_threads() < 2:
+        pytest.skip("one numba thread: every count is 1")
+    net = faceapi_np.FaceRecognitionNet().load(weights_dir)
+    x = np.random.default_rng(4).uniform(0, 255, (1, 150, 150, 3)).astype(np.float32)
+    net.forward(x, numba_bk), net.forward(x, numba_bk)
+    (plan,) = net._forward_plans.values()
+    counts = {fn.__name__: n for fn, _, n in plan._steps}
+    assert counts["pad"] is None and counts["add"] is None and counts["dense"] is None
+    assert counts["conv3x3"] == current_threads() and counts["pool2x2"] == 1
+    seen = []
+    steps = [(lambda *a, fn=fn: (seen.append(current_threads()), fn(*a)), args, n)
+             for fn, args, n in plan._steps]  # fmt: skip
+    plan._steps = steps
+    net.forward(x, numba_bk)
+    assert [s for s, (_, _, n) in zip(seen, steps) if n is not None] == [
+        n for _, _, n in steps if n is not None
+    ]
+    after_conv = [
+        seen[i] for i in range(1, len(steps)) if steps[i][2] is None and steps[i - 1][2] != 1
+    ]
+    assert after_conv and set(after_conv) == {current_threads()}
+
+
 def test_a_busy_plan_says_so_and_the_net_runs_eagerly(weights_dir, numba_bk):
     net = faceapi_np.FaceLandmark68TinyNet().load(weights_dir)
     x = np.random.default_rng(4).uniform(0, 255, (1, 112, 112, 3)).astype(np.float32)

@@ -76,8 +76,9 @@ class Recording:
         """Whether ``a`` is the plan's input or a step's output (or a view of one)."""
         return isinstance(a, np.ndarray) and id(_root(a)) in self._made
 
-    def add(self, fn, args: tuple, reads, out: np.ndarray, threads: int) -> None:
-        """Append the launch ``fn(*args)``, which reads ``reads`` and writes ``out``."""
+    def add(self, fn, args: tuple, reads, out: np.ndarray, threads: int | None) -> None:
+        """Append the launch ``fn(*args)``, which reads ``reads`` and writes ``out``, run
+        with ``threads`` kernel threads (None: any count)."""
         for a in reads:
             if a is not None and not self.made(a) and self.problem is None:
                 name = getattr(fn, "__name__", repr(fn))
@@ -183,7 +184,7 @@ class ForwardPlan:
             start = now = self._get_threads()
             try:
                 for fn, args, n in steps:
-                    if n != now:  # a small op that the eager pass ran on one thread
+                    if n is not None and n != now:  # a small op the eager pass ran on one thread
                         self._set_threads(n)
                         now = n
                     fn(*args)
@@ -220,9 +221,16 @@ class PlannedLaunches:
         """``fn(*args)``, which writes ``out`` (returned); recorded while recording."""
         rec = getattr(self._local, "recording", None)
         if rec is not None:
-            rec.add(fn, args, reads, out, self._threads_now())
+            # a serial kernel runs on the calling thread, whatever the count: None, so that
+            # the replay does not switch the count for it
+            rec.add(fn, args, reads, out, self._threads_now() if self._threaded(fn) else None)
         fn(*args)
         return out
+
+    @staticmethod
+    def _threaded(fn) -> bool:
+        """Whether kernel ``fn`` runs on the backend's threads (its count matters)."""
+        return True
 
     def _scratch(self, threads: int, size: int, slot: int = 0) -> np.ndarray:
         """This calling thread's (threads, >= size) scratch buffers number ``slot``: one row

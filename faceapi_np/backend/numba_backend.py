@@ -65,7 +65,7 @@ from ..kernels.numba import (  # noqa: E402
 from ..kernels.numba.conv_few_pixels import conv2d_few_pixels  # noqa: E402
 from ..kernels.numba.conv_rows import conv2d_rows  # noqa: E402
 from .numba_separable import SeparableOps  # noqa: E402
-from .numba_threads import current_threads, launches, threads_for  # noqa: E402
+from .numba_threads import current_threads, launches, set_threads, threads_for  # noqa: E402
 
 _EMPTY = np.zeros(0, np.float32)
 
@@ -98,7 +98,12 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
     @staticmethod
     def _set_threads(n: int) -> None:
         """Set the kernel thread count (per calling thread)."""
-        numba.set_num_threads(n)
+        set_threads(n)
+
+    @staticmethod
+    def _threaded(fn) -> bool:
+        """Whether kernel ``fn`` is a parallel one (the small ops' kernels run serially)."""
+        return bool(getattr(fn, "targetoptions", {"parallel": True}).get("parallel", False))
 
     def plan_key(self) -> tuple:
         """What a recorded forward pass depends on besides the net and the input shape."""
