@@ -605,6 +605,8 @@ def test_row_tiles_come_in_even_numbers_where_they_can(rows, tile, want):
         (50, 64, 136, 0, 136),
         (200, 600, 72, 32, 72),
         (64, 600, 40, 0, 40),
+        (3, 40, 64, 0, 64),  # a short block alone
+        (100, 600, 72, 32, 72),  # deep, its last 4 rows a short block
     ],
 )
 def test_numba_packed_product_on_strided_tiles_edges_and_accumulate(m, k, n, c0, c1):
@@ -636,6 +638,21 @@ def test_numba_packed_product_on_strided_tiles_edges_and_accumulate(m, k, n, c0,
     want[3 : 3 + m, c0:c1] += exact[:, c0:c1]
     product(a, pack(w), got, c0, c1, True)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-5 * np.sqrt(k))
+
+
+def test_numba_short_blocks_sum_as_whole_blocks_do():
+    """A product's last 1-4 rows (a short block) are the same bits as in a whole block."""
+    pytest.importorskip("numba")
+    from faceapi_np.kernels.numba.block_ir import MR, SHORT_MR
+    from faceapi_np.kernels.numba.gemm import gemm_packed, pack
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2 * MR, 300)).astype(np.float32)
+    wp = pack(rng.standard_normal((300, 48)).astype(np.float32))
+    whole, short = np.zeros((2 * MR, 48), np.float32), np.zeros((MR + SHORT_MR, 48), np.float32)
+    gemm_packed(a, wp, whole, 0, 48)
+    gemm_packed(a[: MR + SHORT_MR], wp, short, 0, 48)
+    assert np.array_equal(short, whole[: MR + SHORT_MR])
 
 
 def test_numba_packed_filter_layout():

@@ -5,8 +5,9 @@ summed over K in its own lane of sixteen 16-float vector registers (two a row), 
 broadcast of ``a[i, k]`` times one row of 32 filter values per step, then the conv's
 epilogue (``epilogue_ir.py``: bias, scale layer, residual, activation) before it is
 stored; a narrow block (``NARROW_MR = 12`` rows by one vector) for products of at most 16
-columns. ``gemm.py`` cuts whole products into such blocks. NumPy reference: ``cols @ w``
-and the epilogue passes in the NumPy backend's conv2d.
+columns, and a short one (``SHORT_MR = 4`` rows) for a product's last few rows.
+``gemm.py`` cuts whole products into such blocks. NumPy reference: ``cols @ w`` and the
+epilogue passes in the NumPy backend's conv2d.
 
 Why LLVM IR: numba's pipeline does not vectorise an accumulator block (``conv2d.py``: a
 register-blocked direct conv in plain numba was 4x slower than BLAS), so the loop is
@@ -49,6 +50,15 @@ recognition net's 4x4 maps, 16 pixels) compute a second vector it never stores. 
 take ``NARROW_MR`` rows by the panel's first vector instead (``gemm._rows_at``,
 ``gemm.gemm_turned``): Tiny Face Detector 1.65 -> 1.42 ms, the recognition net 1.71 ->
 1.51 (alternating as above, 3 rounds).
+
+Short blocks: a block of 8 rows sums all 8 whatever ``rows`` says, so a product's last
+1-4 rows (a tile of 98 pixels: 12 blocks and 2 rows) or a product of one row (a 1x1
+output: the recognition net's last 3x3 conv at batch 1) cost a whole block. Those take
+``SHORT_MR`` = 4 rows by two vectors (``gemm._blocked_at``): 8 multiply-adds in flight
+still fill the units. In the nets' planned sequences, the two trees in separate
+processes alternating, 3 rounds (ms): FaceLandmark68Net at batch 8's (8, 7, 7, 256)
+separable convs 0.123-0.129 -> 0.122-0.125, the recognition net's 1-pixel conv 0.046-0.056
+-> 0.037-0.046; compiling every kernel 83 -> 84 s.
 """
 
 from __future__ import annotations
@@ -70,6 +80,9 @@ NV = 2
 NR = NV * VW
 #: Rows a narrow block takes: one vector a row (see "Narrow blocks").
 NARROW_MR = 12
+#: Rows a short block takes: a product's last rows where they are this few (see "Short
+#: blocks").
+SHORT_MR = 4
 
 
 def _vector_at(builder, p, i, ld, h, step):
@@ -238,6 +251,15 @@ def block_product_narrow(
     """As :func:`block_product` for ``cols <= 16``: ``NARROW_MR`` rows by one vector, the
     first 16 columns of the panel (see "Narrow blocks")."""
     return _SIG, _codegen(False, NARROW_MR, 1)
+
+
+@intrinsic
+def block_product_short(
+    typingctx, a, lda, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res, ldr,
+    terms, act,
+):  # fmt: skip
+    """As :func:`block_product` for ``rows <= SHORT_MR`` (see "Short blocks")."""
+    return _SIG, _codegen(False, SHORT_MR, NV)
 
 
 @intrinsic

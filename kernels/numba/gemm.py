@@ -113,11 +113,13 @@ from .block_ir import (
     NARROW_MR,
     NR,
     NV,
+    SHORT_MR,
     VW,
     block_product,
     block_product_at,
     block_product_at_narrow,
     block_product_narrow,
+    block_product_short,
     prefetch_l2,
 )
 from .epilogue_ir import BIAS, RESIDUAL, SCALE
@@ -242,8 +244,7 @@ def _blocked_at(
     npanels = (c1 - c0 + NR - 1) // NR
     nk = (k + KC - 1) // KC  # blocks of K
     deep = nk > 1 and m <= DEEP_ROWS and k >= 4 * m
-    # one vector of columns (SSD's box and class heads): narrow blocks (block_ir.py)
-    narrow = c1 - c0 <= VW
+    narrow = c1 - c0 <= VW  # one vector of columns (SSD's heads): narrow blocks (block_ir)
     mr = NARROW_MR if narrow else MR
     for mc in range(0, m, m if deep else MC):
         mc1 = min(m, mc + (m if deep else MC))
@@ -286,6 +287,8 @@ def _blocked_at(
                         )  # fmt: skip
                         if narrow:
                             block_product_narrow(*args)
+                        elif mc1 - m0 <= SHORT_MR:  # the last few rows (block_ir.py)
+                            block_product_short(*args)
                         else:
                             block_product(*args)
 
