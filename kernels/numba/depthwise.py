@@ -94,20 +94,21 @@ def row_key(b, iy):
 
 @njit(inline="always")
 def ring_slot(ring, held, b, iy, size, h):
-    """Where row ``iy`` of image ``b`` goes in a ring of three slots of ``size`` floats,
-    and whether it must be made there: not if the slot holds it already (``held``, one
-    :func:`row_key` a slot), nor if it lies outside the image's ``h`` rows (the slot is
-    zeroed)."""
+    """The address of the slot where row ``iy`` of image ``b`` goes in a ring of three
+    slots of ``size`` floats, and whether it must be made there: not if the slot holds
+    it already (``held``, one :func:`row_key` a slot), nor if it lies outside the image's
+    ``h`` rows (the slot is zeroed). An address, as the IR that reads and writes the slot
+    takes it."""
     slot = ((iy % 3) + 3) % 3
-    dst = ring[slot * size : (slot + 1) * size]
+    at = ring.ctypes.data + 4 * slot * size
     key = row_key(b, iy)
     if held[slot] == key:
-        return dst, False
+        return at, False
     held[slot] = key
     if iy < 0 or iy >= h:
-        dst[:] = 0.0
-        return dst, False
-    return dst, True
+        ring[slot * size : (slot + 1) * size] = 0.0
+        return at, False
+    return at, True
 
 
 @njit(inline="always")
@@ -127,14 +128,19 @@ def _blocked_row(x, b, iy, wp, pad, relu, blocked, held):
     """The address of input row ``iy`` of image ``b`` as padded channel blocks (C/VW, Wp,
     VW) (``depthwise_ir.block_row``; zeros outside the image; through a ReLU if
     ``relu``), in ring slot ``iy % 3`` of ``blocked``: repacked there unless ``held``
-    says it already is (an output row shares two input rows with the next)."""
+    says it already is (an output row shares two input rows with the next). A row of
+    (1, 56, 56, 32) takes ~400 ns on one core, of which the sums ~145 and the repacking of
+    its new input row ~45: the rest is the numba code around them (a copy of the row's
+    code reduced to the three lookups and the sums took ~290)."""
     c = x.shape[3]
     dst, make = ring_slot(blocked, held, b, iy, wp * c, x.shape[1])
-    if make and relu:
-        block_row_relu(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
-    elif make:
-        block_row(x[b, iy].ctypes.data, dst.ctypes.data, x.shape[2], c, wp, pad)
-    return dst.ctypes.data
+    if make:
+        src = x.ctypes.data + b * x.strides[0] + iy * x.strides[1]
+        if relu:
+            block_row_relu(src, dst, x.shape[2], c, wp, pad)
+        else:
+            block_row(src, dst, x.shape[2], c, wp, pad)
+    return dst
 
 
 @njit(nogil=True, fastmath={"contract"})

@@ -89,11 +89,10 @@ net was slower, whole nets in separate processes alternating, four rounds (ms): 
 4.75-4.95, the recognition net at batch 8 26.2-32.7 against 29.3-40.6.
 
 The entry points (``gemm_packed``, ``gemm_epilogue``, ``gemm_window``, ``gemm_rows_at``,
-``gemm_turned``, ``gemm_to_blocks``) are compiled functions of their own that the kernels call (LLVM may
-still inline them), not inlined by numba into every kernel: inlined, each kernel
-typed, simplified and lowered its own copy, and compiling every kernel into an empty
-cache took 91.8 s against 68.7 s with these and ``depthwise.depthwise3x3_row`` called
-(one run each, same machine). A call costs a few ns per tile; whole nets in separate
+``gemm_turned``, ``gemm_to_blocks``) are compiled functions the kernels call, not inlined
+by numba into every kernel: inlined, each kernel typed, simplified and lowered its own
+copy, and compiling every kernel took 91.8 s against 68.7 s with these and
+``depthwise.depthwise3x3_row`` called (one run each, same machine). A call costs a few ns per tile; whole nets in separate
 processes alternating, 7 rounds, moved within the noise (FaceLandmark68TinyNet at
 batch 1 0.392-0.567 against 0.398-0.567 ms).
 
@@ -201,14 +200,15 @@ NO_ROWS = np.zeros((0, 0), np.float32)
 @njit(nogil=True)
 def gemm_to_blocks(a, wp, dst, first, width, n, bias, act):
     """``act(a @ w + bias)`` for ``wp = pack(w)``, each row stored in channel blocks: row
-    ``i``'s channels ``16j .. 16j + 15`` at ``dst[first + (j * width + i) * 16 ..]``, the
-    layout of ``depthwise_ir.block_row``'s rows (``first`` the offset of the first row's
-    pixel, after the padding columns; ``width`` the padded row's pixels). ``dst``
-    float32, 1-D; ``n`` the channels (w's N), a multiple of 16; zero-length ``bias`` means none."""
+    ``i``'s channels ``16j .. 16j + 15`` at float ``first + (j * width + i) * 16`` from
+    address ``dst``, the layout of ``depthwise_ir.block_row``'s rows (``first`` the
+    offset of the first row's pixel, after the padding columns; ``width`` the padded
+    row's pixels); ``n`` the channels (w's N), a multiple of 16; zero-length ``bias``
+    means none."""
     b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], NO_ROWS, 0)
     m, k = a.shape
     _blocked_at(
-        a.ctypes.data, a.strides[0] // 4, m, k, wp, dst.ctypes.data + 4 * first, VW, width * NR,
+        a.ctypes.data, a.strides[0] // 4, m, k, wp, dst + 4 * first, VW, width * NR,
         0, n, False, b, sw, sb, res, ldr, terms, act,
     )  # fmt: skip
 
@@ -325,12 +325,12 @@ def gemm_rows_at(a_addr, lda, koff, wp, c, rows, bias, scale_w, scale_b, residua
 @njit(nogil=True)
 def gemm_rows_to_blocks(a_addr, lda, koff, wp, dst, first, width, n, rows, bias, act):
     """:func:`gemm_rows_at` (bias and activation only) with each row stored in channel
-    blocks, as :func:`gemm_to_blocks` stores its rows: row ``i``'s channels ``16j ..
-    16j + 15`` at ``dst[first + (j * width + i) * 16 ..]``; ``n`` the channels."""
+    blocks at address ``dst``, as :func:`gemm_to_blocks` stores its rows; ``n`` the
+    channels."""
     b, sw, sb, res, ldr, terms = epilogue_args(bias, bias[:0], bias[:0], NO_ROWS, 0)
     _rows_at(
-        a_addr, lda, koff, wp, dst.ctypes.data + 4 * first, VW, width * NR, n, rows, b, sw,
-        sb, res, ldr, terms, act,
+        a_addr, lda, koff, wp, dst + 4 * first, VW, width * NR, n, rows, b, sw, sb, res, ldr,
+        terms, act,
     )  # fmt: skip
 
 
