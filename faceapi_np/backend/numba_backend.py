@@ -185,7 +185,10 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
             # weight read once (conv2d_few_pixels; fewer pixels would leave most of its
             # 16-wide panel empty)
             wt = packed(("turned",), lambda a: np.ascontiguousarray(a.reshape(k, cout).T))
-            threads = min(threads, -(-cout // block))
+            # one run of filters a thread, cut into blocks of rows once: in blocks of 64
+            # filters (channel_block's), each block's last 4 rows took a block of 12
+            block = -(-cout // threads)
+            threads = -(-cout // block)
             args = (wt, kh, kw, stride, pt, pl, ho, wo, block)
             kernel, sizes = conv2d_few_pixels, (PANEL * (k + block),)
             return self._runner(kernel, args, sizes, threads, terms, out_shape, norm, pool)
