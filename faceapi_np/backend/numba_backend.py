@@ -185,8 +185,9 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
             # weight read once (conv2d_few_pixels; fewer pixels would leave most of its
             # 16-wide panel empty)
             wt = packed(("turned",), lambda a: np.ascontiguousarray(a.reshape(k, cout).T))
-            # one run of filters a thread, cut into blocks of rows once: in blocks of 64
-            # filters (channel_block's), each block's last 4 rows took a block of 12
+            # one run of filters a thread, cut into blocks of 12 rows once (in blocks of 64
+            # filters, channel_block's, each ended in a block of 12 rows a third empty);
+            # each filter's sums are the same whichever run it is in
             block = -(-cout // threads)
             threads = -(-cout // block)
             args = (wt, kh, kw, stride, pt, pl, ho, wo, block)
