@@ -223,11 +223,37 @@ def _codegen(offsets, mr, nv):
     return codegen
 
 
-@intrinsic
-def block_product(
-    typingctx, a, lda, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res, ldr,
-    terms, act,
-):  # fmt: skip
+def _block(mr: int, nv: int, name: str, doc: str):
+    """The block product of ``mr`` rows by ``nv`` vectors as a numba intrinsic (the
+    signature :data:`_SIG`; numba's intrinsics name each argument)."""
+
+    def typer(
+        typingctx, a, lda, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res,
+        ldr, terms, act,
+    ):  # fmt: skip
+        return _SIG, _codegen(False, mr, nv)
+
+    typer.__name__, typer.__doc__ = name, doc
+    return intrinsic(typer)
+
+
+def _block_at(mr: int, nv: int, name: str, doc: str):
+    """As :func:`_block`, with ``koff`` after ``lda`` (:data:`_SIG_AT`)."""
+
+    def typer(
+        typingctx, a, lda, koff, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb,
+        res, ldr, terms, act,
+    ):  # fmt: skip
+        return _SIG_AT, _codegen(True, mr, nv)
+
+    typer.__name__, typer.__doc__ = name, doc
+    return intrinsic(typer)
+
+
+block_product = _block(
+    MR,
+    NV,
+    "block_product",
     """``c[i, j] = epi(acc * c[i, j] + sum_k a[i, k] * b[k, j])`` for ``i < rows <= MR``,
     ``j < cols <= NR`` (``acc`` 1 with ``accumulate``, else 0).
 
@@ -239,47 +265,35 @@ def block_product(
     addresses of the bias, scale and residual at this block's first column (and row),
     ``ldr`` the residual's row stride, ``terms`` the bits of those present, ``act`` the
     activation code; ``epi`` is the identity when ``terms`` and ``act`` are 0.
-    """
-    return _SIG, _codegen(False, MR, NV)
-
-
-@intrinsic
-def block_product_narrow(
-    typingctx, a, lda, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res, ldr,
-    terms, act,
-):  # fmt: skip
+    """,
+)
+block_product_narrow = _block(
+    NARROW_MR,
+    1,
+    "block_product_narrow",
     """As :func:`block_product` for ``cols <= 16``: ``NARROW_MR`` rows by one vector, the
-    first 16 columns of the panel (see "Narrow blocks")."""
-    return _SIG, _codegen(False, NARROW_MR, 1)
-
-
-@intrinsic
-def block_product_short(
-    typingctx, a, lda, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res, ldr,
-    terms, act,
-):  # fmt: skip
-    """As :func:`block_product` for ``rows <= SHORT_MR`` (see "Short blocks")."""
-    return _SIG, _codegen(False, SHORT_MR, NV)
-
-
-@intrinsic
-def block_product_at(
-    typingctx, a, lda, koff, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res,
-    ldr, terms, act,
-):  # fmt: skip
+    first 16 columns of the panel (see "Narrow blocks").""",
+)
+block_product_short = _block(
+    SHORT_MR,
+    NV,
+    "block_product_short",
+    """As :func:`block_product` for ``rows <= SHORT_MR`` (see "Short blocks").""",
+)
+block_product_at = _block_at(
+    MR,
+    NV,
+    "block_product_at",
     """As :func:`block_product`, with ``a[i, k]`` read at ``a + i * lda + koff[k]``
     (``koff`` the address of K int64 offsets, in floats): a convolution's receptive
-    fields read where they lie in the (padded) input, with no im2col copy."""
-    return _SIG_AT, _codegen(True, MR, NV)
-
-
-@intrinsic
-def block_product_at_narrow(
-    typingctx, a, lda, koff, b, c, ldc, hstride, k, rows, cols, accumulate, bias, sw, sb, res,
-    ldr, terms, act,
-):  # fmt: skip
-    """:func:`block_product_at` as :func:`block_product_narrow` is :func:`block_product`."""
-    return _SIG_AT, _codegen(True, NARROW_MR, 1)
+    fields read where they lie in the (padded) input, with no im2col copy.""",
+)
+block_product_at_narrow = _block_at(
+    NARROW_MR,
+    1,
+    "block_product_at_narrow",
+    """:func:`block_product_at` as :func:`block_product_narrow` is :func:`block_product`.""",
+)
 
 
 @intrinsic

@@ -76,11 +76,10 @@ def conv2d_few_pixels(
 def _gather_turned(x, kh, kw, stride, pad_top, pad_left, ho, wo, panel):
     """The N*Ho*Wo (<= 16) receptive fields as the first 16 columns of ``panel`` (K, NR),
     zeros past the last pixel: where the channels come in whole vectors, 16 channels of a
-    tap for the 16 pixels at a time, transposed in registers (``transpose_ir.columns16``:
-    the recognition net's (1, 4, 4, 256) 3x3 convs, 10.5 -> 3 us on one core, and each
-    thread gathers the whole panel); otherwise tap by tap, the C rows a tap fills staying
-    in L1 while each pixel writes its column (pixel by pixel, each column ran down the
-    whole 147 KiB panel: 23.7 -> 11.0 us)."""
+    tap for the 16 pixels at a time, transposed in registers (``transpose_ir.columns16``;
+    figures in the module); otherwise tap by tap, the C rows a tap fills staying in L1
+    while each pixel writes its column (pixel by pixel, each column ran down the whole
+    147 KiB panel: 23.7 -> 11.0 us)."""
     n, h, w, c = x.shape
     m = n * ho * wo
     ldp = panel.strides[0] // 4
