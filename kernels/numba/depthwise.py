@@ -9,8 +9,8 @@ shifted slices, then the batch norm and activation as further passes) and
 
 Design: channels innermost, so the multiply-adds vectorise over C (NHWC). Every
 depthwise filter in the nets is 3x3, which gets its own kernel, ``depthwise3x3``, in
-runs of consecutive output rows, a row at a time (``depthwise3x3_row``, shared with the
-fused separable conv). Where C is a multiple of 16 and the stride 1 or 2 (every layer of
+runs of consecutive output rows (``depthwise3x3_rows``, shared with the fused separable
+convs). Where C is a multiple of 16 and the stride 1 or 2 (every layer of
 the nets), the row's sums are ``depthwise_ir.py``'s: the three input rows repacked in
 padded channel blocks (kept in a ring of three, as the next output row reads two of
 them again), then nine weight vectors in registers per block of channels and four
@@ -20,10 +20,10 @@ one expression of nine products per channel, summed in (ky, kx) order and writte
 the first and last columns, where a tap may fall outside, take the branchy path. The
 batch norm and activation follow, a pass over the row while it is in L1
 (``finish_row``), but for MobileNet's batch norm and ReLU6, which the IR rows apply as
-they store their sums (``blocked_outputs``: the pass cost as much as the sums).
-``depthwise3x3_row`` is a compiled function of its own with ``contract``, as its callers
+they store their sums (``blocked_sums``: the pass cost as much as the sums).
+``depthwise3x3_rows`` is a compiled function of its own with ``contract``, as its callers
 (this kernel and the separable ones) have, so it rounds as it did inlined in them, and
-its callers no longer each compile a copy of it (see ``gemm.py``). Other filter sizes
+its callers do not each compile a copy of it (see ``gemm.py``). Other filter sizes
 go through the general ``depthwise_conv2d`` (an accumulator row, bounds checks per
 tap).
 
@@ -81,8 +81,8 @@ RUN = 8
 
 @njit(inline="always")
 def row_ring(x):
-    """A ring of three input rows of ``x`` repacked for ``depthwise3x3_row``: (buffer,
-    held), room for padding of up to 2 each side (more runs the numba loop)."""
+    """A ring of three input rows of ``x`` repacked for :func:`depthwise3x3_rows`:
+    (buffer, held), room for padding of up to 2 each side (more runs the numba loop)."""
     return np.empty(3 * (x.shape[2] + 4) * x.shape[3], np.float32), np.full(3, -1, np.int64)
 
 
@@ -92,162 +92,218 @@ def row_key(b, iy):
     return b * (1 << 32) + iy + (1 << 31)
 
 
+#: What :func:`ring_slot` says to do with a slot: nothing (it holds the row already) ...
+HELD = 0
+#: ... make the row there ...
+MAKE = 1
+#: ... or zero it (the row lies outside the image).
+ZERO = 2
+
+
 @njit(inline="always")
-def ring_slot(ring, held, b, iy, size, h):
-    """The address of the slot where row ``iy`` of image ``b`` goes in a ring of three
-    slots of ``size`` floats, and whether it must be made there: not if the slot holds
-    it already (``held``, one :func:`row_key` a slot), nor if it lies outside the image's
-    ``h`` rows (the slot is zeroed). An address, as the IR that reads and writes the slot
-    takes it."""
-    slot = ((iy % 3) + 3) % 3
-    at = ring.ctypes.data + 4 * slot * size
+def ring_slot(held, b, iy, h):
+    """The slot (of a ring of three) where row ``iy`` of image ``b`` goes, and what to do
+    there: :data:`HELD` if the slot holds it already (``held``, one :func:`row_key` a
+    slot), :data:`ZERO` if it lies outside the image's ``h`` rows, else :data:`MAKE`.
+    Takes no ring, only its keys: an array handed to an inlined helper costs its
+    references' atomic counts on every call (see :func:`depthwise3x3_rows`)."""
+    slot = iy % 3
     key = row_key(b, iy)
     if held[slot] == key:
-        return at, False
+        return slot, HELD
     held[slot] = key
-    if iy < 0 or iy >= h:
-        ring[slot * size : (slot + 1) * size] = 0.0
-        return at, False
-    return at, True
+    return slot, (MAKE if 0 <= iy < h else ZERO)
 
 
 @njit(inline="always")
-def ring_rows(ring, iy0, size):
+def ring_rows(base, iy0, size):
     """The addresses of rows ``iy0``, ``iy0 + 1``, ``iy0 + 2`` in a ring of three slots of
-    ``size`` floats (:func:`ring_slot`'s)."""
-    base, step = ring.ctypes.data, 4 * size
-    return (
-        base + step * (((iy0 % 3) + 3) % 3),
-        base + step * ((((iy0 + 1) % 3) + 3) % 3),
-        base + step * ((((iy0 + 2) % 3) + 3) % 3),
-    )
+    ``size`` floats at address ``base`` (:func:`ring_slot`'s slots)."""
+    s0 = iy0 % 3
+    s1 = s0 + 1 if s0 < 2 else 0
+    s2 = s1 + 1 if s1 < 2 else 0
+    return base + 4 * size * s0, base + 4 * size * s1, base + 4 * size * s2
 
 
 @njit(inline="always")
-def _blocked_row(x, b, iy, wp, pad, relu, blocked, held):
-    """The address of input row ``iy`` of image ``b`` as padded channel blocks (C/VW, Wp,
-    VW) (``depthwise_ir.block_row``; zeros outside the image; through a ReLU if
-    ``relu``), in ring slot ``iy % 3`` of ``blocked``: repacked there unless ``held``
-    says it already is (an output row shares two input rows with the next). A row of
-    (1, 56, 56, 32) takes ~400 ns on one core, of which the sums ~145 and the repacking of
-    its new input row ~45: the rest is the numba code around them (a copy of the row's
-    code reduced to the three lookups and the sums took ~290)."""
+def blocked_fits(x, w, stride, wp, blocked, o):
+    """Whether a depthwise row of ``x`` by ``w`` into ``o`` (Wo, C) runs by
+    ``depthwise_ir.py``: channels in whole vectors, stride 1 or 2, a ring ``blocked``
+    large enough for three rows of ``wp`` padded columns, and the arrays' channels
+    contiguous (the IR takes addresses and row strides only)."""
     c = x.shape[3]
-    dst, make = ring_slot(blocked, held, b, iy, wp * c, x.shape[1])
-    if make:
-        src = x.ctypes.data + b * x.strides[0] + iy * x.strides[1]
-        if relu:
-            block_row_relu(src, dst, x.shape[2], c, wp, pad)
-        else:
-            block_row(src, dst, x.shape[2], c, wp, pad)
-    return dst
+    fits = c % VW == 0 and stride <= 2 and blocked.shape[0] >= 3 * wp * c
+    fits = fits and o.strides[1] == 4 and w.strides[2] == 4 and w.strides[1] == 4 * c
+    return fits and w.strides[0] == 12 * c and x.strides[3] == 4 and x.strides[2] == 4 * c
 
 
 @njit(nogil=True, fastmath={"contract"})
-def depthwise3x3_row(
-    x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row,
-    blocked, held, o,
+def depthwise3x3_rows(
+    x, w, stride, pad_top, pad_left, ho, mean, inv, offset, act, relu_input, zero_row,
+    blocked, held, r0, r1, o,
 ):  # fmt: skip
-    """Output row ``oy`` of image ``b`` of the 3x3 depthwise conv into ``o`` (Wo, C).
+    """Output rows ``r0 .. r1`` (of N*Ho) of the 3x3 depthwise conv into ``o``
+    ((r1 - r0) * Wo, C), row after row.
 
-    The body of :func:`depthwise3x3`, shared with the fused separable conv
-    (``separable.py``), which writes the row into its tile buffer instead; arguments as
-    :func:`depthwise_conv2d`'s, ``zero_row`` a (W, C) row of zeros; ``blocked`` (>= 3*W*C)
-    and ``held`` (3,) int64, -1 at first, the caller's ring of input rows repacked in
-    channel blocks for ``depthwise_ir.py``, kept from one row of a run to the next.
+    Shared by :func:`depthwise3x3` (a run of rows) and the fused separable convs
+    (``separable.py``: a tile's rows into its buffer; ``separable_pair.py``: one row);
+    arguments as :func:`depthwise_conv2d`'s, ``zero_row`` a (W, C) row of zeros,
+    ``blocked`` (>= 3*Wp*C) and ``held`` (3,) int64, -1 at first, the caller's ring of
+    input rows repacked in channel blocks (:func:`row_ring`), kept from one call to the
+    next (it is keyed by image and row).
+
+    Where the channels fill ``depthwise_ir.py``'s vectors (every layer of the nets), each
+    row's three input rows are made in the ring unless it holds them, and its sums are
+    the IR's, all by address in this one function. The loop used to call a function a
+    row with the row's arrays; numba counts a reference to each array so passed (an
+    atomic add and subtract, nine arrays a call). Called a tile at a time from Python,
+    one core, 16 rows a call, ns a row, a call a row -> this loop: (8, 56, 56, 32)
+    503-515 -> 307-313, (8, 28, 28, 64) 456-512 -> 284-360, (8, 14, 14, 128) 540-568 ->
+    382-388 (the sums alone 125-210, the repacking ~80). Inside the separable kernel,
+    where LLVM had inlined the row function, the planned steps of FaceLandmark68Net at
+    batch 8 moved within the noise (0.209 -> 0.204, 0.158 -> 0.157, 0.129 -> 0.129,
+    0.115 -> 0.117 ms); kept as the one place a ring is walked. There the depthwise half
+    of a (8, 28, 28, 64) separable conv is 0.034-0.041 ms of 0.149-0.156, a third of it
+    the repacking (0.028 without it); asking for the next input row ahead (``prefetcht1``)
+    did not shorten it (0.040 against 0.039). Other channel counts take the numba loop,
+    :func:`loop_row`, a row at a time.
     """
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    wo = o.shape[0] // (r1 - r0)
+    wp = max(wd + pad_left, (wo - 1) * stride + 3)  # a ring row's padded columns
+    if not blocked_fits(x, w, stride, wp, blocked, o):
+        for row in range(r0, r1):
+            j = (row - r0) * wo
+            loop_row(
+                x, w, row // ho, row % ho, stride, pad_top, pad_left, mean, inv, offset, act,
+                relu_input, zero_row, o[j : j + wo],
+            )  # fmt: skip
+        return
+    size = wp * c  # floats a ring slot holds
+    ring, src, ldo = blocked.ctypes.data, x.ctypes.data, o.strides[0] // 4
+    bn, fused = bn_terms(mean, inv, offset, act)
+    for row in range(r0, r1):
+        b = row // ho
+        iy0 = (row - b * ho) * stride - pad_top
+        for iy in range(iy0, iy0 + 3):  # the rows not in the ring yet (one or two)
+            slot, todo = ring_slot(held, b, iy, h)
+            if todo == ZERO:
+                blocked[slot * size : (slot + 1) * size] = 0.0
+            elif todo == MAKE:
+                at = src + b * x.strides[0] + iy * x.strides[1]
+                if relu_input:
+                    block_row_relu(at, ring + 4 * slot * size, wd, c, wp, pad_left)
+                else:
+                    block_row(at, ring + 4 * slot * size, wd, c, wp, pad_left)
+        a0, a1, a2 = ring_rows(ring, iy0, size)
+        j = (row - r0) * wo
+        blocked_sums(
+            a0,
+            a1,
+            a2,
+            wp,
+            w.ctypes.data,
+            stride,
+            bn,
+            fused,
+            o.ctypes.data + 4 * j * ldo,
+            ldo,
+            c,
+            wo,
+        )
+        if not fused and (mean.shape[0] > 0 or act != 0):
+            finish_row(o[j : j + wo], mean, inv, offset, act)
+
+
+@njit(inline="always")
+def bn_terms(mean, inv, offset, act):
+    """The batch norm's vectors as ``depthwise_ir.py``'s sums take them (addresses), and
+    whether its stores apply them: MobileNet's batch norm then ReLU6 (``act`` 2), each
+    vector contiguous; other terms are :func:`finish_row`'s."""
+    fused = mean.shape[0] > 0 and act == 2
+    fused = fused and mean.strides[0] == inv.strides[0] == offset.strides[0] == 4
+    return (mean.ctypes.data, inv.ctypes.data, offset.ctypes.data), fused
+
+
+@njit(inline="always")
+def blocked_sums(a0, a1, a2, wp, w_addr, stride, bn, fused, o_addr, ldo, c, wo):
+    """The sums of a depthwise output row of ``wo`` pixels and ``c`` channels (stride 1
+    or 2) at address ``o_addr`` (rows ``ldo`` floats apart), from its three input rows
+    at addresses ``a0``, ``a1``, ``a2`` laid out by ``depthwise_ir.block_row`` with
+    ``wp`` padded columns; ``w_addr`` the (3, 3, C) filter's; ``bn``, ``fused`` as
+    :func:`bn_terms` gives them."""
+    args = (a0, a1, a2, wp, w_addr, o_addr, ldo, c, 0, wo, *bn)
+    if fused and stride == 1:
+        interior_s1_bn_relu6(*args)
+    elif fused:
+        interior_s2_bn_relu6(*args)
+    elif stride == 1:
+        interior_s1(*args)
+    else:
+        interior_s2(*args)
+
+
+@njit(nogil=True, fastmath={"contract"})
+def loop_row(
+    x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input, zero_row, o
+):  # fmt: skip
+    """Output row ``oy`` of image ``b`` of the 3x3 depthwise conv into ``o`` (Wo, C) by the
+    numba loop, for channel counts ``depthwise_ir.py`` does not take: the three input
+    rows as they lie (``zero_row`` for one outside the image), each pixel a loop over
+    channels; arguments as :func:`depthwise3x3_rows`'."""
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     wo = o.shape[0]
     z = np.float32(0.0)  # a float64 0.0 would widen every sum below to float64
     iy = oy * stride - pad_top
-    # every pixel by depthwise_ir.py where the channels fill its vectors: the input rows
-    # repacked in padded channel blocks, kept while the next output rows read them
-    wp = max(wd + pad_left, (wo - 1) * stride + 3)
-    ir = c % VW == 0 and stride <= 2 and blocked.shape[0] >= 3 * wp * c
-    ir = ir and o.strides[1] == 4 and w.strides[2] == 4 and w.strides[1] == 4 * c
-    ir = ir and w.strides[0] == 12 * c and x.strides[3] == 4 and x.strides[2] == 4 * c
-    if ir:
-        a0 = _blocked_row(x, b, iy, wp, pad_left, relu_input, blocked, held)
-        a1 = _blocked_row(x, b, iy + 1, wp, pad_left, relu_input, blocked, held)
-        a2 = _blocked_row(x, b, iy + 2, wp, pad_left, relu_input, blocked, held)
-        blocked_outputs(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o)
-        return
-    else:  # the numba loop: the three rows as they lie, each pixel a loop over channels
-        r0 = x[b, iy] if 0 <= iy < h else zero_row
-        r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
-        r2 = x[b, iy + 2] if 0 <= iy + 2 < h else zero_row
-        for ox in range(wo):
-            a = ox * stride - pad_left
-            if a >= 0 and a + 2 < wd:  # all nine taps inside: one expression per channel
-                if relu_input:
+    r0 = x[b, iy] if 0 <= iy < h else zero_row
+    r1 = x[b, iy + 1] if 0 <= iy + 1 < h else zero_row
+    r2 = x[b, iy + 2] if 0 <= iy + 2 < h else zero_row
+    for ox in range(wo):
+        a = ox * stride - pad_left
+        if a >= 0 and a + 2 < wd:  # all nine taps inside: one expression per channel
+            if relu_input:
+                for ci in range(c):
+                    o[ox, ci] = (
+                        max(r0[a, ci], z) * w[0, 0, ci]
+                        + max(r0[a + 1, ci], z) * w[0, 1, ci]
+                        + max(r0[a + 2, ci], z) * w[0, 2, ci]
+                        + max(r1[a, ci], z) * w[1, 0, ci]
+                        + max(r1[a + 1, ci], z) * w[1, 1, ci]
+                        + max(r1[a + 2, ci], z) * w[1, 2, ci]
+                        + max(r2[a, ci], z) * w[2, 0, ci]
+                        + max(r2[a + 1, ci], z) * w[2, 1, ci]
+                        + max(r2[a + 2, ci], z) * w[2, 2, ci]
+                    )
+            else:
+                for ci in range(c):
+                    o[ox, ci] = (
+                        r0[a, ci] * w[0, 0, ci]
+                        + r0[a + 1, ci] * w[0, 1, ci]
+                        + r0[a + 2, ci] * w[0, 2, ci]
+                        + r1[a, ci] * w[1, 0, ci]
+                        + r1[a + 1, ci] * w[1, 1, ci]
+                        + r1[a + 2, ci] * w[1, 2, ci]
+                        + r2[a, ci] * w[2, 0, ci]
+                        + r2[a + 1, ci] * w[2, 1, ci]
+                        + r2[a + 2, ci] * w[2, 2, ci]
+                    )
+        else:  # first / last column: skip the taps outside
+            for ci in range(c):
+                o[ox, ci] = 0.0
+            for kx in range(3):
+                ix = a + kx
+                if ix < 0 or ix >= wd:
+                    continue
+                if relu_input:  # branch outside the channel loop, so that it vectorises
                     for ci in range(c):
-                        o[ox, ci] = (
-                            max(r0[a, ci], z) * w[0, 0, ci]
-                            + max(r0[a + 1, ci], z) * w[0, 1, ci]
-                            + max(r0[a + 2, ci], z) * w[0, 2, ci]
-                            + max(r1[a, ci], z) * w[1, 0, ci]
-                            + max(r1[a + 1, ci], z) * w[1, 1, ci]
-                            + max(r1[a + 2, ci], z) * w[1, 2, ci]
-                            + max(r2[a, ci], z) * w[2, 0, ci]
-                            + max(r2[a + 1, ci], z) * w[2, 1, ci]
-                            + max(r2[a + 2, ci], z) * w[2, 2, ci]
-                        )
+                        o[ox, ci] += (
+                            max(r0[ix, ci], z) * w[0, kx, ci] + max(r1[ix, ci], z) * w[1, kx, ci]
+                        ) + max(r2[ix, ci], z) * w[2, kx, ci]
                 else:
                     for ci in range(c):
-                        o[ox, ci] = (
-                            r0[a, ci] * w[0, 0, ci]
-                            + r0[a + 1, ci] * w[0, 1, ci]
-                            + r0[a + 2, ci] * w[0, 2, ci]
-                            + r1[a, ci] * w[1, 0, ci]
-                            + r1[a + 1, ci] * w[1, 1, ci]
-                            + r1[a + 2, ci] * w[1, 2, ci]
-                            + r2[a, ci] * w[2, 0, ci]
-                            + r2[a + 1, ci] * w[2, 1, ci]
-                            + r2[a + 2, ci] * w[2, 2, ci]
-                        )
-            else:  # first / last column: skip the taps outside
-                for ci in range(c):
-                    o[ox, ci] = 0.0
-                for kx in range(3):
-                    ix = a + kx
-                    if ix < 0 or ix >= wd:
-                        continue
-                    if relu_input:  # branch outside the channel loop, so that it vectorises
-                        for ci in range(c):
-                            o[ox, ci] += (
-                                max(r0[ix, ci], z) * w[0, kx, ci]
-                                + max(r1[ix, ci], z) * w[1, kx, ci]
-                            ) + max(r2[ix, ci], z) * w[2, kx, ci]
-                    else:
-                        for ci in range(c):
-                            o[ox, ci] += (
-                                r0[ix, ci] * w[0, kx, ci] + r1[ix, ci] * w[1, kx, ci]
-                            ) + r2[ix, ci] * w[2, kx, ci]
-    finish_row(o, mean, inv, offset, act)
-
-
-@njit(inline="always")
-def blocked_outputs(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o):
-    """An output row ``o`` (Wo, C) of a 3x3 depthwise conv (stride 1 or 2), batch norm
-    and activation included, from its three input rows at addresses ``a0``, ``a1``,
-    ``a2``, each laid out by ``depthwise_ir.block_row`` with ``wp`` padded columns (an
-    input ReLU already applied there); ``w`` (3, 3, C), the rest as
-    :func:`depthwise3x3_row`'s. A batch norm then ReLU6 (MobileNet's) is applied by the
-    sums' stores; other terms by :func:`finish_row`."""
-    wo, c = o.shape
-    bn = (mean.ctypes.data, inv.ctypes.data, offset.ctypes.data)
-    args = (a0, a1, a2, wp, w.ctypes.data, o.ctypes.data, o.strides[0] // 4, c, 0, wo, *bn)
-    fused = mean.shape[0] > 0 and act == 2
-    if fused and mean.strides[0] == inv.strides[0] == offset.strides[0] == 4:
-        if stride == 1:
-            interior_s1_bn_relu6(*args)
-        else:
-            interior_s2_bn_relu6(*args)
-        return
-    if stride == 1:
-        interior_s1(*args)
-    else:
-        interior_s2(*args)
+                        o[ox, ci] += (r0[ix, ci] * w[0, kx, ci] + r1[ix, ci] * w[1, kx, ci]) + r2[
+                            ix, ci
+                        ] * w[2, kx, ci]
     finish_row(o, mean, inv, offset, act)
 
 
@@ -274,15 +330,14 @@ def depthwise3x3(
     n, h, wd, c = x.shape
     zero_row = zeros2d(wd, c)  # stands in for rows outside the image
     rows = n * ho
+    flat = out.reshape(rows * wo, c)
     for run in prange((rows + RUN - 1) // RUN):
         blocked, held = row_ring(x)
-        for row in range(run * RUN, min(rows, (run + 1) * RUN)):
-            b = row // ho
-            oy = row % ho
-            depthwise3x3_row(
-                x, w, b, oy, stride, pad_top, pad_left, mean, inv, offset, act, relu_input,
-                zero_row, blocked, held, out[b, oy],
-            )  # fmt: skip
+        r0, r1 = run * RUN, min(rows, (run + 1) * RUN)
+        depthwise3x3_rows(
+            x, w, stride, pad_top, pad_left, ho, mean, inv, offset, act, relu_input, zero_row,
+            blocked, held, r0, r1, flat[r0 * wo : r1 * wo],
+        )  # fmt: skip
     return out
 
 

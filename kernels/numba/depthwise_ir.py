@@ -8,7 +8,7 @@ the conv's zero padding written in as columns, so that every pixel, edges too, i
 same nine loads. A conv's input ReLU is applied by the repacking
 (:data:`block_row_relu`), once a value, not by each of the three output rows that read
 it. Each sum is one multiply then eight fused multiply-adds, the order in which LLVM
-contracts the numba loop of ``depthwise.depthwise3x3_row`` (the same bits
+contracts the numba loop of ``depthwise.loop_row`` (the same bits
 for every pixel whose taps are all inside; at an edge the padded taps add zeros, where
 the numba loop skips them, which can move the last bit). The batch norm and activation
 are applied by ``depthwise.finish_row``, a pass over the row while it is in L1, but

@@ -92,7 +92,7 @@ The entry points (``gemm_packed``, ``gemm_epilogue``, ``gemm_window``, ``gemm_ro
 ``gemm_turned``, ``gemm_to_blocks``) are compiled functions the kernels call, not inlined
 by numba into every kernel: inlined, each kernel typed, simplified and lowered its own
 copy, and compiling every kernel took 91.8 s against 68.7 s with these and
-``depthwise.depthwise3x3_row`` called (one run each). A call costs a few ns a tile;
+the depthwise rows function called (one run each). A call costs a few ns a tile;
 whole nets in separate processes alternating, 7 rounds, moved within the noise
 (FaceLandmark68TinyNet at batch 1 0.392-0.567 against 0.398-0.567 ms).
 

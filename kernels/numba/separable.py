@@ -9,12 +9,12 @@ backend's ``depthwise_conv2d`` followed by its 1x1 ``conv2d``.
 Design (``separable3x3``): the output rows (of N*Ho) are cut into tiles as in
 ``conv2d.py``, each of numba's threads taking a run of them (``tiles.py``). For each
 tile the depthwise rows are computed into the thread's scratch buffer (it and the output
-tile under 1 MiB, so both stay in L2) by the depthwise kernel's own row function
-(``depthwise3x3_row``: the same sums in the same order), that buffer is multiplied by
+tile under 1 MiB, so both stay in L2) by the depthwise kernel's own rows function
+(``depthwise3x3_rows``: the same sums in the same order, one call a tile), that buffer is multiplied by
 the packed pointwise filter straight into the output tile (``gemm.py``), and the epilogue runs
 on the tile while it is in cache. The depthwise output never goes to memory, and a
 separable conv is one compiled call instead of two kernels with Python between them. The
-depthwise rows are computed in their own function compiled with ``fastmath={"contract"}``
+depthwise rows are computed in that function, compiled with ``fastmath={"contract"}``
 (as ``depthwise3x3``), and the rest without it (as ``conv2d``), so that each half rounds
 as its unfused kernel does: with ``contract`` on the whole kernel the epilogue's
 multiply-adds (scale layer, leaky ReLU) could fuse into FMAs and round otherwise than
@@ -55,28 +55,11 @@ from __future__ import annotations
 from numba import njit, prange
 
 from .conv2d import finish_tile
-from .depthwise import depthwise3x3_row, row_ring
+from .depthwise import depthwise3x3_rows, row_ring
 from .gemm import gemm_epilogue
 from .pool import pool2x2_row
 from .scratch import zeros2d
 from .tiles import thread_tiles, tile_bounds
-
-
-@njit(nogil=True, cache=True, fastmath={"contract"})
-def depthwise_rows(
-    x, w, stride, pad_top, pad_left, ho, mean, inv, offset, act, relu_input, zero_row,
-    blocked, held, r0, r1, cols,
-):  # fmt: skip
-    """Depthwise output rows ``r0 .. r1`` (of N*Ho) into ``cols`` ((r1 - r0) * Wo, C);
-    ``blocked``, ``held`` the thread's ring of repacked input rows (``depthwise.row_ring``,
-    kept from tile to tile: it is keyed by image and row)."""
-    wo = cols.shape[0] // (r1 - r0)
-    for row in range(r0, r1):
-        j = (row - r0) * wo
-        depthwise3x3_row(
-            x, w, row // ho, row % ho, stride, pad_top, pad_left, mean, inv, offset, act,
-            relu_input, zero_row, blocked, held, cols[j : j + wo],
-        )  # fmt: skip
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -139,7 +122,7 @@ def separable3x3(
             p0, p1 = r0 * wo, r1 * wo
             cols = scratch[t, : (p1 - p0) * c].reshape(p1 - p0, c)
             if rt != done:
-                depthwise_rows(
+                depthwise3x3_rows(
                     x,
                     w,
                     stride,

@@ -16,10 +16,10 @@ into one contiguous run each. For each of its rows a thread needs three rows of
 ``sep1``'s output; it keeps them in a ring of three, laid out as ``depthwise_ir.py``
 reads its input rows (padded channel blocks), so ``sep2``'s depthwise sums read them
 as they are. A row not yet in the ring is made there: ``sep1``'s depthwise row
-(``separable.depthwise_rows``, the separable kernel's own, with its ring of repacked
+(``depthwise.depthwise3x3_rows``, as the separable kernel's, with its ring of repacked
 input rows) and its 1x1 product, stored straight into the ring slot's channel blocks
 (``gemm.gemm_to_blocks``; the slots' padding columns are zeroed once). Then
-``sep2``'s depthwise row from the ring (``depthwise.blocked_outputs``) and
+``sep2``'s depthwise row from the ring (``depthwise.blocked_sums``) and
 its product go to the output. Everything but ``x`` and the output stays in L2 (~0.5 MiB
 a thread for SSD's first pair); rows are computed again only where two threads' runs
 meet (one or two rows). Each value is summed as the two separate kernels sum it
@@ -63,17 +63,34 @@ import numpy as np
 from numba import njit, prange
 
 from .conv2d import padded_rows
-from .depthwise import blocked_outputs, ring_rows, ring_slot, row_key, row_ring
+from .depthwise import (
+    MAKE,
+    ZERO,
+    blocked_sums,
+    bn_terms,
+    depthwise3x3_rows,
+    finish_row,
+    ring_rows,
+    ring_slot,
+    row_key,
+    row_ring,
+)
 from .depthwise_ir import VW
 from .gemm import gemm_epilogue, gemm_rows_to_blocks, gemm_to_blocks
 from .scratch import any_not_one, zeros2d
-from .separable import depthwise_rows
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def _ring_depthwise(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o):
-    """A depthwise row into ``o`` from three blocked rows of a ring (a conv's outputs)."""
-    blocked_outputs(a0, a1, a2, wp, w, stride, mean, inv, offset, act, o)
+    """A depthwise row into ``o`` (Wo, C) from three blocked rows of a ring (a conv's
+    outputs) at addresses ``a0``, ``a1``, ``a2``."""
+    wo, c = o.shape
+    bn, fused = bn_terms(mean, inv, offset, act)
+    blocked_sums(
+        a0, a1, a2, wp, w.ctypes.data, stride, bn, fused, o.ctypes.data, o.strides[0] // 4, c, wo
+    )
+    if not fused:
+        finish_row(o, mean, inv, offset, act)
 
 
 def scratch_floats(
@@ -181,7 +198,7 @@ def separable_pair(
     wpad0 = (wd - 1) * stem_stride + stem_kw
     copy0 = min(x.shape[2], wpad0 - stem_pad_left) * cin
     divide = stem_norm.shape[0] > 0 and any_not_one(stem_norm[2])
-    # stride 1 and channel 0 typed int64, as separable3x3 passes them to depthwise_rows
+    # stride 1 and channel 0 typed int64, as separable3x3 passes them to depthwise3x3_rows
     # and gemm_epilogue: a literal 1 or 0 would have numba compile those a second time
     stride1, first = np.int64(1), np.int64(0)
     for t in prange(nthreads):
@@ -206,15 +223,21 @@ def separable_pair(
             b, oy = row // ho, row % ho
             iy0 = oy * stride2 - pad2_top
             for iy in range(iy0, iy0 + 3):
-                dst, make = ring_slot(ring, kept, b, iy, wp * mid, h)
-                if not make:
+                slot, todo = ring_slot(kept, b, iy, h)
+                if todo == ZERO:  # sep2's padding rows
+                    ring[slot * wp * mid : (slot + 1) * wp * mid] = 0.0
+                if todo != MAKE:
                     continue
+                dst = ring.ctypes.data + 4 * slot * wp * mid
                 if stem:
                     jy0 = iy - pad1_top  # the stem rows this row's depthwise sums read
                     for jy in range(jy0, jy0 + 3):
-                        dst1, make1 = ring_slot(ring1, kept1, b, jy, wp1 * c, h)
-                        if not make1:
+                        slot1, todo1 = ring_slot(kept1, b, jy, h)
+                        if todo1 == ZERO:
+                            ring1[slot1 * wp1 * c : (slot1 + 1) * wp1 * c] = 0.0
+                        if todo1 != MAKE:
                             continue
+                        dst1 = ring1.ctypes.data + 4 * slot1 * wp1 * c
                         # the input rows of stem row jy, padded: those it shares with
                         # row jy - 1 (in pad0 if that row was the last made) moved up,
                         # only the others copied from the input
@@ -231,17 +254,17 @@ def separable_pair(
                             pad0.ctypes.data, stem_stride * cin, stem_koff, stem_w, dst1,
                             pad1_left * VW, wp1, c, wd, stem_bias, stem_act,
                         )  # fmt: skip
-                    a0, a1, a2 = ring_rows(ring1, jy0, wp1 * c)
+                    a0, a1, a2 = ring_rows(ring1.ctypes.data, jy0, wp1 * c)
                     _ring_depthwise(
                         a0, a1, a2, wp1, w1, stride1, mean1, inv1, offset1, dact1, cols1
                     )  # fmt: skip
                 else:
-                    depthwise_rows(
+                    depthwise3x3_rows(
                         x, w1, stride1, pad1_top, pad1_left, h, mean1, inv1, offset1, dact1,
                         relu1, zero_row, blocked, held, b * h + iy, b * h + iy + 1, cols1,
                     )  # fmt: skip
                 gemm_to_blocks(cols1, pw1, dst, pad2_left * VW, wp, mid, bias1, act1)
-            a0, a1, a2 = ring_rows(ring, iy0, wp * mid)
+            a0, a1, a2 = ring_rows(ring.ctypes.data, iy0, wp * mid)
             _ring_depthwise(
                 a0, a1, a2, wp, w2, stride2, mean2, inv2, offset2, dact2, cols2
             )  # fmt: skip
