@@ -169,12 +169,19 @@ def _emit_block(builder, args, offsets, mr, nv):
         return maybe(builder, acc_v, val, lambda u: builder.fadd(load(ptr), u))
 
     def store_rows(terms, act, masks=None):  # every row's vectors, through the epilogue
+        loads = [
+            Loader(builder, terms_at[h], vec, None if masks is None else masks[h])
+            for h in range(nv)
+        ]
+        if masks is None and isinstance(terms, int):
+            for load in loads:  # a pair's bias and scale vectors, read once for all the rows
+                load.keep(terms)
         for i in range(mr):
             with builder.if_then(builder.icmp_signed("<", const(i), rows_v)):
                 for h in range(nv):
                     c_row = _vector_at(builder, c_p, i, ldc_v, h, hs_v)
                     r_row = _vector_at(builder, res_p, i, ldr_v, h, const(VW))
-                    load = Loader(builder, terms_at[h], vec, None if masks is None else masks[h])
+                    load = loads[h]
                     val = add_old(c_row, sums[nv * i + h], load)
                     if terms is not None:
                         val = emit_epilogue(builder, val, load, r_row, terms, act)

@@ -137,6 +137,18 @@ class Loader:
 
     def __init__(self, builder, pointers, ty, mask=None):
         self.builder, self.pointers, self.ty, self.mask = builder, pointers, ty, mask
+        self._kept = {}  # pointer -> the value read there once (see keep)
+
+    def keep(self, terms):
+        """Read the bias and scale vectors that ``terms`` (an int) uses now, and give those
+        values for every later load of them: they are the same for each row of a block,
+        and LLVM, not knowing that the stores between do not overwrite them, would read
+        them again for each row. Measured on one core, (3528, 32) @ (32, 32) + bias, 8
+        tiles: 0.249-0.267 -> 0.243-0.257 ms (the product alone 0.235-0.258)."""
+        bias_p, sw_p, sb_p = self.pointers
+        for ptr, on in ((bias_p, terms & BIAS), (sw_p, terms & SCALE), (sb_p, terms & SCALE)):
+            if on:
+                self._kept[ptr] = self(ptr)
 
     def _masked(self, what, args):
         module, vptr = self.builder.module, ir.PointerType(self.ty)
@@ -150,6 +162,8 @@ class Loader:
         return self.builder.call(fn, args)
 
     def __call__(self, ptr):
+        if ptr in self._kept:
+            return self._kept[ptr]
         if self.mask is None:
             return self.builder.load(ptr, align=4)
         align = ir.Constant(ir.IntType(32), 4)
