@@ -325,11 +325,12 @@ FUSED_CONV_CASES = [
     ((1, 9, 8, 2), (3, 3, 2, 7), 1, 1),  # few channels: read in a padded copy, no im2col
     ((2, 7, 6, 3), (5, 5, 3, 4), 3, "same"),  # few channels, stride 3, a 5x5 window
     ((1, 3, 3, 16), (3, 3, 16, 80), 1, "same"),  # more filters than pixels: channel blocks
-    ((2, 2, 3, 20), (3, 3, 20, 96), 1, "same"),  # 8-16 pixels: the product turned around
+    ((2, 2, 3, 20), (3, 3, 20, 96), 1, "same"),  # 9-12 pixels: blocks of 8 rows and 4
+    ((2, 2, 4, 20), (3, 3, 20, 96), 1, "same"),  # 13-16 pixels: the product turned around
     # ... its receptive fields gathered 16 channels at a time (transpose_ir): 16 pixels,
     # fewer over two images, a stride
     ((1, 4, 4, 32), (3, 3, 32, 96), 1, "same"),
-    ((2, 3, 2, 48), (3, 3, 48, 64), 1, "same"),
+    ((2, 1, 7, 48), (3, 3, 48, 64), 1, "same"),
     ((1, 9, 9, 16), (3, 3, 16, 48), 2, "valid"),
     ((1, 4, 4, 24), (3, 3, 24, 40), 2, "valid"),  # 1 pixel, many filters: channel blocks
     ((1, 3, 3, 512), (1, 1, 512, 12), 1, "valid"),  # a deep product of <= 16 columns

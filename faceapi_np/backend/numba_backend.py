@@ -40,6 +40,7 @@ from .numba_tiling import (
     PANEL,
     ROWS_MIN_WIDTH,
     TILE_FLOATS,
+    TURNED_MIN_PIXELS,
     channel_block,
     row_tile,
     takes_winograd,
@@ -180,10 +181,9 @@ class NumbaBackend(SeparableOps, PlannedLaunches, KernelBackend):
                 winograd.conv3x3, args, sizes, threads, terms, out_shape, norm, pool
             )
 
-        if 8 <= m <= 16 and block < cout:
-            # 8-16 output pixels against many filters: the product turned around, each
-            # weight read once (conv2d_few_pixels; fewer pixels would leave most of its
-            # 16-wide panel empty)
+        if TURNED_MIN_PIXELS <= m <= 16 and block < cout:
+            # 13-16 output pixels against many filters: the product turned around, each
+            # weight read once (conv2d_few_pixels; see TURNED_MIN_PIXELS for fewer)
             wt = packed(("turned",), lambda a: np.ascontiguousarray(a.reshape(k, cout).T))
             # one run of filters a thread, cut into blocks of 12 rows once (in blocks of 64
             # filters, channel_block's, each ended in a block of 12 rows a third empty);

@@ -66,6 +66,14 @@ SMALL_OP = 1 << 16
 DEPTH_FIRST_MIN_FLOATS = 2 * 1024 * 1024
 #: ... and its channels fill the depthwise kernel's vectors (``depthwise_ir.VW``).
 DEPTH_FIRST_VECTOR = 16
+#: Convs of at least this many output pixels (and at most 16, fewer than their filters)
+#: take the product turned around (``kernels/numba/conv_few_pixels.py``), whose panel is
+#: 16 pixels wide whatever their number. With 12 or fewer the usual product's blocks (8
+#: rows, then a short block of 4) hold fewer empty rows: the recognition net's two
+#: 9-pixel convs at batch 1 in its planned sequence, three runs against two (ms), 0.034-0.035
+#: -> 0.027-0.031 ((1, 8, 8, 128) stride 2) and 0.055-0.059 -> 0.047 ((1, 3, 3, 256); one
+#: run 0.064). With 16 the turned product is ahead (0.062-0.066 against 0.070-0.077).
+TURNED_MIN_PIXELS = 13
 #: Output channels a panel of the packed filter holds (``kernels/numba/block_ir.py``'s
 #: ``NR``): a block of channels starts on a panel.
 PANEL = 32

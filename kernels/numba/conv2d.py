@@ -63,7 +63,7 @@ Variants tried (2-core AVX-512 machine; one core, CPU time, min of 20-30, unless
   landmark nets' (8, 112, 112, 3) 3x3/2 0.98 -> 0.49 ms. Its outputs equal the NumPy
   reference's bit for bit on those layers (one K block, summed in order, as OpenBLAS
   does for K <= 256).
-* a conv with 8-16 output pixels and more filters than that: ``conv_few_pixels.py``.
+* a conv with 13-16 output pixels and more filters than that: ``conv_few_pixels.py``.
 * tiles of ``tile_rows`` rows and a shorter last one (13 rows in tiles of 4: 4, 4, 4, 1)
   against tiles of equal size, the longer ones taken from both ends (``tiles.py``):
   with 2 threads taking every other tile, a (1, 28, 28, 128) separable conv to 256

@@ -1,8 +1,8 @@
-"""A conv with 8-16 output pixels and more filters than that: the product turned around.
+"""A conv with 13-16 output pixels and more filters than that: the product turned around.
 
 Computes ``conv(x, w)`` with the conv epilogue as ``conv2d.py``'s kernels do, for convs of
-at most 16 output pixels (N*Ho*Wo) and more filters (the recognition net's 256-filter
-3x3 convs on 4x4 and 3x3 maps at batch 1, SSD's on its 4x4 and 8x8 maps); NumPy
+13-16 output pixels (N*Ho*Wo) and more filters (the recognition net's 256-filter 3x3
+convs on 4x4 maps at batch 1, SSD's with 4x4 outputs); NumPy
 reference: ``conv2d`` in ``faceapi_np/backend/numpy_backend.py``.
 
 Design (``conv2d_few_pixels``): the filter (C_out, K) is the operand read once, a row
@@ -15,7 +15,9 @@ Measured, against channel blocks of the usual product (each panel of filter used
 9-16 rows): the recognition net's four (1, 4, 4, 256) 3x3 convs 0.81 -> 0.58 ms, its
 (1, 3, 3, 256) one 0.17 -> 0.14 ms, the net's ops 4.21 -> 4.03 ms (two runs each, Zen 4).
 With 1-4 pixels most of the 16-wide panel is empty: 0.017 -> 0.033 ms for a 1-pixel
-conv, so those keep channel blocks. The gather value by value (a pixel's channels down a
+conv, so those keep channel blocks; with 9-12, the usual product's blocks (8 rows, then
+a short block of 4) hold fewer empty rows, and are ahead in the net's sequence
+(``numba_tiling.TURNED_MIN_PIXELS``). The gather value by value (a pixel's channels down a
 column of the panel) took ~10 us of each (1, 4, 4, 256) conv's ~70 on a thread, and the
 panel's 16 unread columns were zeroed besides (~5 us); gathered by ``columns16``, ~3 us:
 the conv 69 -> 55 us (the kernel alone, its filter cycled with five others), 0.080 ->
@@ -40,7 +42,7 @@ def conv2d_few_pixels(
     x, wt, kh, kw, stride, pad_top, pad_left, ho, wo, col_block, scratch,
     bias, scale_w, scale_b, residual, act, out,
 ):  # fmt: skip
-    """As :func:`conv2d`, for convs with at most 16 output pixels (N*Ho*Wo) and more
+    """As :func:`conv2d`, for convs with 13-16 output pixels (N*Ho*Wo) and more
     filters than that: the product turned around (``gemm.gemm_turned``).
 
     ``wt`` the (C_out, KH*KW*C_in) transposed filter matrix, contiguous; threads take
