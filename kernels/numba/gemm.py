@@ -56,20 +56,22 @@ apart. In one process, alternating, medians of 14 in sequence (ms): 3.26 -> 3.11
 and 0.86 -> 0.82-0.83; a product only twice as deep (160 rows, K = 512) did not gain
 (1.57 -> 1.58-1.62).
 
-Prefetching the filter: where panels are the outer loop (deep products, and the later
-blocks of K), each block of rows, as it runs, asks for its share of the lines of the
-filter slice the next step will read (``prefetch_l2``: the next KC rows of the panel,
-or of the next panel), so that a cold filter (1-4.7 MB, last read a forward pass ago)
-is on its way to L2 while this slice is used, instead of each slice's first block of
-rows waiting on memory. In SSD's planned sequence, the two trees in separate processes
-alternating, medians of 20 (ms): its 32x32x512 separable convs 2.69-2.81 -> 2.58-2.71,
-its last two 1.57-1.66 -> 1.43-1.54 and 2.86-2.97 -> 2.75-2.80, its 3x3 head conv
-0.82-0.86 -> 0.76-0.78; the whole sequence 32.9-33.5 -> 32.0-32.5. Hints only: the
-same bits. Asking in the first block of K for the lines of ``c`` the next block of
-rows writes (``prefetchw``) gained on a product whose ``c`` came from memory ((336-784,
-64) @ (64, 64), one core: 103-106 -> 107-110 GFLOP/s) but lost in the nets, where it
-comes from L2 or L3 (FaceLandmark68TinyNet at batch 8, in one process alternating:
-1.07x the time): dropped.
+Prefetching the filter: in the later blocks of K each block of rows, as it runs, asks
+for its share of the lines of the next panel's KC rows (``prefetch_l2``; they lie a
+panel away), so that a cold filter (1-4.7 MB) is on its way to L2 while this slice is
+used: SSD's 32x32x512 separable convs 2.69-2.81 -> 2.58-2.71 ms (planned sequence, two
+trees alternating, medians of 20). Hints only: the same bits. Deep products, which read
+the filter in order, asked for their next KC rows too: on Zen 4 that gained (SSD's 3x3
+head conv 0.82-0.86 -> 0.76-0.78 ms), but on Zen 5 each block's burst (256-512 lines
+where a product has one or two blocks of rows) held up the slice in use: the
+recognition net's 1-pixel conv 0.036-0.038 with it, 0.024-0.025 without, SSD's head
+conv 0.413-0.429 against 0.381-0.391; whole nets, alternating, 5 rounds, without
+against with: the recognition net 1.257-1.358 against 1.265-1.372 ms (batch 1),
+7.57-8.41 against 7.61-8.64 (batch 8), SSD 14.73-14.91 against 14.64-15.01. They now
+leave it to the hardware's stream prefetch. Asking in the first block of K for the lines
+of ``c`` the next block of rows writes (``prefetchw``) gained where ``c`` came from
+memory ((336-784, 64) @ (64, 64), one core: 103-106 -> 107-110 GFLOP/s) but lost in the
+nets (FaceLandmark68TinyNet at batch 8: 1.07x the time): dropped.
 
 The conv's epilogue (``epilogue.py``: bias, scale layer, residual, activation) is applied
 to the block's sums before they are stored, after the last block of K, with the same
@@ -270,11 +272,9 @@ def _blocked_at(
                         m0, j0, k0 = mc + r * mr, c0 + j * NR, b * KC
                         kc = min(KC, k - k0)
                         final = k0 + kc == k
-                        # the filter slice the next step of the outer loop reads, a
-                        # share of its lines with each block of rows (see the module)
-                        if deep:  # this panel's next KC rows (or the next panel's first)
-                            _prefetch_share(w_addr, ((j0 // NR) * k + k0 + kc) * NR, end, r, n3)
-                        elif kb > 0:  # the next panel's KC rows
+                        # the next panel's KC rows, a share of their lines with each
+                        # block of rows (see the module; not for a deep product)
+                        if kb > 0 and not deep:
                             _prefetch_share(w_addr, ((j0 // NR + 1) * k + k0) * NR, end, r, n3)
                         args = (
                             a_addr + 4 * (m0 * lda + k0), lda,
