@@ -150,6 +150,26 @@ def test_buffers_whose_lives_do_not_overlap_are_shared(numba_bk):
     assert _same(plan(x), want)
 
 
+def test_a_plan_calls_compiled_entry_points_not_dispatchers(numba_bk):
+    """Each step calls its kernel's compiled code for the recorded arguments' types
+    (numba's dispatcher would type every argument again on each call), and the replay
+    still equals the pass (a batch laid out otherwise is copied into the input)."""
+    from numba.core.dispatcher import Dispatcher
+
+    def chain(x):
+        y = numba_bk.conv2d(x, np.ones((3, 3, 3, 16), np.float32), 1, "same", act="relu")
+        return numba_bk.conv2d(y, np.ones((1, 1, 16, 8), np.float32), 1, "same")
+
+    x = np.random.default_rng(5).standard_normal((1, 12, 12, 3)).astype(np.float32)
+    want, plan = numba_bk.record(chain, x)
+    assert isinstance(plan, ForwardPlan) and len(plan) == 2
+    assert not any(isinstance(fn, Dispatcher) for fn, _, _ in plan._steps)
+    assert [fn.__name__ for fn, _, _ in plan._steps] == ["conv2d_few_channels", "conv2d"]
+    assert _same(plan(x), want)
+    strided = np.ascontiguousarray(np.repeat(x, 2, axis=2))[:, :, ::2]  # not C-contiguous
+    assert _same(plan(strided), want)
+
+
 def test_a_replay_sets_the_thread_count_for_parallel_kernels_only(weights_dir, numba_bk):
     """Small parallel ops are recorded with the one thread the eager pass gave them; the
     serial kernels (pad, add, mean, dense) with None, and the replay leaves the count as

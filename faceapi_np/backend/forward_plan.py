@@ -232,6 +232,12 @@ class PlannedLaunches:
         """Whether kernel ``fn`` runs on the backend's threads (its count matters)."""
         return True
 
+    @staticmethod
+    def _compiled(fn, args: tuple):
+        """What a plan calls for the launch ``fn(*args)``: ``fn`` itself here; a backend
+        may give a quicker way into the same compiled code for these arguments."""
+        return fn
+
     def _scratch(self, threads: int, size: int, slot: int = 0) -> np.ndarray:
         """This calling thread's (threads, >= size) scratch buffers number ``slot``: one row
         per kernel thread, so that they never share one; a recording's own while it
@@ -276,6 +282,7 @@ class PlannedLaunches:
             return result, None
         expected = tuple(o.copy() for o in outputs)  # a replay overwrites the outputs
         steps, outputs = rec.shared_buffers(outputs)
+        steps = [(self._compiled(fn, args), args, n) for fn, args, n in steps]
         plan = ForwardPlan(x, steps, outputs, as_tuple, (self._threads_now, self._set_threads))
         again = plan(batch)
         again = again if as_tuple else (again,)
