@@ -10,9 +10,9 @@ Design (``separable3x3``): the output rows (of N*Ho) are cut into tiles as in
 ``conv2d.py``, each of numba's threads taking a run of them (``tiles.py``). For each
 tile the depthwise rows are computed into the thread's scratch buffer (it and the output
 tile under 1 MiB, so both stay in L2) by the depthwise kernel's own rows function
-(``depthwise3x3_rows``: the same sums in the same order, one call a tile), that buffer is multiplied by
-the packed pointwise filter straight into the output tile (``gemm.py``), and the epilogue runs
-on the tile while it is in cache. The depthwise output never goes to memory, and a
+(``depthwise3x3_rows``: the same sums in the same order, one call a tile), that buffer
+is multiplied by the packed pointwise filter straight into the output tile
+(``gemm.py``), and the epilogue runs on the tile while it is in cache. The depthwise output never goes to memory, and a
 separable conv is one compiled call instead of two kernels with Python between them. The
 depthwise rows are computed in that function, compiled with ``fastmath={"contract"}``
 (as ``depthwise3x3``), and the rest without it (as ``conv2d``), so that each half rounds
