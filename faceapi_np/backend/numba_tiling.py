@@ -72,7 +72,9 @@ DEPTH_FIRST_VECTOR = 16
 #: rows, then a short block of 4) hold fewer empty rows: the recognition net's two
 #: 9-pixel convs at batch 1 in its planned sequence, three runs against two (ms), 0.034-0.035
 #: -> 0.027-0.031 ((1, 8, 8, 128) stride 2) and 0.055-0.059 -> 0.047 ((1, 3, 3, 256); one
-#: run 0.064). With 16 the turned product is ahead (0.062-0.066 against 0.070-0.077).
+#: run 0.064). With 16 the turned product was ahead (0.062-0.066 against 0.070-0.077
+#: ms); since deep products stopped prefetching (``kernels/numba/gemm.py``) the two take
+#: the same time there (0.057-0.058 against 0.055-0.058), and the turned one is kept.
 TURNED_MIN_PIXELS = 13
 #: Output channels a panel of the packed filter holds (``kernels/numba/block_ir.py``'s
 #: ``NR``): a block of channels starts on a panel.
